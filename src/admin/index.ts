@@ -1,0 +1,2 @@
+export { createAdminApp } from './server.js';
+export type { AdminOptions, AdminState } from './server.js';

@@ -1,0 +1,40 @@
+import express, { type Express, type Router } from 'express';
+import { createExposition, type Metrics } from '../metrics/index.js';
+
+/** What the admin endpoints need to know about the running sidecar. */
+export interface AdminState {
+  /** False until every listener is up, and again once shutdown starts. */
+  ready(): boolean;
+}
+
+export interface AdminOptions {
+  metrics: Metrics;
+  state: AdminState;
+  /** Extra routes (status pages), mounted after the built-in ones. */
+  routers?: Router[];
+}
+
+/** Builds the admin listener's app: /metrics, /healthz, /readyz and any extra routers. */
+export function createAdminApp({ metrics, state, routers = [] }: AdminOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const expose = createExposition(metrics.registry);
+
+  app.get('/metrics', (req, res, next) => {
+    expose(req.get('accept'))
+      .then(({ contentType, body }) => {
+        res.set('content-type', contentType).set('cache-control', 'no-store').send(body);
+      })
+      .catch(next);
+  });
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+  app.get('/readyz', (_req, res) => {
+    const ok = state.ready();
+    res.status(ok ? 200 : 503).type('text/plain').send(ok ? 'ready\n' : 'not ready\n');
+  });
+  for (const r of routers) app.use(r);
+  return app;
+}

@@ -1,0 +1,96 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Config } from './config/index.js';
+import type { Logger } from './log/logger.js';
+import { createMetrics, type Metrics } from './metrics/index.js';
+import { createTracing, type Tracing } from './tracing/index.js';
+import { createAdminApp } from './admin/index.js';
+import { createStatusRouter } from './admin/status.js';
+import { createProxy } from './proxy/index.js';
+import { RecentErrors } from './proxy/recent-errors.js';
+import { createPollers } from './pollers/index.js';
+import { createWebhookListener, type WebhookListener } from './webhooks/index.js';
+import { closeServer, listen, urlOf } from './util/listen.js';
+
+export interface SidecarDeps {
+  logger: Logger;
+  version: string;
+  /** Environment holding OTEL_* variables (tracing); none means no trace export. */
+  otelEnv?: Readonly<Record<string, string | undefined>>;
+  /** Supply tracing (tests); otherwise built from otelEnv. */
+  tracing?: Tracing;
+  /** Collect prom-client's default process metrics (default true). */
+  defaultMetrics?: boolean;
+}
+
+/** The URLs the sidecar listens on once started. */
+export interface SidecarAddresses {
+  proxy: string;
+  admin: string;
+  webhook: string | undefined;
+}
+
+export interface Sidecar {
+  readonly metrics: Metrics;
+  readonly recentErrors: RecentErrors;
+  start(): Promise<SidecarAddresses>;
+  /** Ordered, bounded, idempotent shutdown (SPEC section 2). */
+  stop(): Promise<void>;
+}
+
+/** Builds the sidecar from a validated configuration. Nothing listens until start(). */
+export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
+  const { logger } = deps;
+  const metrics = createMetrics({
+    latencyBuckets: config.proxy.latencyBuckets,
+    version: deps.version,
+    defaultMetrics: deps.defaultMetrics,
+  });
+  const tracing = deps.tracing ?? createTracing({ env: deps.otelEnv ?? {}, version: deps.version });
+  const recentErrors = new RecentErrors();
+  let ready = false;
+
+  const proxy = createProxy({ config, metrics, logger, tracing, recentErrors });
+  const pollers = createPollers({ config, metrics, logger, tracer: tracing.tracer });
+  const webhooks: WebhookListener | undefined = config.webhook.listen
+    ? createWebhookListener({ config, metrics, logger, tracer: tracing.tracer })
+    : undefined;
+  const adminApp = createAdminApp({
+    metrics,
+    state: { ready: () => ready },
+    routers: [createStatusRouter({ pollers, recentErrors })],
+  });
+  let adminServer: Server | undefined;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    metrics,
+    recentErrors,
+    async start() {
+      const { createServer } = await import('node:http');
+      adminServer = createServer(adminApp);
+      const adminAddr: AddressInfo = await listen(adminServer, config.admin.listen);
+      const proxyAddr = await proxy.start();
+      const webhookAddr = webhooks ? await webhooks.start() : undefined;
+      pollers.start();
+      ready = true;
+      return {
+        proxy: urlOf(proxyAddr),
+        admin: urlOf(adminAddr),
+        webhook: webhookAddr ? urlOf(webhookAddr) : undefined,
+      };
+    },
+    stop() {
+      stopping ??= (async () => {
+        ready = false;
+        const grace = config.shutdownGraceMs;
+        await Promise.all([proxy.stop(grace), webhooks?.stop(grace)]);
+        await pollers.stop();
+        await tracing.shutdown();
+        if (adminServer) await closeServer(adminServer, 1000);
+        logger.info({ event: 'stopped' }, 'nylas-sidecar stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,237 @@
+import { parse as parseYaml } from 'yaml';
+import { envSchema, SECRET_KEYS, type ListenAddress, type ParsedEnv } from './schema.js';
+
+export type WebhookVerifyMode = 'enforce' | 'observe' | 'off';
+
+/** The sidecar's configuration: parsed once, validated, frozen. */
+export interface Config {
+  readonly demo: boolean;
+  readonly demoScenario: string;
+  readonly nylas: {
+    readonly apiUri: URL;
+    readonly apiKey: string | undefined;
+    readonly clientId: string | undefined;
+    readonly clientSecret: string | undefined;
+    readonly webhookSecrets: readonly string[];
+    readonly statusPageUrl: URL;
+  };
+  readonly proxy: {
+    readonly listen: ListenAddress;
+    readonly injectApiKey: boolean;
+    readonly upstreamTimeoutMs: number;
+    readonly retryMax: number;
+    readonly latencyBuckets: readonly number[];
+  };
+  readonly admin: { readonly listen: ListenAddress };
+  readonly webhook: {
+    readonly listen: ListenAddress | undefined;
+    readonly forwardUrl: URL | undefined;
+    readonly verify: WebhookVerifyMode;
+  };
+  readonly pollers: {
+    /** node-cron schedules; null = off. */
+    readonly grants: string | null;
+    readonly webhooks: string | null;
+    readonly statusPage: string | null;
+    readonly accounts: string | null;
+    readonly restartStoppedAccounts: boolean;
+    readonly maxGrantSeries: number;
+  };
+  readonly shutdownGraceMs: number;
+  readonly logLevel: ParsedEnv['SIDECAR_LOG_LEVEL'];
+}
+
+/** Thrown when the configuration is invalid; `problems` holds every problem, one line each. */
+export class ConfigError extends Error {
+  readonly code = 'ERR_SIDECAR_CONFIG';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KNOWN_KEYS = new Set(Object.keys(envSchema.shape));
+
+/** Shows a value in an error message; secrets are never shown. */
+export function displayValue(key: string, value: unknown): string {
+  if (value === undefined) return '(unset)';
+  const s = typeof value === 'string' ? value : JSON.stringify(value);
+  if (SECRET_KEYS.has(key)) return `"****" (secret, ${s.length} characters)`;
+  return JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}…` : s);
+}
+
+export interface LoadOptions {
+  /** Environment to read; main.ts passes process.env. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Reads the YAML file named by SIDECAR_CONFIG. */
+  readFile?: (path: string) => string;
+}
+
+function readYaml(path: string, readFile: (p: string) => string, problems: string[]) {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+    problems.push(`SIDECAR_CONFIG=${JSON.stringify(path)}: cannot read the file (${code})`);
+    return {};
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const line = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+    problems.push(
+      `SIDECAR_CONFIG=${JSON.stringify(path)}: not valid YAML${line ? ` (line ${line})` : ''}`,
+    );
+    return {};
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    problems.push(
+      `SIDECAR_CONFIG=${JSON.stringify(path)}: the file must hold a mapping of settings`,
+    );
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    if (!KNOWN_KEYS.has(k) || k === 'SIDECAR_CONFIG') {
+      problems.push(`${k} (in ${path}): unknown setting`);
+      continue;
+    }
+    if (Array.isArray(v)) out[k] = v.map(String).join(',');
+    else if (v === null) continue;
+    else if (typeof v === 'object') problems.push(`${k} (in ${path}): must be a single value`);
+    else out[k] = String(v as string | number | boolean);
+  }
+  return out;
+}
+
+/**
+ * Builds the configuration from the environment and the optional YAML file (the environment
+ * wins). Throws ConfigError listing every problem at once.
+ */
+export function loadConfig({ env, readFile }: LoadOptions): Config {
+  const problems: string[] = [];
+  const fromEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) continue;
+    if (KNOWN_KEYS.has(k)) fromEnv[k] = v;
+    // A misspelt SIDECAR_ variable would otherwise be ignored in silence. NYLAS_ ones may belong to
+    // the app that shares this environment, so only ours are checked.
+    else if (k.startsWith('SIDECAR_')) problems.push(`${k}: unknown setting`);
+  }
+  const file = fromEnv.SIDECAR_CONFIG;
+  const fromFile = file ? readYaml(file, readFile ?? (() => ''), problems) : {};
+  const raw: Record<string, string> = { ...fromFile, ...fromEnv };
+
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0] ?? '');
+      const message =
+        issue.code === 'invalid_value' && 'values' in issue
+          ? `allowed: ${(issue.values as unknown[]).join(', ')}`
+          : issue.message;
+      problems.push(`${key}=${displayValue(key, raw[key])}: ${message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const demo = e.SIDECAR_DEMO || e.NYLAS_API_KEY === undefined;
+  const secrets = e.NYLAS_WEBHOOK_SECRET;
+  const verify: WebhookVerifyMode = e.SIDECAR_WEBHOOK_VERIFY ?? (secrets.length > 0 ? 'enforce' : 'off');
+
+  if (e.SIDECAR_WEBHOOK_LISTEN && !e.SIDECAR_WEBHOOK_FORWARD_URL)
+    problems.push(
+      'SIDECAR_WEBHOOK_FORWARD_URL=(unset): required when SIDECAR_WEBHOOK_LISTEN is set (the app endpoint to forward deliveries to)',
+    );
+  if (verify !== 'off' && secrets.length === 0)
+    problems.push(
+      `SIDECAR_WEBHOOK_VERIFY=${displayValue('SIDECAR_WEBHOOK_VERIFY', verify)}: needs NYLAS_WEBHOOK_SECRET; allowed without a secret: off`,
+    );
+  if (e.SIDECAR_INJECT_API_KEY && !e.NYLAS_API_KEY && !demo)
+    problems.push('SIDECAR_INJECT_API_KEY="true": needs NYLAS_API_KEY');
+  if ((e.NYLAS_CLIENT_ID === undefined) !== (e.NYLAS_CLIENT_SECRET === undefined))
+    problems.push(
+      `${e.NYLAS_CLIENT_ID === undefined ? 'NYLAS_CLIENT_ID' : 'NYLAS_CLIENT_SECRET'}=(unset): NYLAS_CLIENT_ID and NYLAS_CLIENT_SECRET go together (v2 accounts poller)`,
+    );
+  const a = e.SIDECAR_LISTEN!;
+  const b = e.SIDECAR_ADMIN_LISTEN!;
+  const w = e.SIDECAR_WEBHOOK_LISTEN;
+  const clash = (x: ListenAddress, y: ListenAddress) => x.port !== 0 && x.port === y.port && x.host === y.host;
+  if (clash(a, b))
+    problems.push(`SIDECAR_ADMIN_LISTEN=${displayValue('', `${b.host}:${b.port}`)}: same address as SIDECAR_LISTEN`);
+  if (w && (clash(w, a) || clash(w, b)))
+    problems.push(`SIDECAR_WEBHOOK_LISTEN=${displayValue('', `${w.host}:${w.port}`)}: same address as another listener`);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const apiUri = e.NYLAS_API_URI!;
+  // The SDK builds `${apiUri}${path}`; a trailing slash on the base would double it.
+  apiUri.pathname = apiUri.pathname.replace(/\/+$/, '');
+  return deepFreeze({
+    demo,
+    demoScenario: e.SIDECAR_DEMO_SCENARIO,
+    nylas: {
+      apiUri,
+      apiKey: e.NYLAS_API_KEY,
+      clientId: e.NYLAS_CLIENT_ID,
+      clientSecret: e.NYLAS_CLIENT_SECRET,
+      webhookSecrets: secrets,
+      statusPageUrl: e.NYLAS_STATUS_PAGE_URL!,
+    },
+    proxy: {
+      listen: a,
+      injectApiKey: e.SIDECAR_INJECT_API_KEY,
+      upstreamTimeoutMs: e.SIDECAR_UPSTREAM_TIMEOUT_MS,
+      retryMax: e.SIDECAR_RETRY_MAX,
+      latencyBuckets: e.SIDECAR_LATENCY_BUCKETS,
+    },
+    admin: { listen: b },
+    webhook: { listen: w, forwardUrl: e.SIDECAR_WEBHOOK_FORWARD_URL, verify },
+    pollers: {
+      grants: e.SIDECAR_POLL_GRANTS,
+      webhooks: e.SIDECAR_POLL_WEBHOOKS,
+      statusPage: e.SIDECAR_POLL_STATUS_PAGE,
+      accounts: e.SIDECAR_POLL_ACCOUNTS,
+      restartStoppedAccounts: e.SIDECAR_RESTART_STOPPED_ACCOUNTS,
+      maxGrantSeries: e.SIDECAR_MAX_GRANT_SERIES,
+    },
+    shutdownGraceMs: e.SIDECAR_SHUTDOWN_GRACE_MS,
+    logLevel: e.SIDECAR_LOG_LEVEL,
+  });
+}
+
+/** Returns a copy of a config with some parts replaced (demo mode, tests). */
+export function withOverrides(config: Config, patch: (draft: MutableDeep<Config>) => void): Config {
+  const draft = structuredCloneConfig(config);
+  patch(draft);
+  return deepFreeze(draft);
+}
+
+type MutableDeep<T> = T extends URL
+  ? URL
+  : T extends readonly (infer U)[]
+    ? U[]
+    : T extends object
+      ? { -readonly [K in keyof T]: MutableDeep<T[K]> }
+      : T;
+
+function structuredCloneConfig(c: Config): MutableDeep<Config> {
+  const clone = (v: unknown): unknown => {
+    if (v instanceof URL) return new URL(v.href);
+    if (Array.isArray(v)) return v.map(clone);
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clone(x)]));
+    return v;
+  };
+  return clone(c) as MutableDeep<Config>;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !(o instanceof URL)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

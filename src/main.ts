@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// Composition root: reads the environment, builds the sidecar, starts it, handles signals.
+// The only module that touches process.env, ports, signals and process.exit.
+import { readFileSync } from 'node:fs';
+import { createSidecar, type Sidecar } from './app.js';
+import { ConfigError, loadConfig, withOverrides, type Config } from './config/index.js';
+import { createLogger } from './log/logger.js';
+
+const USAGE = `Usage: nylas-sidecar [--check-config] [--help] [--version]
+
+Starts the nylas-sidecar: an instrumented proxy for the Nylas API, pollers, an optional
+webhook listener, and /metrics. Configured by environment variables (see README.md);
+SIDECAR_CONFIG=path adds a YAML file with the same settings. With no NYLAS_API_KEY it
+starts in demo mode against a built-in Nylas simulator.
+
+  --check-config   validate the configuration, print every problem, exit 0 or 1
+  --version        print the version
+  --help           print this text
+`;
+
+function readVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = new Set(argv);
+  const version = readVersion();
+  for (const a of args) {
+    if (!['--check-config', '--help', '-h', '--version'].includes(a)) {
+      process.stderr.write(`nylas-sidecar: unknown option ${a}\n\n${USAGE}`);
+      return 2;
+    }
+  }
+  if (args.has('--help') || args.has('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.has('--version')) {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig({ env: process.env, readFile: (p) => readFileSync(p, 'utf8') });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(
+        `nylas-sidecar: the configuration has ${err.problems.length} problem(s):\n` +
+          err.problems.map((p) => `  - ${p}\n`).join(''),
+      );
+      return 1;
+    }
+    throw err;
+  }
+  if (args.has('--check-config')) {
+    process.stdout.write(
+      `nylas-sidecar: configuration OK${config.demo ? ' (demo mode: no NYLAS_API_KEY)' : ''}\n`,
+    );
+    return 0;
+  }
+
+  const logger = createLogger({ level: config.logLevel });
+  let demo: import('./demo/index.js').Demo | undefined;
+  if (config.demo) {
+    // Loaded only in demo mode: production never imports the simulator.
+    const { startDemo } = await import('./demo/index.js');
+    demo = await startDemo({ scenario: config.demoScenario, logger });
+    const d = demo;
+    config = withOverrides(config, (c) => {
+      c.nylas.apiUri = new URL(d.upstreamUrl);
+      c.nylas.statusPageUrl = new URL(d.statusPageUrl);
+      c.nylas.apiKey = d.credentials.apiKey;
+      c.nylas.clientId = d.credentials.clientId;
+      c.nylas.clientSecret = d.credentials.clientSecret;
+    });
+  }
+
+  let sidecar: Sidecar;
+  let addresses;
+  try {
+    sidecar = createSidecar(config, { logger, version, otelEnv: process.env });
+    addresses = await sidecar.start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    process.stderr.write(
+      `nylas-sidecar: could not start: ${code === 'EADDRINUSE' ? 'an address is already in use (check SIDECAR_LISTEN, SIDECAR_ADMIN_LISTEN, SIDECAR_WEBHOOK_LISTEN)' : String((err as Error).message)}\n`,
+    );
+    await demo?.stop();
+    return 1;
+  }
+
+  const lines = [
+    demo
+      ? 'nylas-sidecar is running in DEMO MODE: no NYLAS_API_KEY is set, so a built-in Nylas simulator is the upstream and generated traffic flows through the proxy.'
+      : `nylas-sidecar ${version} is running; upstream ${config.nylas.apiUri.origin}`,
+    `  proxy:    ${addresses.proxy}   (point the Nylas SDK's apiUri here)`,
+    `  metrics:  ${addresses.admin}/metrics`,
+    `  overview: ${addresses.admin}/`,
+  ];
+  if (addresses.webhook) lines.push(`  webhooks: ${addresses.webhook}`);
+  if (demo) {
+    lines.push(`  simulator: ${demo.upstreamUrl}`);
+    lines.push(`  switch the demo's scenario: ${demo.scenarioCommand}`);
+  }
+  process.stderr.write(`${lines.join('\n')}\n`);
+  logger.info({ event: 'started', demo: Boolean(demo), ...addresses }, 'nylas-sidecar started');
+  demo?.startTraffic(addresses.proxy);
+
+  return new Promise<number>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) return;
+      signalled = true;
+      logger.info({ event: 'shutdown', signal }, 'shutting down');
+      void (async () => {
+        await demo?.stopTraffic();
+        await sidecar.stop();
+        await demo?.stop();
+        logger.flush();
+        resolve(0);
+      })();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Let pending stdout writes drain; nothing else should be keeping the loop alive.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`nylas-sidecar: fatal: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,260 @@
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type RegistryContentType,
+} from 'prom-client';
+
+/** Options that shape the catalog. */
+export interface MetricsOptions {
+  latencyBuckets: readonly number[];
+  version: string;
+  /** Collect prom-client's process and Node.js metrics (off in some unit tests). */
+  defaultMetrics?: boolean;
+}
+
+/** Buckets for webhook delivery lag: seconds to the 10-20 min of Nylas's last retry, and beyond. */
+const WEBHOOK_LAG_BUCKETS = [1, 5, 10, 30, 60, 120, 300, 600, 1200, 3600, 21600];
+/** Buckets for the app's webhook endpoint: 10 s is Nylas's per-attempt timeout, so it is a bound. */
+const WEBHOOK_FORWARD_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 9, 10, 15, 30];
+const POLLER_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/**
+ * Every metric family nylas-sidecar exports, declared once. The names are a contract (SPEC
+ * section 5): dashboards and alert rules in this repository are checked against this catalog.
+ *
+ * The registry is an OpenMetrics one because prom-client only records exemplars there; the
+ * admin listener renders it as Prometheus text for scrapers that do not ask for OpenMetrics.
+ */
+export function createMetrics(opts: MetricsOptions) {
+  const registry = new Registry<RegistryContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  const registers = [registry];
+  const buckets = [...opts.latencyBuckets];
+
+  const m = {
+    registry,
+
+    // Proxy
+    apiRequests: new Counter({
+      name: 'nylas_api_requests_total',
+      help: 'Requests proxied to the Nylas API, by route template, method, status code the app saw and error type.',
+      labelNames: ['method', 'route', 'code', 'error_type'] as const,
+      registers,
+    }),
+    apiRequestDuration: new Histogram({
+      name: 'nylas_api_request_duration_seconds',
+      help: 'Time from the request reaching the sidecar to the end of the response, by route template.',
+      labelNames: ['method', 'route', 'status_class'] as const,
+      buckets,
+      enableExemplars: true,
+      registers,
+    }),
+    apiInflight: new Gauge({
+      name: 'nylas_api_inflight_requests',
+      help: 'Proxied requests in flight.',
+      registers,
+    }),
+    apiRateLimited: new Counter({
+      name: 'nylas_api_rate_limited_total',
+      help: '429 responses, by scope: nylas (application or grant limit) or provider (the 429 carries a provider_error).',
+      labelNames: ['route', 'scope'] as const,
+      registers,
+    }),
+    apiResponseBytes: new Counter({
+      name: 'nylas_api_response_bytes_total',
+      help: 'Response body bytes passed from the Nylas API to the app.',
+      labelNames: ['route'] as const,
+      registers,
+    }),
+    apiProviderRequests: new Counter({
+      name: 'nylas_api_provider_requests_total',
+      help: 'Provider requests Nylas made on the app’s behalf, from the Nylas-Provider-Request-Count header.',
+      labelNames: ['route'] as const,
+      registers,
+    }),
+    apiGmailQuotaUnits: new Counter({
+      name: 'nylas_api_gmail_quota_units_total',
+      help: 'Gmail quota units used, from the Nylas-Gmail-Quota-Usage header.',
+      labelNames: ['route'] as const,
+      registers,
+    }),
+    apiRetries: new Counter({
+      name: 'nylas_api_retries_total',
+      help: 'Retries of idempotent requests made by the sidecar, by reason.',
+      labelNames: ['route', 'reason'] as const,
+      registers,
+    }),
+    grantAuthFailures: new Counter({
+      name: 'nylas_grant_auth_failures_total',
+      help: '401 responses on grant-scoped routes: a grant that needs re-authentication, seen in traffic.',
+      labelNames: ['route'] as const,
+      registers,
+    }),
+
+    // Grants and accounts (pollers)
+    grants: new Gauge({
+      name: 'nylas_grants',
+      help: 'Grants by grant_status and provider, from the last successful grants poll.',
+      labelNames: ['status', 'provider'] as const,
+      registers,
+    }),
+    grantInvalid: new Gauge({
+      name: 'nylas_grant_invalid',
+      help: 'One series (value 1) per invalid grant, capped by SIDECAR_MAX_GRANT_SERIES.',
+      labelNames: ['grant_id', 'provider'] as const,
+      registers,
+    }),
+    accounts: new Gauge({
+      name: 'nylas_accounts',
+      help: 'v2 accounts by sync_state and provider, from the last successful accounts poll.',
+      labelNames: ['sync_state', 'provider'] as const,
+      registers,
+    }),
+    accountUnhealthy: new Gauge({
+      name: 'nylas_account_unhealthy',
+      help: 'One series (value 1) per v2 account whose sync_state is not running, capped by SIDECAR_MAX_GRANT_SERIES.',
+      labelNames: ['account_id', 'sync_state'] as const,
+      registers,
+    }),
+    accountSyncRestarts: new Counter({
+      name: 'nylas_account_sync_restarts_total',
+      help: 'v2 account sync restarts (downgrade then upgrade) made by the sidecar, by result.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+
+    // Webhook destinations (poller)
+    webhookStatus: new Gauge({
+      name: 'nylas_webhook_status',
+      help: 'Webhook destination status as a StateSet: 1 for the current status, 0 for the others.',
+      labelNames: ['webhook_id', 'status'] as const,
+      registers,
+    }),
+    webhookInfo: new Gauge({
+      name: 'nylas_webhook_info',
+      help: 'Webhook destination description and URL host (value 1).',
+      labelNames: ['webhook_id', 'description', 'url_host'] as const,
+      registers,
+    }),
+
+    // Webhook deliveries (listener)
+    webhookNotifications: new Counter({
+      name: 'nylas_webhook_notifications_total',
+      help: 'Webhook notifications received, by trigger and outcome.',
+      labelNames: ['trigger', 'outcome'] as const,
+      registers,
+    }),
+    webhookChallenges: new Counter({
+      name: 'nylas_webhook_challenges_total',
+      help: 'Webhook challenge handshakes, by who answered them.',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    webhookDeliveryLag: new Histogram({
+      name: 'nylas_webhook_delivery_lag_seconds',
+      help: 'Receipt time minus the CloudEvent time of webhook notifications.',
+      labelNames: ['trigger'] as const,
+      buckets: WEBHOOK_LAG_BUCKETS,
+      registers,
+    }),
+    webhookDeliveryAttempts: new Counter({
+      name: 'nylas_webhook_delivery_attempts_total',
+      help: 'Webhook notifications by delivery attempt; attempt > 1 means Nylas already failed to deliver it.',
+      labelNames: ['trigger', 'attempt'] as const,
+      registers,
+    }),
+    webhookForwardDuration: new Histogram({
+      name: 'nylas_webhook_forward_duration_seconds',
+      help: "Time the app's webhook endpoint took to answer, against Nylas's 10 s timeout.",
+      labelNames: ['status_class'] as const,
+      buckets: WEBHOOK_FORWARD_BUCKETS,
+      registers,
+    }),
+    webhookLastNotification: new Gauge({
+      name: 'nylas_webhook_last_notification_timestamp_seconds',
+      help: 'Unix time of the last webhook notification received, by trigger.',
+      labelNames: ['trigger'] as const,
+      registers,
+    }),
+
+    // Status page (poller)
+    statusPageIndicator: new Gauge({
+      name: 'nylas_status_page_indicator',
+      help: 'Nylas status page indicator: none=0, minor=1, major=2, critical=3.',
+      registers,
+    }),
+    statusPageComponentStatus: new Gauge({
+      name: 'nylas_status_page_component_status',
+      help: 'Nylas status page component status as a StateSet.',
+      labelNames: ['component', 'status'] as const,
+      registers,
+    }),
+    statusPageIncidents: new Gauge({
+      name: 'nylas_status_page_incidents',
+      help: 'Unresolved incidents on the Nylas status page, by impact.',
+      labelNames: ['impact'] as const,
+      registers,
+    }),
+    statusPageIncidentInfo: new Gauge({
+      name: 'nylas_status_page_incident_info',
+      help: 'One series (value 1) per unresolved incident on the Nylas status page.',
+      labelNames: ['incident_id', 'impact', 'status'] as const,
+      registers,
+    }),
+    statusPageMaintenanceActive: new Gauge({
+      name: 'nylas_status_page_maintenance_active',
+      help: 'Scheduled maintenances in progress on the Nylas status page.',
+      registers,
+    }),
+
+    // Pollers
+    pollerLastSuccess: new Gauge({
+      name: 'nylas_poller_last_success_timestamp_seconds',
+      help: 'Unix time of the last successful run of each poller.',
+      labelNames: ['poller'] as const,
+      registers,
+    }),
+    pollerRuns: new Counter({
+      name: 'nylas_poller_runs_total',
+      help: 'Poller runs, by result.',
+      labelNames: ['poller', 'result'] as const,
+      registers,
+    }),
+    pollerDuration: new Histogram({
+      name: 'nylas_poller_duration_seconds',
+      help: 'Duration of poller runs.',
+      labelNames: ['poller'] as const,
+      buckets: POLLER_BUCKETS,
+      registers,
+    }),
+
+    // The sidecar itself
+    buildInfo: new Gauge({
+      name: 'nylas_sidecar_build_info',
+      help: 'nylas-sidecar build information (value 1).',
+      labelNames: ['version', 'node_version'] as const,
+      registers,
+    }),
+    seriesDropped: new Counter({
+      name: 'nylas_sidecar_series_dropped_total',
+      help: 'Series not created because a cardinality cap was reached, by metric.',
+      labelNames: ['metric'] as const,
+      registers,
+    }),
+  };
+
+  m.buildInfo.set({ version: opts.version, node_version: process.version }, 1);
+  m.apiInflight.set(0);
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Every family name in the catalog, with the suffixes a histogram or counter adds. */
+export function catalogNames(metrics: Metrics): string[] {
+  return metrics.registry.getMetricsAsArray().map((m) => m.name);
+}

@@ -1,0 +1,2 @@
+export { createTracing } from './setup.js';
+export type { Tracing, TracingOptions } from './setup.js';
