@@ -80,6 +80,13 @@ async function main(argv: string[]): Promise<number> {
       c.nylas.apiKey = d.credentials.apiKey;
       c.nylas.clientId = d.credentials.clientId;
       c.nylas.clientSecret = d.credentials.clientSecret;
+      // The demo shows webhook delivery metrics too: a listener in front of the demo app.
+      if (!c.webhook.listen) {
+        c.webhook.listen = { host: '127.0.0.1', port: 0 };
+        c.webhook.forwardUrl = new URL(d.appWebhookUrl);
+        c.nylas.webhookSecrets = [d.credentials.webhookSecret];
+        c.webhook.verify = 'enforce';
+      }
     });
   }
 
@@ -112,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
   }
   process.stderr.write(`${lines.join('\n')}\n`);
   logger.info({ event: 'started', demo: Boolean(demo), ...addresses }, 'nylas-sidecar started');
-  demo?.startTraffic(addresses.proxy);
+  demo?.startTraffic({ proxy: addresses.proxy, webhook: addresses.webhook });
 
   return new Promise<number>((resolve) => {
     let signalled = false;

@@ -15,10 +15,15 @@ export interface Demo {
   statusPageUrl: string;
   /** Credentials the simulator accepts, used by the pollers and the traffic generator. */
   credentials: { apiKey: string; clientId: string; clientSecret: string; webhookSecret: string };
+  /** The demo app's own webhook endpoint: the webhook listener forwards deliveries here. */
+  appWebhookUrl: string;
   /** One shell command that switches the running demo's scenario. */
   scenarioCommand: string;
-  /** Starts driving traffic through the proxy with the official nylas SDK. */
-  startTraffic(proxyUrl: string): void;
+  /**
+   * Starts driving traffic through the proxy with the official nylas SDK, and (when `webhook` is
+   * given) signed webhook deliveries from the simulator to the sidecar's webhook listener.
+   */
+  startTraffic(urls: { proxy: string; webhook?: string }): void;
   stopTraffic(): Promise<void>;
   stop(): Promise<void>;
 }
