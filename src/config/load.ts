@@ -102,7 +102,7 @@ function readYaml(path: string, readFile: (p: string) => string, problems: strin
     if (Array.isArray(v)) out[k] = v.map(String).join(',');
     else if (v === null) continue;
     else if (typeof v === 'object') problems.push(`${k} (in ${path}): must be a single value`);
-    else out[k] = String(v as string | number | boolean);
+    else out[k] = String(v);
   }
   return out;
 }
@@ -140,7 +140,8 @@ export function loadConfig({ env, readFile }: LoadOptions): Config {
   const e = parsed.data;
   const demo = e.SIDECAR_DEMO || e.NYLAS_API_KEY === undefined;
   const secrets = e.NYLAS_WEBHOOK_SECRET;
-  const verify: WebhookVerifyMode = e.SIDECAR_WEBHOOK_VERIFY ?? (secrets.length > 0 ? 'enforce' : 'off');
+  const verify: WebhookVerifyMode =
+    e.SIDECAR_WEBHOOK_VERIFY ?? (secrets.length > 0 ? 'enforce' : 'off');
 
   if (e.SIDECAR_WEBHOOK_LISTEN && !e.SIDECAR_WEBHOOK_FORWARD_URL)
     problems.push(
@@ -159,11 +160,16 @@ export function loadConfig({ env, readFile }: LoadOptions): Config {
   const a = e.SIDECAR_LISTEN!;
   const b = e.SIDECAR_ADMIN_LISTEN!;
   const w = e.SIDECAR_WEBHOOK_LISTEN;
-  const clash = (x: ListenAddress, y: ListenAddress) => x.port !== 0 && x.port === y.port && x.host === y.host;
+  const clash = (x: ListenAddress, y: ListenAddress) =>
+    x.port !== 0 && x.port === y.port && x.host === y.host;
   if (clash(a, b))
-    problems.push(`SIDECAR_ADMIN_LISTEN=${displayValue('', `${b.host}:${b.port}`)}: same address as SIDECAR_LISTEN`);
+    problems.push(
+      `SIDECAR_ADMIN_LISTEN=${displayValue('', `${b.host}:${b.port}`)}: same address as SIDECAR_LISTEN`,
+    );
   if (w && (clash(w, a) || clash(w, b)))
-    problems.push(`SIDECAR_WEBHOOK_LISTEN=${displayValue('', `${w.host}:${w.port}`)}: same address as another listener`);
+    problems.push(
+      `SIDECAR_WEBHOOK_LISTEN=${displayValue('', `${w.host}:${w.port}`)}: same address as another listener`,
+    );
   if (problems.length > 0) throw new ConfigError(problems);
 
   const apiUri = e.NYLAS_API_URI!;

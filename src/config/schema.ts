@@ -156,7 +156,9 @@ export const envSchema = z
         return parts;
       }),
     SIDECAR_SHUTDOWN_GRACE_MS: int(30_000, 0, 600_000),
-    SIDECAR_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    SIDECAR_LOG_LEVEL: z
+      .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+      .default('info'),
     SIDECAR_DEMO: bool(false),
     SIDECAR_DEMO_SCENARIO: z.string().default('healthy'),
     SIDECAR_CONFIG: z.string().optional(),

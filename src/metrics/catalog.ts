@@ -33,6 +33,9 @@ export function createMetrics(opts: MetricsOptions) {
   registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   const registers = [registry];
   const buckets = [...opts.latencyBuckets];
+  // The proxy counts in-flight requests in a plain number (cheaper than a gauge update per
+  // request); the gauge reads it at scrape time.
+  const inflight = { value: 0 };
 
   const m = {
     registry,
@@ -52,10 +55,14 @@ export function createMetrics(opts: MetricsOptions) {
       enableExemplars: true,
       registers,
     }),
+    inflight,
     apiInflight: new Gauge({
       name: 'nylas_api_inflight_requests',
       help: 'Proxied requests in flight.',
       registers,
+      collect() {
+        this.set(inflight.value);
+      },
     }),
     apiRateLimited: new Counter({
       name: 'nylas_api_rate_limited_total',
@@ -247,7 +254,6 @@ export function createMetrics(opts: MetricsOptions) {
   };
 
   m.buildInfo.set({ version: opts.version, node_version: process.version }, 1);
-  m.apiInflight.set(0);
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   return m;
 }

@@ -36,7 +36,8 @@ export function createExposition(
       return { contentType, body: await registry.metrics() };
     } finally {
       registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-      for (const [metric, name] of counterNames) (metric as unknown as { name: string }).name = name;
+      for (const [metric, name] of counterNames)
+        (metric as unknown as { name: string }).name = name;
     }
   };
 

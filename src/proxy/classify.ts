@@ -46,7 +46,11 @@ function errorCode(err: unknown): string | undefined {
 export function classifyUpstreamError(err: unknown): UpstreamFailure {
   const code = errorCode(err);
   if (code === 'SIDECAR_CLIENT_ABORTED')
-    return { status: 499, errorType: 'client_aborted', message: 'The client closed the connection.' };
+    return {
+      status: 499,
+      errorType: 'client_aborted',
+      message: 'The client closed the connection.',
+    };
   if (code !== undefined && TIMEOUT_CODES.has(code))
     return {
       status: 504,

@@ -19,7 +19,12 @@ interface Node {
   grantIndex: number;
 }
 
-const newNode = (): Node => ({ literals: new Map(), param: undefined, template: undefined, grantIndex: -1 });
+const newNode = (): Node => ({
+  literals: new Map(),
+  param: undefined,
+  template: undefined,
+  grantIndex: -1,
+});
 
 function build(templates: readonly string[]): Node {
   const root = newNode();
@@ -40,7 +45,11 @@ function build(templates: readonly string[]): Node {
   return root;
 }
 
-const OTHER: RouteMatch = Object.freeze({ route: OTHER_ROUTE, grantScoped: false, grantSegment: undefined });
+const OTHER: RouteMatch = Object.freeze({
+  route: OTHER_ROUTE,
+  grantScoped: false,
+  grantSegment: undefined,
+});
 
 /** Decodes a segment for comparison with literals; a malformed escape is kept as it is. */
 function decode(seg: string): string {
@@ -58,7 +67,9 @@ function decode(seg: string): string {
  * Segments are split on `/` before any `%2F` is decoded, so an encoded slash stays in its
  * parameter. Results for a template are shared objects: matching allocates only the segment list.
  */
-export function createRouteMatcher(templates: readonly string[] = [...V3_TEMPLATES, ...V2_TEMPLATES]) {
+export function createRouteMatcher(
+  templates: readonly string[] = [...V3_TEMPLATES, ...V2_TEMPLATES],
+) {
   const root = build(templates);
   const results = new Map<string, RouteMatch>();
 
@@ -76,7 +87,8 @@ export function createRouteMatcher(templates: readonly string[] = [...V3_TEMPLAT
 
   return function match(pathname: string): RouteMatch {
     // One trailing slash is tolerated; any other empty segment is not a Nylas path.
-    const end = pathname.length > 1 && pathname.endsWith('/') ? pathname.length - 1 : pathname.length;
+    const end =
+      pathname.length > 1 && pathname.endsWith('/') ? pathname.length - 1 : pathname.length;
     const segs = pathname.slice(1, end).split('/');
     if (segs.length > 12) return OTHER;
     const node = walk(root, segs, 0);
@@ -92,7 +104,11 @@ export function createRouteMatcher(templates: readonly string[] = [...V3_TEMPLAT
       results.set(template, shared);
     }
     if (node.grantIndex < 0) return shared;
-    return { route: shared.route, grantScoped: shared.grantScoped, grantSegment: segs[node.grantIndex] };
+    return {
+      route: shared.route,
+      grantScoped: shared.grantScoped,
+      grantSegment: segs[node.grantIndex],
+    };
   };
 }
 

@@ -1,12 +1,20 @@
-// SCAFFOLD: replaced by the real proxy in the next commit.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'undici';
+import { ROOT_CONTEXT, SpanKind, type Span } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Tracing } from '../tracing/index.js';
 import type { RecentErrors } from './recent-errors.js';
 import { closeServer, listen } from '../util/listen.js';
+import { createRouteMatcher } from './routes.js';
+import { upstreamRequestHeaders } from './headers.js';
+import { createRecorder } from './instrument.js';
+import { Exchange } from './exchange.js';
+import type { ProxyContext } from './context.js';
 
 export interface ProxyDeps {
   config: Config;
@@ -19,14 +27,193 @@ export interface ProxyDeps {
 export interface Proxy {
   readonly server: Server;
   start(): Promise<AddressInfo>;
+  /** Stops accepting, lets in-flight requests finish for up to graceMs, then closes upstream. */
   stop(graceMs: number): Promise<void>;
 }
 
+/** Methods Node's parser accepts that are worth a label of their own; others are `_OTHER`. */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+const propagator = new W3CTraceContextPropagator();
+const headerGetter = {
+  get: (carrier: IncomingMessage['headers'], key: string) => carrier[key],
+  keys: (carrier: IncomingMessage['headers']) => Object.keys(carrier),
+};
+
+/** The trace id in a W3C traceparent header (`00-<32 hex>-<16 hex>-<2 hex>`). */
+function traceIdOf(req: IncomingMessage): string | undefined {
+  const tp = req.headers.traceparent;
+  if (typeof tp !== 'string' || tp.length < 55 || tp[2] !== '-') return undefined;
+  const id = tp.slice(3, 35);
+  return /^[0-9a-f]{32}$/.test(id) && id !== '0'.repeat(32) ? id : undefined;
+}
+
+/** A path whose segments would climb out of the upstream base path once decoded. */
+function escapesBase(pathname: string): boolean {
+  if (pathname.includes('\\') || pathname.includes('\0')) return true;
+  if (!pathname.includes('.') && !pathname.includes('%')) return false;
+  for (const raw of pathname.split('/')) {
+    let seg = raw;
+    if (seg.includes('%')) {
+      try {
+        seg = decodeURIComponent(seg);
+      } catch {
+        return true;
+      }
+      if (seg.includes('/') && /(^|\/)\.\.?(\/|$)/.test(seg)) return true;
+      if (seg.includes('\\')) return true;
+    }
+    if (seg === '.' || seg === '..') return true;
+  }
+  return false;
+}
+
+/**
+ * The proxy listener: plain node:http in front of an undici Pool to the one configured upstream.
+ * It never connects anywhere else: the upstream origin is fixed at construction and requests
+ * only contribute a path.
+ */
 export function createProxy(deps: ProxyDeps): Proxy {
-  const server = createServer((_req, res) => res.writeHead(501).end());
+  const { config, metrics, logger, tracing } = deps;
+  const upstream = config.nylas.apiUri;
+  const pool = new Pool(upstream.origin, {
+    connections: 256,
+    keepAliveTimeout: 4_000,
+    connect: { timeout: Math.min(10_000, config.proxy.upstreamTimeoutMs) },
+  });
+  const match = createRouteMatcher();
+  const record = createRecorder({ metrics, logger, recentErrors: deps.recentErrors });
+  const ctx: ProxyContext = {
+    pool,
+    basePath: upstream.pathname === '/' ? '' : upstream.pathname,
+    serverAddress: upstream.hostname,
+    serverPort: Number(upstream.port) || (upstream.protocol === 'https:' ? 443 : 80),
+    timeoutMs: config.proxy.upstreamTimeoutMs,
+    retryMax: config.proxy.retryMax,
+    metrics,
+    tracer: tracing.tracer,
+    record,
+    incomingTraceId: traceIdOf,
+  };
+  const injectAuth =
+    config.proxy.injectApiKey && config.nylas.apiKey ? `Bearer ${config.nylas.apiKey}` : undefined;
+  const tracer = tracing.tracer;
+  const exporting = tracing.exporting;
+
+  const refuse = (res: ServerResponse, status: number, method: string, message: string) => {
+    const requestId = `sidecar-${randomUUID()}`;
+    const body = JSON.stringify({
+      request_id: requestId,
+      error: { type: 'sidecar.invalid_request', message },
+    });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-nylas-sidecar-error': 'refused',
+      ...(status === 405 ? { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' } : {}),
+    });
+    res.end(body);
+    record({
+      method,
+      route: 'other',
+      grantScoped: false,
+      grantId: undefined,
+      code: status,
+      responded: true,
+      errorType: 'refused',
+      providerError: false,
+      requestId,
+      responseBytes: 0,
+      providerRequests: 0,
+      gmailQuotaUnits: 0,
+      durationSeconds: 0,
+      traceId: undefined,
+      spanId: undefined,
+    });
+    logger.warn({ event: 'request_refused', code: status, method }, message);
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const rawMethod = req.method ?? 'GET';
+    const method = METHODS.has(rawMethod) ? rawMethod : '_OTHER';
+    const url = req.url ?? '';
+    // Only origin-form targets: an absolute URL or authority here would make this an open proxy.
+    if (url.charCodeAt(0) !== 47 /* / */ || url.charCodeAt(1) === 47) {
+      req.resume();
+      return refuse(
+        res,
+        400,
+        method,
+        'Only paths are accepted: this is a reverse proxy for the Nylas API, not a forward proxy.',
+      );
+    }
+    if (rawMethod === 'TRACE' || method === '_OTHER') {
+      req.resume();
+      return refuse(res, 405, method, `Method ${rawMethod} is not proxied.`);
+    }
+    const q = url.indexOf('?');
+    const pathname = q < 0 ? url : url.slice(0, q);
+    if (escapesBase(pathname)) {
+      req.resume();
+      return refuse(res, 400, method, 'Paths with dot segments or backslashes are refused.');
+    }
+    const m = match(pathname);
+    let span: Span | undefined;
+    if (exporting) {
+      const parent =
+        req.headers.traceparent !== undefined
+          ? propagator.extract(ROOT_CONTEXT, req.headers, headerGetter)
+          : ROOT_CONTEXT;
+      span = tracer.startSpan(
+        `${method} ${m.route}`,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'http.request.method': method,
+            'url.template': m.route,
+            'server.address': ctx.serverAddress,
+            'server.port': ctx.serverPort,
+          },
+        },
+        parent,
+      );
+    }
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, injectAuth);
+    new Exchange(ctx, req, res, m, method, headers).run(span);
+  };
+
+  const server = createServer({ requestTimeout: 0 }, onRequest);
+  // CONNECT never reaches 'request': answer it here so the socket is not left hanging.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    const body = JSON.stringify({
+      error: { type: 'sidecar.invalid_request', message: 'CONNECT is not supported.' },
+    });
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    metrics.apiRequests.inc({
+      method: '_OTHER',
+      route: 'other',
+      code: '405',
+      error_type: 'refused',
+    });
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (socket.writable && err.code !== 'ECONNRESET')
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  let stopped: Promise<void> | undefined;
   return {
     server,
-    start: () => listen(server, deps.config.proxy.listen),
-    stop: (grace) => closeServer(server, grace),
+    start: () => listen(server, config.proxy.listen),
+    stop(graceMs) {
+      stopped ??= (async () => {
+        await closeServer(server, graceMs);
+        await pool.close().catch(() => pool.destroy());
+      })();
+      return stopped;
+    },
   };
 }

@@ -25,7 +25,11 @@ export function parseMetrics(text: string): Sample[] {
 }
 
 /** Samples of one name whose labels include `match`. */
-export function series(samples: Sample[], name: string, match: Record<string, string> = {}): Sample[] {
+export function series(
+  samples: Sample[],
+  name: string,
+  match: Record<string, string> = {},
+): Sample[] {
   return samples.filter(
     (s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v),
   );
