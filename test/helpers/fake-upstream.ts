@@ -34,6 +34,7 @@ const json = (requestId: string, body: unknown) => ({
  */
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   const seen: SeenRequest[] = [];
+  const flaky = new Map<string, number>();
   let open = 0;
   const server: Server = createServer((req, res) => {
     open++;
@@ -209,6 +210,25 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify(body),
           });
+        }
+        if (kind === 'flaky') {
+          // Fails `n` times per `key` with 503, then answers 200.
+          const key = url.searchParams.get('key') ?? '';
+          const n = Number(url.searchParams.get('n') ?? 1);
+          const seenSoFar = (flaky.get(key) ?? 0) + 1;
+          flaky.set(key, seenSoFar);
+          if (seenSoFar <= n) {
+            const body = {
+              request_id: `req-503-${seenSoFar}`,
+              error: { type: 'api.internal_error', message: 'busy' },
+            };
+            return send({
+              status: 503,
+              headers: { 'content-type': 'application/json', 'retry-after': '0' },
+              body: JSON.stringify(body),
+            });
+          }
+          return send(json('req-flaky-ok', { request_id: 'req-flaky-ok', data: [] }));
         }
         if (kind === 'reset') {
           req.socket.destroy();
