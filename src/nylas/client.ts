@@ -1,0 +1,201 @@
+import type { Dispatcher } from 'undici';
+import { callJson, NylasCallError } from './http.js';
+import {
+  grantGetSchema,
+  grantListSchema,
+  statusSummarySchema,
+  v2AccountListSchema,
+  v2ActionSchema,
+  v2WebhookListSchema,
+  webhookListSchema,
+  type Grant,
+  type StatusSummary,
+  type V2Account,
+  type V2Webhook,
+  type Webhook,
+} from './schemas.js';
+
+export interface NylasClientOptions {
+  apiUri: URL;
+  /** v3 API key: Bearer auth on /v3/ calls. */
+  apiKey?: string;
+  /** v2 application credentials: Basic `client_secret:` on /a/{client_id}/ calls. */
+  clientId?: string;
+  clientSecret?: string;
+  dispatcher?: Dispatcher;
+  now: () => number;
+}
+
+export interface PageQuery {
+  limit: number;
+  offset: number;
+  signal: AbortSignal;
+}
+
+/** The calls the pollers and the support page make to Nylas. */
+export interface NylasClient {
+  readonly hasApiKey: boolean;
+  readonly hasV2Credentials: boolean;
+  /** One page of `GET /v3/grants`, oldest first so that new grants do not shift the offsets. */
+  listGrants(q: PageQuery): Promise<Grant[]>;
+  /** `GET /v3/grants/{grant_id}`; undefined when Nylas answers 404. */
+  getGrant(grantId: string, signal: AbortSignal): Promise<Grant | undefined>;
+  /** One page of `GET /v3/webhooks`. */
+  listWebhooks(
+    signal: AbortSignal,
+    pageToken?: string,
+  ): Promise<{ webhooks: Webhook[]; nextCursor: string | undefined }>;
+  /** `GET /a/{client_id}/webhooks`; undefined when the host has no v2 API (404). */
+  listV2Webhooks(signal: AbortSignal): Promise<V2Webhook[] | undefined>;
+  /** One page of `GET /a/{client_id}/accounts`. */
+  listAccounts(q: PageQuery): Promise<V2Account[]>;
+  /** `POST /a/{client_id}/accounts/{id}/downgrade`. */
+  downgradeAccount(accountId: string, signal: AbortSignal): Promise<void>;
+  /** `POST /a/{client_id}/accounts/{id}/upgrade`. */
+  upgradeAccount(accountId: string, signal: AbortSignal): Promise<void>;
+}
+
+/** Builds the client. Authorization values are built here, from config, and go nowhere else. */
+export function createNylasClient(opts: NylasClientOptions): NylasClient {
+  const base = opts.apiUri.href.replace(/\/+$/, '');
+  const url = (path: string, query?: Record<string, string | number>) => {
+    const u = new URL(`${base}${path}`);
+    for (const [k, v] of Object.entries(query ?? {})) u.searchParams.set(k, String(v));
+    return u;
+  };
+  const bearer = opts.apiKey ? `Bearer ${opts.apiKey}` : undefined;
+  const basic =
+    opts.clientId && opts.clientSecret
+      ? `Basic ${Buffer.from(`${opts.clientSecret}:`).toString('base64')}`
+      : undefined;
+  const clientPath = opts.clientId ? `/a/${encodeURIComponent(opts.clientId)}` : '';
+  const { dispatcher, now } = opts;
+
+  const v3 = () => {
+    if (!bearer)
+      throw new NylasCallError('ERR_NYLAS_NO_CREDENTIALS', 'no NYLAS_API_KEY configured');
+    return bearer;
+  };
+  const v2 = () => {
+    if (!basic)
+      throw new NylasCallError('ERR_NYLAS_NO_CREDENTIALS', 'no NYLAS_CLIENT_ID/SECRET configured');
+    return basic;
+  };
+
+  return {
+    hasApiKey: bearer !== undefined,
+    hasV2Credentials: basic !== undefined,
+
+    async listGrants({ limit, offset, signal }) {
+      const res = await callJson({
+        url: url('/v3/grants', { limit, offset, sort_by: 'created_at', order_by: 'asc' }),
+        authorization: v3(),
+        signal,
+        schema: grantListSchema,
+        dispatcher,
+        now,
+      });
+      return res.data;
+    },
+
+    async getGrant(grantId, signal) {
+      try {
+        const res = await callJson({
+          url: url(`/v3/grants/${encodeURIComponent(grantId)}`),
+          authorization: v3(),
+          signal,
+          schema: grantGetSchema,
+          dispatcher,
+          now,
+        });
+        return res.data;
+      } catch (err) {
+        if (err instanceof NylasCallError && err.status === 404) return undefined;
+        throw err;
+      }
+    },
+
+    async listWebhooks(signal, pageToken) {
+      const res = await callJson({
+        url: url('/v3/webhooks', pageToken ? { page_token: pageToken } : {}),
+        authorization: v3(),
+        signal,
+        schema: webhookListSchema,
+        dispatcher,
+        now,
+      });
+      return { webhooks: res.data, nextCursor: res.next_cursor ?? undefined };
+    },
+
+    async listV2Webhooks(signal) {
+      try {
+        return await callJson({
+          url: url(`${clientPath}/webhooks`),
+          authorization: v2(),
+          signal,
+          schema: v2WebhookListSchema,
+          dispatcher,
+          now,
+        });
+      } catch (err) {
+        if (err instanceof NylasCallError && err.status === 404) return undefined;
+        throw err;
+      }
+    },
+
+    async listAccounts({ limit, offset, signal }) {
+      return callJson({
+        url: url(`${clientPath}/accounts`, { limit, offset }),
+        authorization: v2(),
+        signal,
+        schema: v2AccountListSchema,
+        dispatcher,
+        now,
+      });
+    },
+
+    async downgradeAccount(accountId, signal) {
+      await callJson({
+        method: 'POST',
+        url: url(`${clientPath}/accounts/${encodeURIComponent(accountId)}/downgrade`),
+        authorization: v2(),
+        signal,
+        schema: v2ActionSchema,
+        dispatcher,
+        now,
+      });
+    },
+
+    async upgradeAccount(accountId, signal) {
+      await callJson({
+        method: 'POST',
+        url: url(`${clientPath}/accounts/${encodeURIComponent(accountId)}/upgrade`),
+        authorization: v2(),
+        signal,
+        schema: v2ActionSchema,
+        dispatcher,
+        now,
+      });
+    },
+  };
+}
+
+/** `GET {statusPageUrl}/api/v2/summary.json` (Atlassian Statuspage; no auth). */
+export function fetchStatusSummary(opts: {
+  statusPageUrl: URL;
+  signal: AbortSignal;
+  dispatcher?: Dispatcher;
+  now: () => number;
+}): Promise<StatusSummary> {
+  const base = opts.statusPageUrl.href.endsWith('/')
+    ? opts.statusPageUrl.href
+    : `${opts.statusPageUrl.href}/`;
+  return callJson({
+    url: new URL('api/v2/summary.json', base),
+    signal: opts.signal,
+    schema: statusSummarySchema,
+    dispatcher: opts.dispatcher,
+    now: opts.now,
+    maxBytes: 4 * 1024 * 1024,
+  });
+}

@@ -1,0 +1,118 @@
+// Closed lists for label values that come from upstream JSON: an unexpected value becomes
+// `other` (or `unknown`) instead of a new series, so a change on Nylas's side cannot blow up
+// cardinality.
+
+/** v3 grant providers (reference/nylas-api.md section 2). */
+const GRANT_PROVIDERS = new Set([
+  'google',
+  'microsoft',
+  'imap',
+  'icloud',
+  'yahoo',
+  'ews',
+  'virtual-calendar',
+  'zoom',
+  'nylas',
+]);
+
+/** v2 account providers seen in the v2 SDKs and docs. */
+const ACCOUNT_PROVIDERS = new Set([
+  'gmail',
+  'google',
+  'eas',
+  'ews',
+  'exchange',
+  'graph',
+  'office365',
+  'outlook',
+  'hotmail',
+  'icloud',
+  'imap',
+  'yahoo',
+  'aol',
+  'gmx',
+  'zimbra',
+  'custom',
+]);
+
+/** v2 sync states: documented ones and those integrators report (reference section 5.2). */
+const SYNC_STATES = new Set([
+  'running',
+  'partial',
+  'stopped',
+  'invalid',
+  'invalid-credentials',
+  'initializing',
+  'downloading',
+  'exception',
+  'sync-error',
+]);
+
+export const WEBHOOK_STATUSES = ['active', 'pause', 'failing', 'failed', 'unknown'] as const;
+export type WebhookStatus = (typeof WEBHOOK_STATUSES)[number];
+
+export const COMPONENT_STATUSES = [
+  'operational',
+  'under_maintenance',
+  'degraded_performance',
+  'partial_outage',
+  'major_outage',
+  'unknown',
+] as const;
+export type ComponentStatus = (typeof COMPONENT_STATUSES)[number];
+
+export const INCIDENT_IMPACTS = ['none', 'minor', 'major', 'critical', 'maintenance'] as const;
+
+const INDICATORS: Record<string, number> = { none: 0, minor: 1, major: 2, critical: 3 };
+
+export function grantProvider(p: string): string {
+  return GRANT_PROVIDERS.has(p) ? p : 'other';
+}
+
+export function grantStatus(s: string): 'valid' | 'invalid' | 'other' {
+  return s === 'valid' || s === 'invalid' ? s : 'other';
+}
+
+export function accountProvider(p: string): string {
+  return ACCOUNT_PROVIDERS.has(p) ? p : 'other';
+}
+
+export function syncState(s: string): string {
+  return SYNC_STATES.has(s) ? s : 'other';
+}
+
+/** v3 `status`, or a v2 `state` (`inactive` is v2's pause). */
+export function webhookStatus(s: string): WebhookStatus {
+  if (s === 'inactive') return 'pause';
+  return WEBHOOK_STATUSES.find((x) => x === s) ?? 'unknown';
+}
+
+export function componentStatus(s: string): ComponentStatus {
+  return COMPONENT_STATUSES.find((x) => x === s) ?? 'unknown';
+}
+
+/** Status-page indicator as the gauge value; -1 for a value Statuspage does not document. */
+export function indicatorValue(s: string): number {
+  return INDICATORS[s] ?? -1;
+}
+
+export function incidentImpact(s: string): string {
+  return INCIDENT_IMPACTS.find((x) => x === s) ?? 'unknown';
+}
+
+/** Host of a URL for `url_host`: never the path or query (they may carry tokens). */
+export function urlHost(u: string | null | undefined): string {
+  if (!u) return '';
+  try {
+    return new URL(u).hostname;
+  } catch {
+    return '';
+  }
+}
+
+/** Free text for a label (webhook description): bounded in length, one line. */
+export function shortText(s: string | null | undefined, max = 100): string {
+  if (!s) return '';
+  const line = s.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}

@@ -1,0 +1,251 @@
+import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/index.js';
+import { NylasCallError } from '../nylas/index.js';
+
+export type PollerName = 'grants' | 'accounts' | 'webhooks' | 'status_page';
+
+/** What one poller does per run; it publishes its own results when it succeeds. */
+export interface PollSource {
+  readonly name: PollerName;
+  /** One poll. Throws on failure (the lifecycle turns it into data); honours `signal`. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+/** How a poller is doing, for /status and the overview page. */
+export interface PollerState {
+  name: PollerName;
+  /** Off when the schedule is `off` or the credentials it needs are not configured. */
+  enabled: boolean;
+  /** Why it is off, when it is. */
+  disabledReason: string | undefined;
+  schedule: string | null;
+  running: boolean;
+  /** Unix ms. */
+  lastRunAt: number | undefined;
+  lastSuccessAt: number | undefined;
+  lastResult: 'success' | 'error' | undefined;
+  /** A stable code (ERR_NYLAS_*), never a message. */
+  lastErrorCode: string | undefined;
+  lastErrorStatus: number | undefined;
+  consecutiveFailures: number;
+  /** Scheduled runs before this time (Unix ms) are skipped: backoff or Retry-After. */
+  backoffUntil: number | undefined;
+  /** Typical time between runs, from the schedule. */
+  intervalMs: number | undefined;
+}
+
+export interface PollerOptions {
+  source: PollSource;
+  /** node-cron expression; null = off. */
+  schedule: string | null;
+  disabledReason?: string;
+  metrics: Metrics;
+  logger: Logger;
+  tracer: Tracer;
+  /** Unix ms. */
+  now: () => number;
+  /** [0, 1); jitter. */
+  random: () => number;
+  /** Deadline per run; default 80% of the schedule's interval, at most 10 minutes. */
+  deadlineMs?: number;
+}
+
+export interface Poller {
+  readonly name: PollerName;
+  start(): void;
+  /** Stops the schedule, aborts a running poll and waits for it to end. Idempotent. */
+  stop(): Promise<void>;
+  /**
+   * Runs a poll now, ignoring backoff (tests, and the first run at start). While one is running
+   * it returns that run instead of starting another.
+   */
+  runOnce(): Promise<'success' | 'error'>;
+  state(): PollerState;
+}
+
+/** A single deadline never exceeds this, whatever the schedule: a stuck poll must end. */
+const MAX_DEADLINE_MS = 10 * 60_000;
+/** Backoff never grows past this (or one interval, if longer), so a recovered API is seen soon. */
+const MAX_BACKOFF_MS = 30 * 60_000;
+/** A Retry-After beyond this is treated as this: a broken header must not silence a poller. */
+const MAX_RETRY_AFTER_MS = 60 * 60_000;
+
+/**
+ * Delay before scheduled runs resume after `failures` consecutive failures. A single failure
+ * waits for the next scheduled run; then the wait doubles per failure, with jitter (50-100%) so
+ * that sidecars of many deployments do not retry in step.
+ */
+export function backoffDelay(failures: number, intervalMs: number, random: () => number): number {
+  if (failures <= 1) return 0;
+  const cap = Math.max(intervalMs, MAX_BACKOFF_MS);
+  const raw = Math.min(cap, intervalMs * 2 ** (failures - 1));
+  return Math.round(raw * (0.5 + 0.5 * random()));
+}
+
+/** Time between the next two runs of a cron expression (undefined when it cannot tell). */
+export function scheduleInterval(expression: string): number | undefined {
+  const task = cron.createTask(expression, () => undefined);
+  try {
+    const [a, b] = task.getNextRuns(2);
+    return a && b ? b.getTime() - a.getTime() : undefined;
+  } finally {
+    void task.destroy();
+  }
+}
+
+/**
+ * The one lifecycle every poller shares (SPEC section 5, STYLE principle 5): scheduled by
+ * node-cron, never overlapping, a deadline per run, backoff with jitter after failures and on
+ * 429, the nylas_poller_* metrics, a span per run and a log line per failed run. A run's failure
+ * is recorded and returned, never thrown.
+ */
+export function createPoller(opts: PollerOptions): Poller {
+  const { source, metrics, logger, tracer, now, random } = opts;
+  const name = source.name;
+  const intervalMs = opts.schedule ? scheduleInterval(opts.schedule) : undefined;
+  const deadlineMs =
+    opts.deadlineMs ?? Math.min(MAX_DEADLINE_MS, Math.max(1000, (intervalMs ?? 60_000) * 0.8));
+  const enabled = opts.schedule !== null && !opts.disabledReason;
+
+  let task: ScheduledTask | undefined;
+  let current: Promise<'success' | 'error'> | undefined;
+  let abort: AbortController | undefined;
+  let stopped = false;
+  const st: PollerState = {
+    name,
+    enabled,
+    disabledReason: opts.disabledReason ?? (opts.schedule === null ? 'schedule is off' : undefined),
+    schedule: opts.schedule,
+    running: false,
+    lastRunAt: undefined,
+    lastSuccessAt: undefined,
+    lastResult: undefined,
+    lastErrorCode: undefined,
+    lastErrorStatus: undefined,
+    consecutiveFailures: 0,
+    backoffUntil: undefined,
+    intervalMs,
+  };
+
+  async function execute(): Promise<'success' | 'error'> {
+    const startedAt = now();
+    const t0 = performance.now();
+    st.running = true;
+    st.lastRunAt = startedAt;
+    abort = new AbortController();
+    const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(deadlineMs)]);
+    return tracer.startActiveSpan(
+      `poll ${name}`,
+      { kind: SpanKind.INTERNAL, attributes: { 'nylas_sidecar.poller': name } },
+      async (span) => {
+        let result: 'success' | 'error';
+        try {
+          await source.run(signal);
+          result = 'success';
+          st.consecutiveFailures = 0;
+          st.backoffUntil = undefined;
+          st.lastSuccessAt = now();
+          st.lastErrorCode = undefined;
+          st.lastErrorStatus = undefined;
+          metrics.pollerLastSuccess.set({ poller: name }, st.lastSuccessAt / 1000);
+        } catch (err) {
+          result = 'error';
+          const code = errorCode(err);
+          const status = err instanceof NylasCallError ? err.status : undefined;
+          st.consecutiveFailures += 1;
+          st.lastErrorCode = code;
+          st.lastErrorStatus = status;
+          const retryAfter =
+            err instanceof NylasCallError && err.retryAfterMs !== undefined
+              ? Math.min(err.retryAfterMs, MAX_RETRY_AFTER_MS)
+              : 0;
+          // Backoff counts from the run's start, so one failure still lets the next tick run;
+          // Retry-After counts from now, as the server meant it.
+          const backoff = backoffDelay(st.consecutiveFailures, intervalMs ?? 60_000, random);
+          const until = Math.max(startedAt + backoff, now() + retryAfter);
+          st.backoffUntil = backoff > 0 || retryAfter > 0 ? until : undefined;
+          span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+          span.setAttribute('error.type', code);
+          if (status !== undefined) span.setAttribute('http.response.status_code', status);
+          logger.warn(
+            {
+              event: 'poller_failed',
+              poller: name,
+              error_code: code,
+              status,
+              nylas_error_type: err instanceof NylasCallError ? err.errorType : undefined,
+              request_id: err instanceof NylasCallError ? err.requestId : undefined,
+              // Messages here are built by the sidecar (paths, status codes), never upstream text.
+              reason: err instanceof NylasCallError ? err.message : undefined,
+              consecutive_failures: st.consecutiveFailures,
+              backoff_until: st.backoffUntil ? new Date(st.backoffUntil).toISOString() : undefined,
+            },
+            `poller ${name} failed`,
+          );
+        } finally {
+          st.running = false;
+          abort = undefined;
+          span.end();
+        }
+        st.lastResult = result;
+        metrics.pollerRuns.inc({ poller: name, result });
+        metrics.pollerDuration.observe({ poller: name }, (performance.now() - t0) / 1000);
+        return result;
+      },
+    );
+  }
+
+  function runOnce(): Promise<'success' | 'error'> {
+    if (current) return current;
+    if (stopped) return Promise.resolve('error');
+    current = execute().finally(() => {
+      current = undefined;
+    });
+    return current;
+  }
+
+  function onTick(): Promise<void> | undefined {
+    if (stopped) return undefined;
+    if (current) {
+      logger.debug({ event: 'poller_overlap', poller: name }, `poller ${name} still running`);
+      return undefined;
+    }
+    if (st.backoffUntil !== undefined && now() < st.backoffUntil) {
+      logger.debug({ event: 'poller_backoff', poller: name }, `poller ${name} backing off`);
+      return undefined;
+    }
+    return runOnce().then(() => undefined);
+  }
+
+  return {
+    name,
+    start() {
+      if (!enabled || task || stopped || !opts.schedule) return;
+      // The overlap guard is ours (onTick); node-cron's own is kept on as a second line.
+      task = cron.createTask(opts.schedule, onTick, {
+        name: `nylas-sidecar-${name}`,
+        noOverlap: true,
+      });
+      void task.start();
+      void runOnce();
+    },
+    async stop() {
+      stopped = true;
+      const t = task;
+      task = undefined;
+      if (t) await t.destroy();
+      abort?.abort(new Error('poller stopped'));
+      if (current) await current;
+    },
+    runOnce,
+    state: () => ({ ...st }),
+  };
+}
+
+function errorCode(err: unknown): string {
+  if (err instanceof NylasCallError) return err.code;
+  if (err instanceof Error && 'code' in err && typeof err.code === 'string') return err.code;
+  return 'ERR_POLLER_FAILED';
+}

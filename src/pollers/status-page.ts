@@ -1,0 +1,127 @@
+import type { Dispatcher } from 'undici';
+import type { Metrics } from '../metrics/index.js';
+import { fetchStatusSummary } from '../nylas/index.js';
+import type { PollSource } from './lifecycle.js';
+import {
+  componentStatus,
+  COMPONENT_STATUSES,
+  incidentImpact,
+  indicatorValue,
+  INCIDENT_IMPACTS,
+  shortText,
+  type ComponentStatus,
+} from './labels.js';
+
+export interface StatusIncident {
+  id: string;
+  name: string;
+  impact: string;
+  status: string;
+  createdAt: string | undefined;
+  shortlink: string | undefined;
+}
+
+/** The last good status-page summary; kept across failed fetches. */
+export interface StatusPageSnapshot {
+  at: number;
+  indicator: string;
+  indicatorValue: number;
+  description: string;
+  components: { name: string; status: ComponentStatus }[];
+  incidents: StatusIncident[];
+  maintenances: { id: string; name: string; status: string; scheduledUntil: string | undefined }[];
+  maintenanceActive: number;
+}
+
+/** Incident states Statuspage lists as unresolved; summary.json should hold only these. */
+const UNRESOLVED = new Set(['investigating', 'identified', 'monitoring']);
+const MAINTENANCE_ACTIVE = new Set(['in_progress', 'verifying']);
+const INCIDENT_STATUSES = new Set([...UNRESOLVED, 'resolved', 'postmortem']);
+/** Components published; a Statuspage page lists dozens at most. */
+const MAX_COMPONENTS = 200;
+const MAX_INCIDENTS = 100;
+
+/**
+ * Polls `{NYLAS_STATUS_PAGE_URL}/api/v2/summary.json`. Series are replaced only after a good
+ * fetch, so a failed one leaves the last snapshot in place (SPEC section 5).
+ */
+export function createStatusPageSource(deps: {
+  statusPageUrl: URL;
+  metrics: Metrics;
+  dispatcher?: Dispatcher;
+  now: () => number;
+}) {
+  const { metrics, now } = deps;
+  let snapshot: StatusPageSnapshot | undefined;
+
+  const source: PollSource = {
+    name: 'status_page',
+    async run(signal) {
+      const s = await fetchStatusSummary({
+        statusPageUrl: deps.statusPageUrl,
+        signal,
+        dispatcher: deps.dispatcher,
+        now,
+      });
+      const components = new Map<string, ComponentStatus>();
+      // Group components only summarise their children; the children carry the signal.
+      for (const c of s.components) {
+        if (c.group === true) continue;
+        if (components.size >= MAX_COMPONENTS) break;
+        components.set(shortText(c.name), componentStatus(c.status));
+      }
+      const incidents: StatusIncident[] = s.incidents
+        .filter((i) => UNRESOLVED.has(i.status) || !INCIDENT_STATUSES.has(i.status))
+        .slice(0, MAX_INCIDENTS)
+        .map((i) => ({
+          id: shortText(i.id, 64),
+          name: shortText(i.name, 200),
+          impact: incidentImpact(i.impact),
+          status: UNRESOLVED.has(i.status) ? i.status : 'unknown',
+          createdAt: i.created_at ?? undefined,
+          shortlink: i.shortlink ?? undefined,
+        }));
+      const maintenances = s.scheduled_maintenances
+        .filter((m) => MAINTENANCE_ACTIVE.has(m.status))
+        .map((m) => ({
+          id: shortText(m.id, 64),
+          name: shortText(m.name, 200),
+          status: m.status,
+          scheduledUntil: m.scheduled_until ?? undefined,
+        }));
+
+      const byImpact = new Map<string, number>(INCIDENT_IMPACTS.map((i) => [i, 0]));
+      for (const i of incidents) byImpact.set(i.impact, (byImpact.get(i.impact) ?? 0) + 1);
+
+      metrics.statusPageIndicator.set(indicatorValue(s.status.indicator));
+      metrics.statusPageComponentStatus.reset();
+      for (const [name, status] of components)
+        for (const st of COMPONENT_STATUSES)
+          metrics.statusPageComponentStatus.set(
+            { component: name, status: st },
+            st === status ? 1 : 0,
+          );
+      metrics.statusPageIncidents.reset();
+      for (const [impact, n] of byImpact) metrics.statusPageIncidents.set({ impact }, n);
+      metrics.statusPageIncidentInfo.reset();
+      for (const i of incidents)
+        metrics.statusPageIncidentInfo.set(
+          { incident_id: i.id, impact: i.impact, status: i.status },
+          1,
+        );
+      metrics.statusPageMaintenanceActive.set(maintenances.length);
+
+      snapshot = {
+        at: now(),
+        indicator: shortText(s.status.indicator, 40),
+        indicatorValue: indicatorValue(s.status.indicator),
+        description: shortText(s.status.description, 200),
+        components: [...components].map(([name, status]) => ({ name, status })),
+        incidents,
+        maintenances,
+        maintenanceActive: maintenances.length,
+      };
+    },
+  };
+  return { source, snapshot: () => snapshot };
+}
