@@ -16,6 +16,15 @@ export default tseslint.config(
     },
   },
   {
+    // Plain-JS scripts (no build step) are outside the TypeScript project: lint them untyped.
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly' },
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -1,0 +1,248 @@
+// Nylas API overview: what the app's calls through the proxy look like (SPEC section 5, proxy).
+import {
+  JOB,
+  LATENCY_TARGET_S,
+  SLO,
+  dashLink,
+  dashboard,
+  heatmap,
+  labelVar,
+  q,
+  row,
+  sel,
+  stat,
+  statusPageAnnotations,
+  steps,
+  timeseries,
+} from './lib.mjs';
+
+const ROUTE = 'route=~"$route"';
+const REQ = 'nylas_api_requests_total';
+const DUR = 'nylas_api_request_duration_seconds';
+// SLO errors: 5xx, including the sidecar's own 502/504 for transport failures. Not 4xx and not
+// 429 (the app's own doing, with panels of their own); not 499 (the app went away).
+const ERR = 'code=~"5.."';
+const BUDGET = +(1 - SLO).toFixed(6);
+
+const rate = (metric, ...m) => `rate(${metric}${sel(JOB, ...m)}[$__rate_interval])`;
+const sumRate = (by, metric, ...m) => `sum${by ? ` by (${by})` : ''} (${rate(metric, ...m)})`;
+const quantile = (phi, by, ...m) =>
+  `histogram_quantile(${phi}, sum by (${['le', by].filter(Boolean).join(', ')}) (${rate(`${DUR}_bucket`, ...m)}))`;
+
+export default dashboard({
+  uid: 'nylas-api-overview',
+  title: 'Nylas API overview',
+  description:
+    'Calls the app makes to the Nylas API through nylas-sidecar: traffic, errors against the availability SLO, latency against the P90 target, rate limits and provider usage.',
+  tags: ['api'],
+  variables: [labelVar('route', 'Route', REQ)],
+  annotations: statusPageAnnotations(),
+  panels: [
+    row('Service level'),
+    stat({
+      title: 'Requests per second',
+      description: 'All proxied requests on the selected routes.',
+      unit: 'reqps',
+      decimals: 2,
+      queries: [q(sumRate('', REQ, ROUTE), 'req/s')],
+    }),
+    stat({
+      title: 'Error ratio (5xx)',
+      description: `Share of requests answered with a 5xx (from Nylas or from the sidecar for a transport failure). The SLO allows ${BUDGET * 100}%.`,
+      unit: 'percentunit',
+      decimals: 3,
+      thresholds: steps('green', [BUDGET, 'red']),
+      queries: [
+        q(`(${sumRate('', REQ, ROUTE, ERR)} or vector(0)) / ${sumRate('', REQ, ROUTE)}`, 'errors'),
+      ],
+    }),
+    stat({
+      title: 'Error budget remaining (30 d, all routes)',
+      description: `Share of the 30-day error budget of a ${SLO * 100}% availability SLO (Nylas's published success rate) not yet spent. Below 0: the SLO is broken for this window.`,
+      unit: 'percentunit',
+      decimals: 1,
+      graph: false,
+      thresholds: steps('red', [0, 'orange'], [0.25, 'green']),
+      queries: [
+        q(
+          `1 - ((sum(increase(${REQ}${sel(JOB, ERR)}[30d])) or vector(0)) / sum(increase(${REQ}${sel(JOB)}[30d]))) / ${BUDGET}`,
+          'budget',
+        ),
+      ],
+    }),
+    stat({
+      title: 'P90 latency',
+      description: `90th percentile of request duration. Nylas publishes a P90 under ${LATENCY_TARGET_S} s.`,
+      unit: 's',
+      decimals: 3,
+      thresholds: steps('green', [LATENCY_TARGET_S, 'red']),
+      queries: [q(quantile(0.9, '', ROUTE), 'P90')],
+    }),
+    stat({
+      title: `Requests under ${LATENCY_TARGET_S} s`,
+      description: `Share of requests that took at most ${LATENCY_TARGET_S} s (the histogram bucket at the P90 target). Below 90%, the P90 target is missed.`,
+      unit: 'percentunit',
+      decimals: 1,
+      min: 0,
+      max: 1,
+      thresholds: steps('red', [0.9, 'green']),
+      queries: [
+        q(
+          `sum(${rate(`${DUR}_bucket`, ROUTE, `le="${LATENCY_TARGET_S}"`)}) / sum(${rate(`${DUR}_count`, ROUTE)})`,
+          'fast',
+        ),
+      ],
+    }),
+    stat({
+      title: 'In-flight requests',
+      description: 'Proxied requests waiting for Nylas right now.',
+      unit: 'short',
+      queries: [q(`sum(nylas_api_inflight_requests${sel(JOB)})`, 'in flight')],
+    }),
+    timeseries({
+      title: 'Requests by route',
+      unit: 'reqps',
+      stack: true,
+      legendTable: true,
+      queries: [q(sumRate('route', REQ, ROUTE), '{{route}}')],
+    }),
+    timeseries({
+      title: 'Requests by status code',
+      unit: 'reqps',
+      stack: true,
+      queries: [q(sumRate('code', REQ, ROUTE), '{{code}}')],
+    }),
+    timeseries({
+      title: 'Error ratio against the SLO',
+      description: `5xx share of requests; the dashed line is the ${BUDGET * 100}% the SLO allows.`,
+      unit: 'percentunit',
+      min: 0,
+      thresholdLine: true,
+      thresholds: steps('green', [BUDGET, 'red']),
+      queries: [
+        q(
+          `(${sumRate('', REQ, ROUTE, ERR)} or vector(0)) / ${sumRate('', REQ, ROUTE)}`,
+          'all routes',
+        ),
+        q(`${sumRate('route', REQ, ROUTE, ERR)} / ${sumRate('route', REQ, ROUTE)}`, '{{route}}'),
+      ],
+    }),
+    timeseries({
+      title: 'Error budget burn rate',
+      description:
+        'How fast the error budget is being spent (1 = exactly the budget over 30 days). The error-budget alert pages at 14.4 over 1 h and 6 over 6 h.',
+      unit: 'short',
+      min: 0,
+      thresholdLine: true,
+      thresholds: steps('green', [1, 'orange'], [14.4, 'red']),
+      queries: [
+        q(
+          `((sum(rate(${REQ}${sel(JOB, ERR)}[1h])) or vector(0)) / sum(rate(${REQ}${sel(JOB)}[1h]))) / ${BUDGET}`,
+          '1 h window',
+        ),
+        q(
+          `((sum(rate(${REQ}${sel(JOB, ERR)}[6h])) or vector(0)) / sum(rate(${REQ}${sel(JOB)}[6h]))) / ${BUDGET}`,
+          '6 h window',
+        ),
+      ],
+    }),
+
+    row('Latency'),
+    timeseries({
+      title: 'Latency percentiles',
+      description: `Dots are exemplars: click one to open its trace. The dashed line is Nylas's ${LATENCY_TARGET_S} s P90 target.`,
+      unit: 's',
+      thresholdLine: true,
+      thresholds: steps('green', [LATENCY_TARGET_S, 'red']),
+      queries: [
+        q(quantile(0.5, '', ROUTE), 'P50', { exemplar: true }),
+        q(quantile(0.9, '', ROUTE), 'P90'),
+        q(quantile(0.99, '', ROUTE), 'P99'),
+      ],
+    }),
+    timeseries({
+      title: 'P90 latency by route',
+      description: 'Dots are exemplars: click one to open its trace.',
+      unit: 's',
+      legendTable: true,
+      thresholdLine: true,
+      thresholds: steps('green', [LATENCY_TARGET_S, 'red']),
+      queries: [q(quantile(0.9, 'route', ROUTE), '{{route}}', { exemplar: true })],
+    }),
+    heatmap({
+      title: 'Latency distribution: $route',
+      description:
+        'Request durations per histogram bucket, one heatmap per selected route; exemplars link to traces.',
+      repeat: 'route',
+      w: 12,
+      queries: [q(`sum by (le) (${rate(`${DUR}_bucket`, ROUTE)})`, '{{le}}', { exemplar: true })],
+    }),
+
+    row('Errors and rate limits'),
+    timeseries({
+      title: 'Errors by type',
+      description:
+        'Nylas error.type as sent, or the sidecar transport class (upstream_unavailable, upstream_timeout, client_aborted); unparsed means a non-JSON error body.',
+      unit: 'reqps',
+      stack: true,
+      legendTable: true,
+      queries: [q(sumRate('error_type', REQ, ROUTE, 'error_type!=""'), '{{error_type}}')],
+    }),
+    timeseries({
+      title: '429s by scope',
+      description:
+        'nylas: the application or grant limit; provider: the mail provider throttled (the 429 carries a provider_error, and may last about 20 min).',
+      unit: 'reqps',
+      stack: true,
+      queries: [q(sumRate('scope', 'nylas_api_rate_limited_total', ROUTE), '{{scope}}')],
+    }),
+    timeseries({
+      title: 'Grant authentication failures (401)',
+      description:
+        'A grant that needs re-authentication, seen in traffic. See the grants dashboard.',
+      unit: 'reqps',
+      links: [dashLink('Grants and accounts', 'nylas-grants')],
+      queries: [q(sumRate('route', 'nylas_grant_auth_failures_total', ROUTE), '{{route}}')],
+    }),
+    timeseries({
+      title: 'Retries by reason',
+      description: 'Retries of idempotent requests by the sidecar (SIDECAR_RETRY_MAX > 0).',
+      unit: 'reqps',
+      stack: true,
+      queries: [q(sumRate('reason', 'nylas_api_retries_total', ROUTE), '{{reason}}')],
+    }),
+
+    row('Provider usage'),
+    timeseries({
+      title: 'Provider requests by route',
+      description:
+        'Requests Nylas made to the mail provider on the app’s behalf (Nylas-Provider-Request-Count).',
+      unit: 'reqps',
+      stack: true,
+      w: 8,
+      queries: [q(sumRate('route', 'nylas_api_provider_requests_total', ROUTE), '{{route}}')],
+    }),
+    timeseries({
+      title: 'Gmail quota units by route',
+      description: 'Gmail API quota units used per second (Nylas-Gmail-Quota-Usage).',
+      unit: 'short',
+      stack: true,
+      w: 8,
+      queries: [q(sumRate('route', 'nylas_api_gmail_quota_units_total', ROUTE), '{{route}}')],
+    }),
+    timeseries({
+      title: 'Response bytes by route',
+      unit: 'Bps',
+      stack: true,
+      w: 8,
+      queries: [q(sumRate('route', 'nylas_api_response_bytes_total', ROUTE), '{{route}}')],
+    }),
+    timeseries({
+      title: 'In-flight requests',
+      unit: 'short',
+      w: 24,
+      h: 6,
+      queries: [q(`sum(nylas_api_inflight_requests${sel(JOB)})`, 'in flight')],
+    }),
+  ],
+});

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// Writes the Grafana dashboards in dashboards/ from the definitions in this folder.
+//   node scripts/dashboards/generate.mjs           write dashboards/*.json
+//   node scripts/dashboards/generate.mjs --check   exit 1 if a committed file differs
+// The dashboard tests run the check, so an edit to dashboards/*.json by hand fails CI.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import apiOverview from './api-overview.mjs';
+import grants from './grants.mjs';
+import platform from './platform.mjs';
+import webhooks from './webhooks.mjs';
+
+/** The dashboards directory of the repository. */
+export const DASHBOARDS_DIR = fileURLToPath(new URL('../../dashboards/', import.meta.url));
+
+/** File name (in dashboards/) to dashboard JSON text, exactly as committed. */
+export function renderDashboards() {
+  const out = {};
+  for (const d of [apiOverview, grants, webhooks, platform]) {
+    out[`${d.uid}.json`] = `${JSON.stringify(d, null, 2)}\n`;
+  }
+  return out;
+}
+
+function main(argv) {
+  const check = argv.includes('--check');
+  let stale = 0;
+  for (const [name, text] of Object.entries(renderDashboards())) {
+    const path = `${DASHBOARDS_DIR}${name}`;
+    if (check) {
+      let current = '';
+      try {
+        current = readFileSync(path, 'utf8');
+      } catch {
+        // a missing file counts as stale
+      }
+      if (current !== text) {
+        process.stderr.write(`dashboards/${name} is not what the generator writes\n`);
+        stale++;
+      }
+    } else {
+      writeFileSync(path, text);
+      process.stdout.write(`wrote dashboards/${name}\n`);
+    }
+  }
+  if (stale > 0) {
+    process.stderr.write('run: node scripts/dashboards/generate.mjs\n');
+    process.exitCode = 1;
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])
+  main(process.argv.slice(2));

@@ -1,0 +1,260 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { createMetrics } from '../../src/metrics/index.js';
+import { DASHBOARDS_DIR, renderDashboards } from '../../scripts/dashboards/generate.mjs';
+import {
+  dashboardQueries,
+  metricNames,
+  substitute,
+  variableQueries,
+} from '../../scripts/dashboards/queries.mjs';
+
+const run = promisify(execFile);
+
+/** The four dashboards of SPEC section 8, by file name and the uid users' links depend on. */
+const EXPECTED = {
+  'nylas-api-overview.json': 'nylas-api-overview',
+  'nylas-grants.json': 'nylas-grants',
+  'nylas-webhooks.json': 'nylas-webhooks',
+  'nylas-platform.json': 'nylas-platform',
+};
+const DS = { type: 'prometheus', uid: '${datasource}' };
+/** Values the label variables take when the dashboards are checked: "All", as Grafana sends it. */
+const VARS = { job: 'nylas-sidecar', route: '.*', provider: '.*', trigger: '.*', component: '.*' };
+
+interface Panel {
+  id?: number;
+  type: string;
+  title: string;
+  datasource?: unknown;
+  targets?: { expr: string; exemplar?: boolean; datasource?: unknown }[];
+  fieldConfig?: {
+    defaults?: { unit?: string; thresholds?: { steps: { value: number | null }[] } };
+  };
+  options?: { yAxis?: { unit?: string } };
+  links?: { url: string }[];
+  panels?: Panel[];
+  gridPos?: { x: number; y: number; w: number; h: number };
+}
+interface Dashboard {
+  uid: string;
+  title: string;
+  id?: unknown;
+  panels: Panel[];
+  templating: { list: { name: string; type: string; query: unknown; datasource?: unknown }[] };
+  annotations: { list: { name: string; expr?: string; datasource?: unknown }[] };
+  links: { type: string; tags?: string[] }[];
+  tags: string[];
+}
+
+let files: Record<string, string>;
+let dashboards: Dashboard[];
+
+beforeAll(async () => {
+  files = {};
+  for (const name of (await readdir(DASHBOARDS_DIR)).filter((f) => f.endsWith('.json'))) {
+    files[name] = await readFile(join(DASHBOARDS_DIR, name), 'utf8');
+  }
+  dashboards = Object.values(files).map((text) => JSON.parse(text) as Dashboard);
+});
+
+function allPanels(panels: Panel[]): Panel[] {
+  return panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
+}
+
+/** Every value of a `datasource` key anywhere in a JSON document, with its path. */
+function datasourceRefs(node: unknown, path = ''): { path: string; value: unknown }[] {
+  if (Array.isArray(node)) return node.flatMap((n, i) => datasourceRefs(n, `${path}[${i}]`));
+  if (node === null || typeof node !== 'object') return [];
+  return Object.entries(node).flatMap(([k, v]) =>
+    k === 'datasource' ? [{ path: `${path}.${k}`, value: v }] : datasourceRefs(v, `${path}.${k}`),
+  );
+}
+
+describe('dashboards as code', () => {
+  it('commits exactly what the generator writes, and nothing else', () => {
+    const generated = renderDashboards();
+    expect(Object.keys(files).sort()).toEqual(Object.keys(generated).sort());
+    for (const [name, text] of Object.entries(generated)) expect(files[name], name).toBe(text);
+  });
+
+  it('ships the four dashboards with their fixed uids and no leftover id', () => {
+    expect(Object.keys(files).sort()).toEqual(Object.keys(EXPECTED).sort());
+    for (const [name, uid] of Object.entries(EXPECTED)) {
+      const d = JSON.parse(files[name]!) as Dashboard;
+      expect(d.uid).toBe(uid);
+      expect(d).not.toHaveProperty('id');
+      expect(d.title).toMatch(/Nylas/);
+    }
+  });
+
+  it('has a prometheus datasource variable first, and every datasource reference uses it', () => {
+    for (const d of dashboards) {
+      const [first] = d.templating.list;
+      expect(first, d.uid).toMatchObject({
+        name: 'datasource',
+        type: 'datasource',
+        query: 'prometheus',
+      });
+      const refs = datasourceRefs(d);
+      expect(refs.length).toBeGreaterThan(0);
+      for (const r of refs) expect(r.value, `${d.uid}${r.path}`).toEqual(DS);
+      // No datasource uid of anyone's Grafana anywhere, whatever the key.
+      expect(JSON.stringify(d)).not.toMatch(/"uid":\s*"(?!\$\{datasource\}|nylas-)/);
+    }
+  });
+
+  it('gives every panel and query the datasource, a unit and a place on the grid', () => {
+    for (const d of dashboards) {
+      const panels = allPanels(d.panels);
+      const ids = panels.map((p) => p.id);
+      expect(new Set(ids).size, `${d.uid}: panel ids unique`).toBe(ids.length);
+      for (const p of panels) {
+        expect(p.gridPos, `${d.uid} / ${p.title}`).toBeDefined();
+        expect(p.gridPos!.x + p.gridPos!.w).toBeLessThanOrEqual(24);
+        if (p.type === 'row') continue;
+        expect(p.datasource, `${d.uid} / ${p.title}`).toEqual(DS);
+        expect(p.targets?.length, `${d.uid} / ${p.title}`).toBeGreaterThan(0);
+        for (const t of p.targets!) expect(t.datasource).toEqual(DS);
+        const unit = p.type === 'heatmap' ? p.options?.yAxis?.unit : p.fieldConfig?.defaults?.unit;
+        expect(unit, `${d.uid} / ${p.title}: unit`).toMatch(/\S/);
+      }
+    }
+  });
+
+  it('links the four dashboards to each other, by tag and from panels', () => {
+    const uids = new Set(Object.values(EXPECTED));
+    for (const d of dashboards) {
+      expect(d.tags).toContain('nylas-sidecar');
+      expect(d.links).toContainEqual(
+        expect.objectContaining({ type: 'dashboards', tags: ['nylas-sidecar'] }),
+      );
+      for (const p of allPanels(d.panels)) {
+        for (const l of p.links ?? []) {
+          const uid = /^\/d\/([^?/]+)/.exec(l.url)?.[1];
+          expect(uids.has(uid ?? ''), `${d.uid} / ${p.title}: ${l.url}`).toBe(true);
+        }
+      }
+    }
+    const linked = new Set(
+      dashboards.flatMap((d) =>
+        allPanels(d.panels).flatMap((p) =>
+          (p.links ?? []).map((l) => /^\/d\/([^?/]+)/.exec(l.url)?.[1]),
+        ),
+      ),
+    );
+    expect([...linked].sort()).toEqual([...uids].sort());
+  });
+
+  it('sets the SLO, latency-target and webhook-timeout thresholds', () => {
+    const byUid = Object.fromEntries(dashboards.map((d) => [d.uid, allPanels(d.panels)]));
+    const thresholds = (uid: string, title: string) =>
+      byUid[uid]!.find((p) => p.title === title)!.fieldConfig!.defaults!.thresholds!.steps.map(
+        (s) => s.value,
+      );
+    expect(thresholds('nylas-api-overview', 'Error ratio against the SLO')).toContain(0.001);
+    expect(thresholds('nylas-api-overview', 'Latency percentiles')).toContain(0.5);
+    expect(thresholds('nylas-webhooks', 'App response time against the 10 s timeout')).toContain(
+      10,
+    );
+  });
+
+  it('shows exemplars on the latency panels and a latency heatmap per route', () => {
+    const api = allPanels(dashboards.find((d) => d.uid === 'nylas-api-overview')!.panels);
+    const latency = api.filter((p) => /latency/i.test(p.title));
+    expect(latency.length).toBeGreaterThanOrEqual(3);
+    for (const p of latency.filter((x) => x.type !== 'stat' && x.type !== 'row')) {
+      expect(
+        p.targets!.some((t) => t.exemplar),
+        p.title,
+      ).toBe(true);
+    }
+    expect(api).toContainEqual(expect.objectContaining({ type: 'heatmap', repeat: 'route' }));
+  });
+
+  it('marks status-page incidents and maintenance on the API panels', () => {
+    const api = dashboards.find((d) => d.uid === 'nylas-api-overview')!;
+    const exprs = api.annotations.list.map((a) => a.expr ?? '');
+    expect(exprs.some((e) => e.includes('nylas_status_page_incident_info'))).toBe(true);
+    expect(exprs.some((e) => e.includes('nylas_status_page_maintenance_active'))).toBe(true);
+  });
+});
+
+describe('dashboard queries', () => {
+  let allowed: Set<string>;
+  let dir: string;
+
+  beforeAll(async () => {
+    // The catalog as the sidecar registers it, with prom-client's default metrics and the
+    // series Prometheus adds itself.
+    const metrics = createMetrics({
+      latencyBuckets: [0.5],
+      version: '0.0.0',
+      defaultMetrics: true,
+    });
+    allowed = new Set(['up']);
+    for (const m of await metrics.registry.getMetricsAsJSON()) {
+      allowed.add(m.name);
+      if (String(m.type) === 'histogram')
+        for (const s of ['_bucket', '_sum', '_count']) allowed.add(m.name + s);
+    }
+    dir = await mkdtemp(join(tmpdir(), 'dashboards-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('names only metrics from the catalog (and prom-client defaults and up)', () => {
+    let count = 0;
+    for (const d of dashboards) {
+      for (const q of dashboardQueries(d)) {
+        const names = metricNames(q.expr);
+        expect(names.size, q.where).toBeGreaterThan(0);
+        for (const n of names) expect(allowed.has(n), `${q.where}: ${n}`).toBe(true);
+        count++;
+      }
+      for (const v of variableQueries(d)) {
+        expect(v.metric, `${d.uid} variable ${v.name}: ${v.text}`).toBeDefined();
+        expect(allowed.has(v.metric!), `${d.uid} variable ${v.name}`).toBe(true);
+      }
+    }
+    expect(count).toBeGreaterThan(40);
+  });
+
+  it('notices a metric that is not in the catalog', () => {
+    const names = metricNames(
+      'sum by (route) (rate(nylas_api_request_total{code=~"5.."}[5m])) / 2',
+    );
+    expect([...names]).toEqual(['nylas_api_request_total']);
+    expect(allowed.has('nylas_api_request_total')).toBe(false);
+  });
+
+  it('parses every expression with promtool once the variables are substituted', async () => {
+    const rules = dashboards.flatMap((d) =>
+      dashboardQueries(d).map((q, i) => ({
+        record: `dashboard:${d.uid.replace(/-/g, '_')}:q${i}`,
+        expr: substitute(q.expr, VARS),
+      })),
+    );
+    const file = join(dir, 'dashboards.rules.yml');
+    await writeFile(file, stringify({ groups: [{ name: 'dashboards', rules }] }));
+    const { stdout } = await run('promtool', ['check', 'rules', file]);
+    expect(stdout).toMatch(new RegExp(`SUCCESS: ${rules.length} rules found`));
+  });
+
+  it('makes promtool reject a broken expression (the check can fail)', async () => {
+    const file = join(dir, 'broken.rules.yml');
+    await writeFile(
+      file,
+      stringify({
+        groups: [{ name: 'b', rules: [{ record: 'x:y', expr: 'sum by (le (rate(x[1m]))' }] }],
+      }),
+    );
+    await expect(run('promtool', ['check', 'rules', file])).rejects.toThrow();
+  });
+});
