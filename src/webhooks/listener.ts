@@ -1,0 +1,199 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Tracer } from '@opentelemetry/api';
+import { Agent } from 'undici';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/index.js';
+import { closeServer, listen } from '../util/listen.js';
+import { handleChallenge } from './challenge.js';
+import { sendListenerError, type ListenerContext, type WebhookTimings } from './context.js';
+import { createDedupeWindow } from './dedupe.js';
+import { handleNotification } from './notification.js';
+
+/** Bodies over 2 MB (decimal) get 413: Nylas caps payloads at 1 MB, so this is a wide margin. */
+export const MAX_BODY_BYTES = 2_000_000;
+
+/** The production time limits (see WebhookTimings for the reasons). */
+export const DEFAULT_TIMINGS: Readonly<WebhookTimings> = {
+  answerDeadlineMs: 9_000,
+  observeDeadlineMs: 60_000,
+  challengeDeadlineMs: 5_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+};
+
+export interface WebhookListenerDeps {
+  config: Config;
+  metrics: Metrics;
+  logger: Logger;
+  tracer: Tracer;
+  /** Test seams; production uses the defaults. */
+  options?: WebhookListenerOptions;
+}
+
+export interface WebhookListenerOptions {
+  timings?: Partial<WebhookTimings>;
+  maxBodyBytes?: number;
+  /** Duplicate window: ids remembered (default 10,000) and for how long (default 1 h). */
+  dedupe?: { maxEntries?: number; ttlMs?: number };
+  /** Wall clock in milliseconds (default Date.now). */
+  now?: () => number;
+}
+
+export interface WebhookListener {
+  start(): Promise<AddressInfo>;
+  /** Stops accepting and waits for in-flight deliveries up to graceMs. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/**
+ * Creates the webhook listener (only called when SIDECAR_WEBHOOK_LISTEN is set): plain node:http,
+ * because the raw body bytes matter (signature, byte-for-byte forwarding) and a router adds
+ * nothing on a listener that treats every path alike.
+ */
+export function createWebhookListener(deps: WebhookListenerDeps): WebhookListener {
+  const { config, metrics, tracer } = deps;
+  const forwardUrl = config.webhook.forwardUrl;
+  const listenAt = config.webhook.listen;
+  if (!forwardUrl || !listenAt)
+    throw new Error(
+      'the webhook listener needs SIDECAR_WEBHOOK_LISTEN and SIDECAR_WEBHOOK_FORWARD_URL',
+    );
+  const opts = deps.options ?? {};
+  const timings: WebhookTimings = { ...DEFAULT_TIMINGS, ...opts.timings };
+  const logger = deps.logger.child({ component: 'webhooks' });
+  const now = opts.now ?? Date.now;
+  const shutdown = new AbortController();
+  const pending = new Set<Promise<unknown>>();
+  const dispatcher = new Agent({
+    // Our own deadlines (AbortSignal) end forwards; undici's must not come first.
+    headersTimeout: timings.observeDeadlineMs + 1_000,
+    bodyTimeout: timings.observeDeadlineMs + 1_000,
+    keepAliveTimeout: 4_000,
+  });
+
+  const ctx: ListenerContext = {
+    config,
+    forwardUrl,
+    metrics,
+    logger,
+    tracer,
+    timings,
+    maxBodyBytes: opts.maxBodyBytes ?? MAX_BODY_BYTES,
+    dedupe: createDedupeWindow({
+      maxEntries: opts.dedupe?.maxEntries ?? 10_000,
+      ttlMs: opts.dedupe?.ttlMs ?? 3_600_000,
+      now,
+    }),
+    dispatcher,
+    now,
+    clock: () => performance.now(),
+    shutdown: shutdown.signal,
+    track(work) {
+      const p = work.catch(() => undefined).finally(() => pending.delete(p));
+      pending.add(p);
+    },
+  };
+
+  const server = createServer(
+    {
+      headersTimeout: timings.headersTimeoutMs,
+      requestTimeout: timings.requestTimeoutMs,
+      // Node checks the two timeouts above on this interval (30 s by default, which would let a
+      // slow sender hold a connection twice as long as configured).
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, timings.headersTimeoutMs / 4)),
+    },
+    (req, res) => {
+      handle(ctx, req, res).catch((err: unknown) => {
+        logger.error(
+          { event: 'webhook_handler_error', err },
+          'webhook delivery failed in the listener',
+        );
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+    },
+  );
+  // Bad requests and timeouts: Node answers 400/408/431 itself; they are logged, never thrown.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    logger[err.code === 'ECONNRESET' ? 'debug' : 'info'](
+      { event: 'webhook_client_error', code: err.code },
+      'webhook sender request rejected',
+    );
+    if (socket.writable && socket.bytesWritten === 0) {
+      const status =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : err.code === 'HPE_HEADER_OVERFLOW'
+            ? '431 Request Header Fields Too Large'
+            : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    socket.destroy();
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    async start() {
+      const addr = await listen(server, listenAt);
+      logger.info(
+        {
+          event: 'webhook_listener_started',
+          port: addr.port,
+          verify: config.webhook.verify,
+          secrets: config.nylas.webhookSecrets.length,
+          // The origin only: a path or query can hold a token.
+          forward_origin: forwardUrl.origin,
+        },
+        'webhook listener started',
+      );
+      return addr;
+    },
+    stop(graceMs) {
+      stopping ??= (async () => {
+        const deadline = performance.now() + graceMs;
+        await closeServer(server, graceMs);
+        const left = Math.max(0, deadline - performance.now());
+        if (pending.size > 0) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            Promise.all(pending),
+            new Promise((resolve) => (timer = setTimeout(resolve, left))),
+          ]);
+          clearTimeout(timer);
+        }
+        shutdown.abort();
+        await Promise.all(pending);
+        await dispatcher.destroy();
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function handle(ctx: ListenerContext, req: IncomingMessage, res: ServerResponse) {
+  const q = (req.url ?? '').indexOf('?');
+  const params = new URLSearchParams(q >= 0 ? (req.url ?? '').slice(q + 1) : '');
+  const challenge = params.get('challenge');
+  if (req.method === 'GET' && challenge !== null) return handleChallenge(ctx, req, res, challenge);
+  if (req.method === 'POST') return handleNotification(ctx, req, res);
+  req.resume();
+  if (req.method === 'GET')
+    return sendListenerError(
+      res,
+      400,
+      'sidecar.webhook_missing_challenge',
+      'This is a Nylas webhook endpoint: GET needs ?challenge=, notifications are POSTed.',
+    );
+  sendListenerError(
+    res,
+    405,
+    'sidecar.webhook_method_not_allowed',
+    'Only GET ?challenge= and POST.',
+    {
+      allow: 'GET, POST',
+    },
+  );
+}
