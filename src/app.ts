@@ -58,7 +58,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
   const adminApp = createAdminApp({
     metrics,
     state: { ready: () => ready },
-    routers: [createStatusRouter({ pollers, recentErrors })],
+    routers: [createStatusRouter({ pollers, recentErrors, apiHost: config.nylas.apiUri.host })],
   });
   let adminServer: Server | undefined;
   let stopping: Promise<void> | undefined;

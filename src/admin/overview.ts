@@ -1,0 +1,203 @@
+import type { StatusModel } from './status-model.js';
+
+/** The overview reloads itself this often; pollers run every minute at most by default. */
+export const OVERVIEW_REFRESH_SECONDS = 30;
+
+/** Escapes text for HTML element content and double-quoted attributes. */
+export function escapeHtml(v: string | number | null | undefined): string {
+  return String(v ?? '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+const e = escapeHtml;
+
+const STYLE = `
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1d2330;background:#fafbfc}
+h1{font-size:1.4rem;margin:0 0 .2rem}h2{font-size:1.1rem;margin:1.6rem 0 .4rem}
+.sub{color:#5b6475;margin:0 0 1rem}
+table{border-collapse:collapse;margin:.3rem 0;background:#fff}
+th,td{border:1px solid #d8dde6;padding:.25rem .55rem;text-align:left;vertical-align:top}
+th{background:#eef1f5;font-weight:600}
+.ok{color:#176c2b}.warn{color:#9a6400}.bad{color:#b3261e;font-weight:600}.muted{color:#6b7385}
+.badge{display:inline-block;padding:.05rem .45rem;border-radius:.6rem;background:#eef1f5}
+code{font:12px ui-monospace,monospace}
+`;
+
+function cls(kind: 'ok' | 'warn' | 'bad' | 'muted', text: string | number): string {
+  return `<span class="${kind}">${e(text)}</span>`;
+}
+
+function table(headers: string[], rows: string[][], empty: string): string {
+  if (rows.length === 0) return `<p class="muted">${e(empty)}</p>`;
+  const head = headers.map((h) => `<th>${e(h)}</th>`).join('');
+  // Cells are pre-escaped by the callers (some hold markup of their own).
+  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('\n');
+  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+function statusClass(s: string): 'ok' | 'warn' | 'bad' | 'muted' {
+  if (['active', 'operational', 'valid', 'running', 'none', 'success'].includes(s)) return 'ok';
+  if (['failed', 'major_outage', 'invalid', 'critical', 'major', 'error', 'stopped'].includes(s))
+    return 'bad';
+  if (s === 'unknown' || s === '') return 'muted';
+  return 'warn';
+}
+
+function pollersSection(m: StatusModel): string {
+  const rows = m.pollers.map((p) => [
+    `<code>${e(p.name)}</code>`,
+    p.enabled ? e(p.schedule) : cls('muted', `off: ${p.disabledReason ?? 'disabled'}`),
+    p.lastSuccessAt ? e(p.lastSuccessAt) : cls('muted', 'never'),
+    p.lastResult ? cls(statusClass(p.lastResult), p.lastResult) : cls('muted', '—'),
+    p.lastErrorCode
+      ? e(`${p.lastErrorCode}${p.lastErrorStatus ? ` (HTTP ${p.lastErrorStatus})` : ''}`)
+      : '',
+    p.stale ? cls('bad', 'stale') : p.enabled ? cls('ok', 'fresh') : '',
+  ]);
+  return `<h2>Pollers</h2>${table(['poller', 'schedule', 'last success', 'last run', 'last error', 'freshness'], rows, 'No pollers.')}`;
+}
+
+function platformSection(m: StatusModel): string {
+  const s = m.statusPage;
+  if (!s) return `<h2>Nylas platform status</h2><p class="muted">Not polled yet.</p>`;
+  const incidents = table(
+    ['incident', 'impact', 'status', 'since', 'id'],
+    s.incidents.map((i) => [
+      i.shortlink && /^https?:\/\//.test(i.shortlink)
+        ? `<a href="${e(i.shortlink)}" rel="noreferrer">${e(i.name || i.id)}</a>`
+        : e(i.name || i.id),
+      cls(statusClass(i.impact), i.impact),
+      e(i.status),
+      e(i.createdAt ?? ''),
+      `<code>${e(i.id)}</code>`,
+    ]),
+    'No open incidents.',
+  );
+  const notOk = s.components.filter((c) => c.status !== 'operational');
+  const components = table(
+    ['component', 'status'],
+    notOk.map((c) => [e(c.name), cls(statusClass(c.status), c.status)]),
+    `All ${s.components.length} components operational.`,
+  );
+  const maint = s.maintenances.length
+    ? `<p class="warn">Maintenance in progress: ${s.maintenances.map((x) => e(x.name)).join(', ')}</p>`
+    : '';
+  return `<h2>Nylas platform status</h2>
+<p>Indicator: ${cls(statusClass(s.indicator), s.indicator)} — ${e(s.description)} <span class="muted">(as of ${e(s.updatedAt)})</span></p>
+<h3>Open incidents</h3>${incidents}${maint}<h3>Components not operational</h3>${components}`;
+}
+
+function grantsSection(m: StatusModel): string {
+  const g = m.grants;
+  if (!g) return `<h2>Grants</h2><p class="muted">Not polled yet.</p>`;
+  const counts = table(
+    ['provider', 'status', 'grants'],
+    g.counts
+      .filter((c) => c.count > 0)
+      .map((c) => [e(c.provider), cls(statusClass(c.status), c.status), e(c.count)]),
+    'No grants.',
+  );
+  const invalid = table(
+    ['grant id', 'provider', 'last authenticated', 'support ticket'],
+    g.invalid.map((x) => [
+      `<code>${e(x.grantId)}</code>`,
+      e(x.provider),
+      e(x.lastAuthenticatedAt ?? ''),
+      `<a href="support/${e(encodeURIComponent(x.grantId))}">ticket text</a>`,
+    ]),
+    'No invalid grants.',
+  );
+  const more =
+    g.invalidTotal > g.invalid.length
+      ? `<p class="warn">${e(g.invalidTotal - g.invalid.length)} more invalid grants are not listed (SIDECAR_MAX_GRANT_SERIES).</p>`
+      : '';
+  const auth = g.recentAuthFailures.length
+    ? `<h3>Grants failing with 401 in recent traffic</h3>${table(
+        ['grant id', '401s', 'last'],
+        g.recentAuthFailures.map((a) => [
+          `<a href="support/${e(encodeURIComponent(a.grantId))}"><code>${e(a.grantId)}</code></a>`,
+          e(a.count),
+          e(a.lastAt),
+        ]),
+        '',
+      )}`
+    : '';
+  return `<h2>Grants</h2>
+<p>${e(g.total)} grants, ${g.invalidTotal > 0 ? cls('bad', `${g.invalidTotal} invalid`) : cls('ok', '0 invalid')} <span class="muted">(as of ${e(g.updatedAt)})</span></p>
+${counts}<h3>Invalid grants (users must re-authenticate)</h3>${invalid}${more}${auth}`;
+}
+
+function accountsSection(m: StatusModel): string {
+  const a = m.accounts;
+  if (!a) return '';
+  const rows = a.unhealthy.map((x) => [
+    `<code>${e(x.accountId)}</code>`,
+    cls(statusClass(x.syncState), x.syncState),
+    e(x.provider),
+  ]);
+  const restarts = a.recentRestarts.length
+    ? `<h3>Sync restarts</h3>${table(
+        ['account', 'at', 'result'],
+        a.recentRestarts.map((r) => [
+          `<code>${e(r.accountId)}</code>`,
+          e(r.at),
+          cls(statusClass(r.result), r.result),
+        ]),
+        '',
+      )}`
+    : '';
+  return `<h2>v2 accounts</h2>
+<p>${e(a.total)} accounts, ${e(a.unhealthyTotal)} not running; automatic restart ${a.restartsEnabled ? 'on' : 'off'} <span class="muted">(as of ${e(a.updatedAt)})</span></p>
+${table(['account', 'sync state', 'provider'], rows, 'Every account is running.')}${restarts}`;
+}
+
+function webhooksSection(m: StatusModel): string {
+  const w = m.webhooks;
+  if (!w) return `<h2>Webhook destinations</h2><p class="muted">Not polled yet.</p>`;
+  const rows = w.destinations.map((d) => [
+    `<code>${e(d.id)}</code>`,
+    e(d.api),
+    e(d.description),
+    e(d.urlHost),
+    cls(statusClass(d.status), d.status),
+    e(d.statusUpdatedAt ?? ''),
+  ]);
+  return `<h2>Webhook destinations</h2>${table(['id', 'api', 'description', 'host', 'status', 'status since'], rows, 'No webhook destinations.')}`;
+}
+
+function errorsSection(m: StatusModel): string {
+  const rows = m.recentErrors.map((r) => [
+    e(r.time),
+    e(r.method),
+    `<code>${e(r.route)}</code>`,
+    cls(r.code >= 500 ? 'bad' : 'warn', r.code),
+    e(r.errorType),
+    `<code>${e(r.requestId ?? '')}</code>`,
+    r.grantId ? `<code>${e(r.grantId)}</code>` : '',
+  ]);
+  return `<h2>Recent upstream errors</h2>${table(['time', 'method', 'route', 'code', 'error type', 'Nylas request id', 'grant'], rows, 'No upstream errors recorded.')}`;
+}
+
+/** Renders the overview page: self-contained (no external assets), every value escaped. */
+export function renderOverview(m: StatusModel): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="${OVERVIEW_REFRESH_SECONDS}">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>nylas-sidecar overview</title><style>${STYLE}</style></head>
+<body>
+<h1>nylas-sidecar</h1>
+<p class="sub">Generated ${e(m.generatedAt)}; refreshes every ${OVERVIEW_REFRESH_SECONDS} s. JSON: <a href="status">/status</a> · metrics: <a href="metrics">/metrics</a></p>
+${platformSection(m)}
+${grantsSection(m)}
+${accountsSection(m)}
+${webhooksSection(m)}
+${errorsSection(m)}
+${pollersSection(m)}
+</body></html>
+`;
+}

@@ -1,0 +1,211 @@
+import type { PollersSnapshot, PollerState } from '../pollers/index.js';
+import type { UpstreamErrorRecord } from '../proxy/recent-errors.js';
+
+/** Upstream errors shown on /status and the overview: enough to correlate, not a log. */
+const RECENT_ERRORS_SHOWN = 50;
+/** A poller is stale after missing this many of its intervals (matches the spirit of NylasSidecarPollerStale). */
+const STALE_INTERVALS = 3;
+
+const iso = (ms: number | undefined): string | null =>
+  ms === undefined ? null : new Date(ms).toISOString();
+
+export interface PollerFreshness {
+  name: string;
+  enabled: boolean;
+  disabledReason: string | null;
+  schedule: string | null;
+  running: boolean;
+  lastRunAt: string | null;
+  lastSuccessAt: string | null;
+  lastResult: 'success' | 'error' | null;
+  lastErrorCode: string | null;
+  lastErrorStatus: number | null;
+  consecutiveFailures: number;
+  backoffUntil: string | null;
+  /** Seconds since the last success; null before the first one. */
+  ageSeconds: number | null;
+  stale: boolean;
+}
+
+export interface RecentErrorView {
+  time: string;
+  method: string;
+  route: string;
+  code: number;
+  errorType: string;
+  requestId: string | null;
+  grantId: string | null;
+}
+
+/** The JSON of GET /status (SPEC section 7). Field names are a contract for scripts. */
+export interface StatusModel {
+  generatedAt: string;
+  grants: {
+    updatedAt: string;
+    total: number;
+    counts: { status: string; provider: string; count: number }[];
+    invalidTotal: number;
+    invalid: { grantId: string; provider: string; lastAuthenticatedAt: string | null }[];
+    /** Grants seen failing with 401 in proxied traffic (the passive signal), newest first. */
+    recentAuthFailures: { grantId: string; count: number; lastAt: string }[];
+  } | null;
+  accounts: {
+    updatedAt: string;
+    total: number;
+    counts: { syncState: string; provider: string; count: number }[];
+    unhealthyTotal: number;
+    unhealthy: { accountId: string; syncState: string; provider: string }[];
+    restartsEnabled: boolean;
+    recentRestarts: { accountId: string; at: string; result: string }[];
+  } | null;
+  webhooks: {
+    updatedAt: string;
+    destinations: {
+      id: string;
+      api: string;
+      description: string;
+      urlHost: string;
+      status: string;
+      statusUpdatedAt: string | null;
+    }[];
+  } | null;
+  statusPage: {
+    updatedAt: string;
+    indicator: string;
+    description: string;
+    components: { name: string; status: string }[];
+    incidents: {
+      id: string;
+      name: string;
+      impact: string;
+      status: string;
+      createdAt: string | null;
+      shortlink: string | null;
+    }[];
+    maintenances: { id: string; name: string; status: string; scheduledUntil: string | null }[];
+  } | null;
+  pollers: PollerFreshness[];
+  recentErrors: RecentErrorView[];
+}
+
+export function pollerFreshness(p: PollerState, now: number): PollerFreshness {
+  const age = p.lastSuccessAt === undefined ? null : Math.max(0, (now - p.lastSuccessAt) / 1000);
+  const limit = (p.intervalMs ?? 60_000) * STALE_INTERVALS;
+  const stale =
+    p.enabled &&
+    (p.lastSuccessAt === undefined
+      ? p.lastRunAt !== undefined && p.lastResult === 'error'
+      : now - p.lastSuccessAt > limit);
+  return {
+    name: p.name,
+    enabled: p.enabled,
+    disabledReason: p.disabledReason ?? null,
+    schedule: p.schedule,
+    running: p.running,
+    lastRunAt: iso(p.lastRunAt),
+    lastSuccessAt: iso(p.lastSuccessAt),
+    lastResult: p.lastResult ?? null,
+    lastErrorCode: p.lastErrorCode ?? null,
+    lastErrorStatus: p.lastErrorStatus ?? null,
+    consecutiveFailures: p.consecutiveFailures,
+    backoffUntil: iso(p.backoffUntil),
+    ageSeconds: age === null ? null : Math.round(age),
+    stale,
+  };
+}
+
+export function errorView(r: UpstreamErrorRecord): RecentErrorView {
+  return {
+    time: new Date(r.time).toISOString(),
+    method: r.method,
+    route: r.route,
+    code: r.code,
+    errorType: r.errorType,
+    requestId: r.requestId ?? null,
+    grantId: r.grantId ?? null,
+  };
+}
+
+/** Builds the /status model from the pollers' snapshot and the proxy's recent errors. */
+export function buildStatusModel(
+  snap: PollersSnapshot,
+  errors: readonly UpstreamErrorRecord[],
+  now: number,
+): StatusModel {
+  const { grants, accounts, webhooks, statusPage } = snap;
+  const auth = new Map<string, { grantId: string; count: number; lastAt: number }>();
+  for (const e of errors) {
+    if (e.code !== 401 || !e.grantId) continue;
+    const a = auth.get(e.grantId);
+    if (a) a.count += 1;
+    else auth.set(e.grantId, { grantId: e.grantId, count: 1, lastAt: e.time });
+  }
+  return {
+    generatedAt: new Date(now).toISOString(),
+    grants: grants
+      ? {
+          updatedAt: new Date(grants.at).toISOString(),
+          total: grants.total,
+          counts: grants.counts,
+          invalidTotal: grants.invalidTotal,
+          invalid: grants.invalid.map((g) => ({
+            grantId: g.grantId,
+            provider: g.provider,
+            lastAuthenticatedAt: g.updatedAt === undefined ? null : iso(g.updatedAt * 1000),
+          })),
+          recentAuthFailures: [...auth.values()].map((a) => ({
+            grantId: a.grantId,
+            count: a.count,
+            lastAt: new Date(a.lastAt).toISOString(),
+          })),
+        }
+      : null,
+    accounts: accounts
+      ? {
+          updatedAt: new Date(accounts.at).toISOString(),
+          total: accounts.total,
+          counts: accounts.counts,
+          unhealthyTotal: accounts.unhealthyTotal,
+          unhealthy: accounts.unhealthy,
+          restartsEnabled: accounts.restartsEnabled,
+          recentRestarts: accounts.recentRestarts.map((r) => ({
+            accountId: r.accountId,
+            at: new Date(r.at).toISOString(),
+            result: r.result,
+          })),
+        }
+      : null,
+    webhooks: webhooks
+      ? {
+          updatedAt: new Date(webhooks.at).toISOString(),
+          destinations: webhooks.destinations.map((d) => ({
+            id: d.id,
+            api: d.api,
+            description: d.description,
+            urlHost: d.urlHost,
+            status: d.status,
+            statusUpdatedAt: d.statusUpdatedAt === undefined ? null : iso(d.statusUpdatedAt * 1000),
+          })),
+        }
+      : null,
+    statusPage: statusPage
+      ? {
+          updatedAt: new Date(statusPage.at).toISOString(),
+          indicator: statusPage.indicator,
+          description: statusPage.description,
+          components: statusPage.components,
+          incidents: statusPage.incidents.map((i) => ({
+            ...i,
+            createdAt: i.createdAt ?? null,
+            shortlink: i.shortlink ?? null,
+          })),
+          maintenances: statusPage.maintenances.map((m) => ({
+            ...m,
+            scheduledUntil: m.scheduledUntil ?? null,
+          })),
+        }
+      : null,
+    pollers: snap.pollers.map((p) => pollerFreshness(p, now)),
+    recentErrors: errors.slice(0, RECENT_ERRORS_SHOWN).map(errorView),
+  };
+}
