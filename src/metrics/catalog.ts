@@ -254,7 +254,17 @@ export function createMetrics(opts: MetricsOptions) {
   };
 
   m.buildInfo.set({ version: opts.version, node_version: process.version }, 1);
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (opts.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names these gauges with a counter's _total suffix, which `promtool check
+    // metrics` rejects; the same counts are in nodejs_active_resources and the event-loop metrics.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ])
+      registry.removeSingleMetric(name);
+  }
   return m;
 }
 

@@ -16,6 +16,8 @@ export interface SeenRequest {
 
 export interface FakeUpstream {
   url: string;
+  /** Lets a gated download (`?gate=1`) send the rest of its body. */
+  release(): void;
   seen: SeenRequest[];
   /** Requests still open (their responses not finished). */
   open(): number;
@@ -35,6 +37,7 @@ const json = (requestId: string, body: unknown) => ({
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   const seen: SeenRequest[] = [];
   const flaky = new Map<string, number>();
+  const gates: (() => void)[] = [];
   let open = 0;
   const server: Server = createServer((req, res) => {
     open++;
@@ -278,6 +281,13 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
           }
           res.end();
         };
+        if (url.searchParams.get('gate') === '1') {
+          // One chunk now, the rest once the test calls release(): proves the proxy streams.
+          left -= chunk.length;
+          res.write(chunk);
+          gates.push(() => pump());
+          return;
+        }
         return pump();
       }
       if (p === '/echo' || p.startsWith('/base/')) {
@@ -303,6 +313,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    release: () => {
+      for (const g of gates.splice(0)) g();
+    },
     seen,
     open: () => open,
     close: () =>

@@ -1,0 +1,113 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+
+/** A span as received over OTLP/HTTP JSON, with attributes flattened. */
+export interface ReceivedSpan {
+  name: string;
+  kind: number;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  attributes: Record<string, string | number | boolean>;
+  statusCode: number;
+  serviceName: string | undefined;
+}
+
+export interface OtlpReceiver {
+  /** Base URL for OTEL_EXPORTER_OTLP_ENDPOINT. */
+  url: string;
+  spans: ReceivedSpan[];
+  /** Every request body received, decoded, for leak checks. */
+  rawBodies: string[];
+  close(): Promise<void>;
+}
+
+interface AnyValue {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+  doubleValue?: number;
+}
+interface KeyValue {
+  key: string;
+  value: AnyValue;
+}
+const flat = (kvs: KeyValue[] | undefined) =>
+  Object.fromEntries(
+    (kvs ?? []).map((kv) => [
+      kv.key,
+      kv.value.stringValue ??
+        (kv.value.intValue !== undefined ? Number(kv.value.intValue) : undefined) ??
+        kv.value.boolValue ??
+        kv.value.doubleValue ??
+        '',
+    ]),
+  ) as Record<string, string | number | boolean>;
+
+/**
+ * An OTLP/HTTP trace receiver (the JSON encoding the OpenTelemetry JS HTTP exporter sends), on
+ * POST /v1/traces, that keeps every span it is sent.
+ */
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const spans: ReceivedSpan[] = [];
+  const rawBodies: string[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/v1/traces') {
+        res.writeHead(404).end();
+        return;
+      }
+      let body = Buffer.concat(chunks);
+      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+      const text = body.toString('utf8');
+      rawBodies.push(text);
+      if (!String(req.headers['content-type']).includes('json')) {
+        res.writeHead(415).end();
+        return;
+      }
+      const doc = JSON.parse(text) as {
+        resourceSpans?: {
+          resource?: { attributes?: KeyValue[] };
+          scopeSpans?: {
+            spans?: {
+              name: string;
+              kind: number;
+              traceId: string;
+              spanId: string;
+              parentSpanId?: string;
+              attributes?: KeyValue[];
+              status?: { code?: number };
+            }[];
+          }[];
+        }[];
+      };
+      for (const rs of doc.resourceSpans ?? []) {
+        const serviceName = flat(rs.resource?.attributes)['service.name'];
+        for (const ss of rs.scopeSpans ?? [])
+          for (const s of ss.spans ?? [])
+            spans.push({
+              name: s.name,
+              kind: s.kind,
+              traceId: s.traceId,
+              spanId: s.spanId,
+              parentSpanId: s.parentSpanId ?? '',
+              attributes: flat(s.attributes),
+              statusCode: s.status?.code ?? 0,
+              serviceName: typeof serviceName === 'string' ? serviceName : undefined,
+            });
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spans,
+    rawBodies,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
