@@ -61,8 +61,8 @@ export async function startSidecarProcess(
       into.push(...lines);
     };
   };
-  child.stdout!.on('data', collect(stdout));
-  child.stderr!.on('data', collect(stderr));
+  child.stdout.on('data', collect(stdout));
+  child.stderr.on('data', collect(stderr));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const started = Date.now();
   const proxyUrl = `http://127.0.0.1:${proxyPort}`;
