@@ -1,0 +1,30 @@
+# nylas-sidecar: build with the dev dependencies, run with production ones only, as `node`.
+# Node 22 is an LTS line (the sidecar needs Node >= 20.18.1); the tag is pinned so that a
+# rebuild gets the same runtime.
+ARG NODE_IMAGE=node:22.23.2-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    SIDECAR_LISTEN=0.0.0.0:4000 \
+    SIDECAR_ADMIN_LISTEN=0.0.0.0:9464
+WORKDIR /app
+# Owned by root and read-only for the `node` user that runs them.
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
+USER node
+# 4000: proxy listener (keep it private: it carries the app's credentials); 9464: admin
+# listener (/metrics, /healthz, /readyz, /status).
+EXPOSE 4000 9464
+# No curl in the image: Node's fetch asks /healthz on the admin port from SIDECAR_ADMIN_LISTEN.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "const p=(process.env.SIDECAR_ADMIN_LISTEN||'').split(':').pop()||'9464';fetch('http://127.0.0.1:'+p+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "dist/src/main.js"]
