@@ -62,6 +62,11 @@ export interface Poller {
    * it returns that run instead of starting another.
    */
   runOnce(): Promise<'success' | 'error'>;
+  /**
+   * What the schedule calls: skipped while a run is in progress or backoff lasts. Resolves when
+   * the run it started (if any) ends. Exposed so tests drive ticks without waiting for cron.
+   */
+  tick(): Promise<void>;
   state(): PollerState;
 }
 
@@ -152,7 +157,7 @@ export function createPoller(opts: PollerOptions): Poller {
           metrics.pollerLastSuccess.set({ poller: name }, st.lastSuccessAt / 1000);
         } catch (err) {
           result = 'error';
-          const code = errorCode(err);
+          const code = errorCode(err, signal);
           const status = err instanceof NylasCallError ? err.status : undefined;
           st.consecutiveFailures += 1;
           st.lastErrorCode = code;
@@ -206,17 +211,17 @@ export function createPoller(opts: PollerOptions): Poller {
     return current;
   }
 
-  function onTick(): Promise<void> | undefined {
-    if (stopped) return undefined;
+  async function tick(): Promise<void> {
+    if (stopped) return;
     if (current) {
       logger.debug({ event: 'poller_overlap', poller: name }, `poller ${name} still running`);
-      return undefined;
+      return;
     }
     if (st.backoffUntil !== undefined && now() < st.backoffUntil) {
       logger.debug({ event: 'poller_backoff', poller: name }, `poller ${name} backing off`);
-      return undefined;
+      return;
     }
-    return runOnce().then(() => undefined);
+    await runOnce();
   }
 
   return {
@@ -224,7 +229,7 @@ export function createPoller(opts: PollerOptions): Poller {
     start() {
       if (!enabled || task || stopped || !opts.schedule) return;
       // The overlap guard is ours (onTick); node-cron's own is kept on as a second line.
-      task = cron.createTask(opts.schedule, onTick, {
+      task = cron.createTask(opts.schedule, tick, {
         name: `nylas-sidecar-${name}`,
         noOverlap: true,
       });
@@ -240,12 +245,19 @@ export function createPoller(opts: PollerOptions): Poller {
       if (current) await current;
     },
     runOnce,
+    tick,
     state: () => ({ ...st }),
   };
 }
 
-function errorCode(err: unknown): string {
+function errorCode(err: unknown, signal: AbortSignal): string {
   if (err instanceof NylasCallError) return err.code;
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    return reason instanceof DOMException && reason.name === 'TimeoutError'
+      ? 'ERR_POLLER_DEADLINE'
+      : 'ERR_POLLER_STOPPED';
+  }
   if (err instanceof Error && 'code' in err && typeof err.code === 'string') return err.code;
   return 'ERR_POLLER_FAILED';
 }

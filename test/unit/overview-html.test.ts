@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { escapeHtml, renderOverview } from '../../src/admin/overview.js';
+import { buildStatusModel } from '../../src/admin/status-model.js';
+import type { PollersSnapshot } from '../../src/pollers/index.js';
+
+const NOW = Date.UTC(2026, 10, 24, 3, 0, 0);
+const EVIL = '<script>alert(1)</script>"\'&';
+
+function snapshot(): PollersSnapshot {
+  return {
+    pollers: [
+      {
+        name: 'status_page',
+        enabled: true,
+        disabledReason: undefined,
+        schedule: '* * * * *',
+        running: false,
+        lastRunAt: NOW,
+        lastSuccessAt: NOW - 10 * 60_000,
+        lastResult: 'error',
+        lastErrorCode: 'ERR_NYLAS_HTTP_STATUS',
+        lastErrorStatus: 500,
+        consecutiveFailures: 3,
+        backoffUntil: undefined,
+        intervalMs: 60_000,
+      },
+    ],
+    grants: {
+      at: NOW,
+      total: 3,
+      counts: [{ status: 'invalid', provider: 'google', count: 1 }],
+      invalid: [{ grantId: `g-${EVIL}`, provider: 'google', updatedAt: undefined }],
+      invalidTotal: 1,
+    },
+    accounts: undefined,
+    webhooks: {
+      at: NOW,
+      destinations: [
+        {
+          id: 'wh1',
+          api: 'v3',
+          description: EVIL,
+          urlHost: 'hooks.example.com',
+          status: 'failing',
+          rawStatus: 'failing',
+          statusUpdatedAt: undefined,
+          triggerCount: 2,
+        },
+      ],
+    },
+    statusPage: {
+      at: NOW,
+      indicator: 'major',
+      indicatorValue: 2,
+      description: 'Partial System Outage',
+      components: [{ name: 'API', status: 'partial_outage' }],
+      incidents: [
+        {
+          id: 'inc1',
+          name: `Outage ${EVIL}`,
+          impact: 'major',
+          status: 'investigating',
+          createdAt: undefined,
+          shortlink: 'javascript:alert(1)',
+        },
+      ],
+      maintenances: [],
+      maintenanceActive: 0,
+    },
+  };
+}
+
+describe('HTML overview', () => {
+  it('escapes every upstream value', () => {
+    expect(escapeHtml(EVIL)).toBe('&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;');
+    const html = renderOverview(buildStatusModel(snapshot(), [], NOW));
+    expect(html).not.toContain('<script');
+    expect(html).not.toContain('javascript:');
+    expect(html).toContain('&lt;script&gt;');
+  });
+
+  it('refreshes itself and loads nothing from elsewhere', () => {
+    const html = renderOverview(buildStatusModel(snapshot(), [], NOW));
+    expect(html).toMatch(/<meta http-equiv="refresh" content="\d+">/);
+    expect(html).not.toMatch(/<(link|script|img|iframe)\b/i);
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+  });
+
+  it('shows invalid grants, the failing destination, the open incident and a stale poller', () => {
+    const html = renderOverview(buildStatusModel(snapshot(), [], NOW));
+    expect(html).toContain('Invalid grants');
+    expect(html).toContain('g-&lt;script&gt;');
+    expect(html).toContain('failing');
+    expect(html).toContain('Outage &lt;script&gt;');
+    expect(html).toContain('stale');
+  });
+});
+
+describe('/status model', () => {
+  it('marks a poller stale after three intervals without success, and not before', () => {
+    const snap = snapshot();
+    expect(buildStatusModel(snap, [], NOW).pollers[0]!.stale).toBe(true);
+    snap.pollers[0]!.lastSuccessAt = NOW - 2 * 60_000;
+    expect(buildStatusModel(snap, [], NOW).pollers[0]!.stale).toBe(false);
+  });
+
+  it('lists recent upstream errors with time, route, code, error type and request id', () => {
+    const m = buildStatusModel(
+      snapshot(),
+      [
+        {
+          time: NOW,
+          method: 'GET',
+          route: '/v3/grants/{grant_id}/messages',
+          code: 401,
+          errorType: 'api.authentication_error',
+          requestId: 'rid-1',
+          grantId: 'g1',
+        },
+      ],
+      NOW,
+    );
+    expect(m.recentErrors[0]).toEqual({
+      time: new Date(NOW).toISOString(),
+      method: 'GET',
+      route: '/v3/grants/{grant_id}/messages',
+      code: 401,
+      errorType: 'api.authentication_error',
+      requestId: 'rid-1',
+      grantId: 'g1',
+    });
+    expect(m.grants!.recentAuthFailures).toEqual([
+      { grantId: 'g1', count: 1, lastAt: new Date(NOW).toISOString() },
+    ]);
+  });
+});

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import {
+  renderSupportTicket,
+  suggestTier,
+  type TicketInput,
+} from '../../src/admin/support-ticket.js';
+import type { UpstreamErrorRecord } from '../../src/proxy/recent-errors.js';
+
+const NOW = Date.UTC(2026, 10, 24, 3, 0, 0);
+const GRANT = 'b0a4c6f2-1111-4a1e-9d7e-000000000001';
+
+function err(grantId: string | undefined, code = 401, minutesAgo = 1): UpstreamErrorRecord {
+  return {
+    time: NOW - minutesAgo * 60_000,
+    method: 'GET',
+    route: '/v3/grants/{grant_id}/messages',
+    code,
+    errorType: code === 401 ? 'api.authentication_error' : 'api.internal_error',
+    requestId: `req-${grantId ?? 'none'}-${minutesAgo}`,
+    grantId,
+  };
+}
+
+function input(over: Partial<TicketInput> = {}): TicketInput {
+  return {
+    grantId: GRANT,
+    grant: { id: GRANT, provider: 'google', grant_status: 'valid', updated_at: 1_760_000_000 },
+    grantSource: 'api',
+    grantCheckedAt: NOW,
+    errors: [],
+    grants: { at: NOW, total: 100, counts: [], invalid: [], invalidTotal: 0 },
+    statusPage: {
+      at: NOW,
+      indicator: 'none',
+      indicatorValue: 0,
+      description: 'All Systems Operational',
+      components: [],
+      incidents: [],
+      maintenances: [],
+      maintenanceActive: 0,
+    },
+    apiHost: 'api.us.nylas.com',
+    now: NOW,
+    ...over,
+  };
+}
+
+describe('suggested support tier', () => {
+  it('is 4 when nothing is wrong with the grant', () => {
+    expect(suggestTier(input()).tier).toBe(4);
+  });
+
+  it('is 3 when only this grant is invalid or failing', () => {
+    expect(
+      suggestTier(
+        input({
+          grant: { id: GRANT, provider: 'google', grant_status: 'invalid', updated_at: undefined },
+        }),
+      ).tier,
+    ).toBe(3);
+    expect(suggestTier(input({ errors: [err(GRANT)] })).tier).toBe(3);
+  });
+
+  it('is 2 when more than one grant is affected', () => {
+    expect(suggestTier(input({ errors: [err(GRANT), err('other-grant')] })).tier).toBe(2);
+    expect(
+      suggestTier(
+        input({ grants: { at: NOW, total: 100, counts: [], invalid: [], invalidTotal: 3 } }),
+      ).tier,
+    ).toBe(2);
+  });
+
+  it('is 1 on a major platform incident, an invalid-grant surge, or many failing grants', () => {
+    const sp = input().statusPage!;
+    expect(
+      suggestTier(
+        input({
+          statusPage: {
+            ...sp,
+            indicator: 'major',
+            indicatorValue: 2,
+            description: 'Partial System Outage',
+          },
+        }),
+      ).tier,
+    ).toBe(1);
+    expect(
+      suggestTier(
+        input({ grants: { at: NOW, total: 40, counts: [], invalid: [], invalidTotal: 20 } }),
+      ).tier,
+    ).toBe(1);
+    const many = Array.from({ length: 12 }, (_, i) => err(`g-${i}`, 500));
+    expect(suggestTier(input({ errors: many })).tier).toBe(1);
+  });
+});
+
+describe('support ticket text', () => {
+  it('names the grant, provider, status, request ids with timestamps and the tier', () => {
+    const text = renderSupportTicket(
+      input({
+        grant: {
+          id: GRANT,
+          provider: 'microsoft',
+          grant_status: 'invalid',
+          updated_at: 1_760_000_000,
+        },
+        errors: [err(GRANT, 401, 1), err(GRANT, 401, 5), err('someone-else', 500, 2)],
+      }),
+    );
+    expect(text).toContain(`Grant ID: ${GRANT}`);
+    expect(text).toContain('Provider: microsoft');
+    expect(text).toContain('Grant status: invalid');
+    expect(text).toContain(`request_id=req-${GRANT}-1`);
+    expect(text).toContain(`request_id=req-${GRANT}-5`);
+    expect(text).toContain(new Date(NOW - 60_000).toISOString());
+    expect(text).toContain('401 api.authentication_error x2');
+    expect(text).not.toContain('req-someone-else');
+    expect(text).toMatch(
+      /Suggested priority: Tier 2 \(production degraded for more than one user\)/,
+    );
+    expect(text).toContain('re-authenticate');
+    expect(text).toContain('Troubleshooting done');
+    expect(text).toContain('api.us.nylas.com');
+  });
+
+  it('lists open incidents from the status page in the troubleshooting section', () => {
+    const sp = input().statusPage!;
+    const text = renderSupportTicket(
+      input({
+        statusPage: {
+          ...sp,
+          indicator: 'minor',
+          indicatorValue: 1,
+          description: 'Minor Service Outage',
+          incidents: [
+            {
+              id: 'inc1',
+              name: 'Delayed Gmail sync',
+              impact: 'minor',
+              status: 'investigating',
+              createdAt: undefined,
+              shortlink: undefined,
+            },
+          ],
+        },
+      }),
+    );
+    expect(text).toContain('Delayed Gmail sync (minor, investigating)');
+  });
+});
