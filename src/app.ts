@@ -8,7 +8,7 @@ import { createAdminApp } from './admin/index.js';
 import { createStatusRouter } from './admin/status.js';
 import { createProxy } from './proxy/index.js';
 import { RecentErrors } from './proxy/recent-errors.js';
-import { createPollers } from './pollers/index.js';
+import { createPollers, type Pollers } from './pollers/index.js';
 import { createWebhookListener, type WebhookListener } from './webhooks/index.js';
 import { closeServer, listen, urlOf } from './util/listen.js';
 
@@ -33,6 +33,8 @@ export interface SidecarAddresses {
 export interface Sidecar {
   readonly metrics: Metrics;
   readonly recentErrors: RecentErrors;
+  /** The pollers (tests run them with runOnce instead of waiting for cron). */
+  readonly pollers: Pollers;
   start(): Promise<SidecarAddresses>;
   /** Ordered, bounded, idempotent shutdown (SPEC section 2). */
   stop(): Promise<void>;
@@ -66,6 +68,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
   return {
     metrics,
     recentErrors,
+    pollers,
     async start() {
       const { createServer } = await import('node:http');
       adminServer = createServer(adminApp);
