@@ -1,0 +1,416 @@
+// The Nylas simulator: one HTTP server for the v3 API, the v2 application API, an
+// Atlassian-Statuspage-compatible status page and a control API. Demo mode and tests only:
+// production code never imports it.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SimContext, SimulatorStats } from './context.js';
+import { handleControl } from './control.js';
+import { apiFaults, edgeFaults, familyOf } from './fault-gate.js';
+import { applyFaultsPatch, noFaults, type Faults } from './faults.js';
+import { grantId as grantObjectId } from './data.js';
+import type { Exchange } from './http.js';
+import { BadRequest, sendJson, sendNylasError } from './http.js';
+import { prng } from './random.js';
+import { applyScenario, SCENARIOS } from './scenarios.js';
+import {
+  Accounts,
+  Grants,
+  seedWebhooks,
+  webhookView,
+  type GrantStatus,
+  type WebhookStatus,
+} from './state.js';
+import {
+  StatusPage,
+  type ComponentStatus,
+  type IncidentImpact,
+  type IncidentStatus,
+  type Indicator,
+} from './status-page.js';
+import { handleV2 } from './v2.js';
+import { handleGrants, handleWebhooks } from './v3-app.js';
+import { handleGrantScoped } from './v3-grant.js';
+import { createWebhookSender, makeEvent } from './webhook-sender.js';
+
+export { SCENARIOS, describeScenario } from './scenarios.js';
+export { CONTROL_ROUTES } from './control.js';
+export type { ErrorFault, Faults, RouteFamily } from './faults.js';
+export { ROUTE_FAMILIES, noFaults } from './faults.js';
+export type { SimulatorStats } from './context.js';
+export type { ComponentStatus, IncidentImpact, IncidentStatus, Indicator } from './status-page.js';
+export { COMPONENT_NAMES } from './status-page.js';
+export { LARGE_ATTACHMENT_MESSAGE, LARGE_ATTACHMENT_SIZE, PER_GRANT } from './data.js';
+
+export interface SimulatorOptions {
+  /** Scenario to start in (default `healthy`). */
+  scenario?: string;
+  /** Seeded v3 grants (default 25); generated lazily, so 50,000 cost almost nothing. */
+  grants?: number;
+  /** How many seeded grants start invalid (default 0), spread over the range. */
+  invalidGrants?: number;
+  /** v2 accounts (default 10). */
+  accounts?: number;
+  /** Seed of every generated object (default 1). */
+  seed?: number;
+  /** Clock in milliseconds (timestamps, the application rate limit window). */
+  now?: () => number;
+  /** Accepted v3 Bearer key (default `nylas-sim-api-key`). */
+  apiKey?: string;
+  /** v2 application credentials (defaults `sim-client-id` / `sim-client-secret`). */
+  clientId?: string;
+  clientSecret?: string;
+  /** Signs webhook deliveries (default `sim-webhook-secret`); returned as every destination's webhook_secret. */
+  webhookSecret?: string;
+  /** Nylas's application limit on /v3/grants and /v3/webhooks (default 50 per second), each. */
+  grantsRateLimitPerSecond?: number;
+}
+
+/** Result of a control-triggered webhook delivery. */
+export interface DeliverySummary {
+  destinations: number;
+  sent: number;
+  delivered: number;
+  failed: number;
+}
+
+export interface Simulator {
+  /** Starts listening (default 127.0.0.1, port 0) and resolves the base URL. */
+  start(port?: number, host?: string): Promise<string>;
+  /** Base URL once started (empty before). */
+  readonly url: string;
+  stop(): Promise<void>;
+  /** Current scenario name. */
+  readonly scenario: string;
+  /** Current faults (a copy). */
+  readonly faults: Faults;
+  /** Switches scenario (faults, webhook statuses, status page reset first); throws on an unknown name. */
+  setScenario(name: string): void;
+  /** Changes some faults; throws FaultsError on an invalid patch. */
+  setFaults(patch: Partial<Faults>): void;
+  setGrantStatus(grantId: string, status: GrantStatus): void;
+  /** Every live grant ID, in index order (O(n)). */
+  listGrantIds(): string[];
+  setWebhookStatus(webhookId: string, status: WebhookStatus): void;
+  /** Sets a v2 account's sync_state (e.g. `stopped`, `running`, `invalid-credentials`). */
+  setAccountSyncState(accountId: string, state: string): void;
+  /** v2 account IDs. */
+  listAccountIds(): string[];
+  openIncident(i: { name: string; impact: IncidentImpact; status?: IncidentStatus }): string;
+  resolveIncident(id: string): void;
+  /** Forces the status indicator; null goes back to computing it from incidents and components. */
+  setStatusIndicator(indicator: Indicator | null): void;
+  /** Sets one component (`API`, `Webhooks`, `Email Sync`, `Calendar Sync`, `Authentication`, `Dashboard`). */
+  setComponentStatus(name: string, status: ComponentStatus): void;
+  /** Starts an in-progress scheduled maintenance; returns its id. */
+  startMaintenance(name?: string): string;
+  endMaintenance(): void;
+  /**
+   * Sends `count` signed notifications of a trigger to every destination created through the API
+   * that is `active` or `failing` and subscribed to it (Nylas stops sending to `pause`/`failed`).
+   */
+  deliverWebhooks(req: { trigger: string; count?: number }): Promise<DeliverySummary>;
+  /** A JSON-ready snapshot (GET /_simulator/state). */
+  state(): Record<string, unknown>;
+  readonly stats: SimulatorStats;
+}
+
+function parseParts(pathname: string): string[] {
+  try {
+    return pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
+  } catch {
+    throw new BadRequest('the path has an invalid percent-escape');
+  }
+}
+
+/** Creates a simulator; nothing listens until start(). */
+export function createSimulator(opts: SimulatorOptions = {}): Simulator {
+  const seed = opts.seed ?? 1;
+  const now = opts.now ?? Date.now;
+  const grantCount = opts.grants ?? 25;
+  const invalidGrants = opts.invalidGrants ?? 0;
+  if (!Number.isInteger(grantCount) || grantCount < 0)
+    throw new Error('grants must be an integer >= 0');
+  if (!Number.isInteger(invalidGrants) || invalidGrants < 0 || invalidGrants > grantCount)
+    throw new Error('invalidGrants must be an integer from 0 to grants');
+  const timers = new Set<NodeJS.Timeout>();
+  const sender = createWebhookSender({
+    secret: opts.webhookSecret ?? 'sim-webhook-secret',
+    now,
+    backoffMs: () => 500,
+  });
+  const ctx: SimContext = {
+    seed,
+    now,
+    apiKey: opts.apiKey ?? 'nylas-sim-api-key',
+    clientId: opts.clientId ?? 'sim-client-id',
+    clientSecret: opts.clientSecret ?? 'sim-client-secret',
+    webhookSecret: opts.webhookSecret ?? 'sim-webhook-secret',
+    grantsRateLimitPerSecond: opts.grantsRateLimitPerSecond ?? 50,
+    faults: noFaults(),
+    grants: new Grants(seed, grantCount, invalidGrants),
+    webhooks: seedWebhooks(seed, Math.floor(now() / 1000)),
+    accounts: new Accounts(seed, opts.accounts ?? 10),
+    statusPage: new StatusPage(seed, now),
+    stats: { requests: 0, grantsRequests: 0, rateLimited: 0, accountRestarts: [] },
+    random: prng(seed ^ 0x5eed),
+    sleep: (ms) =>
+      new Promise((resolve) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          resolve();
+        }, ms);
+        timers.add(t);
+      }),
+    challenge: async (url) => (await sender.challenge(url)).ok,
+  };
+  let scenario = 'healthy';
+  const windows: Record<string, number[]> = { grants: [], webhooks: [] };
+
+  /** Nylas's per-application limit: a sliding one-second window per API family. */
+  function overAppLimit(family: 'grants' | 'webhooks'): boolean {
+    const t = now();
+    const w = windows[family]!;
+    while (w.length > 0 && w[0]! <= t - 1000) w.shift();
+    if (w.length >= ctx.grantsRateLimitPerSecond) return true;
+    w.push(t);
+    return false;
+  }
+
+  async function api(x: Exchange): Promise<void> {
+    const family = familyOf(x.parts);
+    if (family === 'grants') ctx.stats.grantsRequests++;
+    if (await edgeFaults(ctx, x, family)) return;
+    if (x.parts[0] === 'a') {
+      if (apiFaults(ctx, x, family)) return;
+      return handleV2(ctx, x);
+    }
+    const auth = x.req.headers.authorization ?? '';
+    if (auth !== `Bearer ${ctx.apiKey}`)
+      return sendNylasError(
+        x,
+        401,
+        'unauthorized',
+        'Unauthorized: the API key is missing or invalid',
+      );
+    if ((family === 'grants' || family === 'webhooks') && overAppLimit(family)) {
+      ctx.stats.rateLimited++;
+      return sendNylasError(
+        x,
+        429,
+        'nylas_rate_limit_exceeded',
+        'Too many requests. Please try again later.',
+        {
+          headers: { 'retry-after': '1' },
+        },
+      );
+    }
+    if (apiFaults(ctx, x, family)) return;
+    if (x.parts[1] === 'webhooks') return handleWebhooks(ctx, x);
+    if (x.parts[1] !== 'grants')
+      return sendNylasError(x, 404, 'not_found_error', 'route not found');
+    if (x.parts.length <= 3) return handleGrants(ctx, x);
+    const g = ctx.grants.indexOf(x.parts[2]!);
+    if (g < 0) return sendNylasError(x, 404, 'not_found_error', 'grant not found');
+    if (ctx.grants.status(g, ctx.faults) === 'invalid')
+      return sendNylasError(
+        x,
+        401,
+        'unauthorized',
+        'The grant is invalid: the user must re-authenticate',
+        {
+          providerError: {
+            error: 'invalid_grant',
+            error_description: 'Token has been expired or revoked.',
+          },
+        },
+      );
+    return handleGrantScoped(ctx, x, g);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    res.setHeader('x-request-id', requestId);
+    res.setHeader('x-fastly-id', `sim-${requestId.slice(0, 8)}`);
+    const x: Exchange = { req, res, requestId, url: new URL('http://sim/'), parts: [] };
+    try {
+      x.url = new URL(req.url ?? '/', 'http://sim');
+      x.parts = parseParts(x.url.pathname);
+      if (x.parts[0] === '_simulator') return await handleControl(sim, x);
+      ctx.stats.requests++;
+      if (x.url.pathname.startsWith('/api/v2/')) {
+        if (!ctx.statusPage.handle(x)) sendJson(res, 404, { error: 'Not found' });
+        return;
+      }
+      if (x.parts[0] === 'v3' || x.parts[0] === 'a') return await api(x);
+      sendNylasError(x, 404, 'not_found_error', 'route not found');
+    } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+      } else if (err instanceof BadRequest) {
+        sendNylasError(x, 400, 'invalid_request_error', err.message);
+      } else {
+        sendNylasError(x, 500, 'api.internal_error', `simulator bug: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  let server: Server | undefined;
+  let baseUrl = '';
+
+  const sim: Simulator = {
+    get url() {
+      return baseUrl;
+    },
+    get scenario() {
+      return scenario;
+    },
+    get faults() {
+      return structuredClone(ctx.faults);
+    },
+    get stats() {
+      return ctx.stats;
+    },
+    async start(port = 0, host = '127.0.0.1') {
+      if (server) return baseUrl;
+      const s = createServer((req, res) => void handle(req, res));
+      s.keepAliveTimeout = 5_000;
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(port, host, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+      server = s;
+      const addr = s.address() as AddressInfo;
+      const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      baseUrl = `http://${shown === '0.0.0.0' ? '127.0.0.1' : shown === '[::]' ? '[::1]' : shown}:${addr.port}`;
+      return baseUrl;
+    },
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      const s = server;
+      server = undefined;
+      if (!s) return;
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
+    },
+    setScenario(name) {
+      ctx.faults = applyScenario(name, {
+        webhooks: ctx.webhooks,
+        statusPage: ctx.statusPage,
+        nowSec: Math.floor(now() / 1000),
+      });
+      ctx.statusPage.failuresLeft = ctx.faults.statusPageFailures;
+      scenario = name;
+    },
+    setFaults(patch) {
+      ctx.faults = applyFaultsPatch(ctx.faults, patch);
+      if (patch.statusPageFailures !== undefined)
+        ctx.statusPage.failuresLeft = ctx.faults.statusPageFailures;
+    },
+    setGrantStatus(grantId, status) {
+      if (status !== 'valid' && status !== 'invalid')
+        throw new Error('status must be valid or invalid');
+      const i = ctx.grants.indexOf(grantId);
+      if (i < 0) throw new Error(`no grant "${grantId}"`);
+      ctx.grants.overrides.set(i, status);
+    },
+    listGrantIds() {
+      const out: string[] = [];
+      for (let i = 0; i < ctx.grants.count; i++)
+        if (!ctx.grants.deleted.has(i)) out.push(grantIdOf(i));
+      return out;
+    },
+    setWebhookStatus(webhookId, status) {
+      const w = ctx.webhooks.get(webhookId);
+      if (!w) throw new Error(`no webhook destination "${webhookId}"`);
+      if (!['active', 'pause', 'failing', 'failed'].includes(status))
+        throw new Error('status must be active, pause, failing or failed');
+      if (w.status !== status) w.status_updated_at = Math.floor(now() / 1000);
+      w.status = status;
+    },
+    setAccountSyncState(accountId, state) {
+      if (!ctx.accounts.find(accountId)) throw new Error(`no v2 account "${accountId}"`);
+      ctx.accounts.overrides.set(accountId, state);
+    },
+    listAccountIds() {
+      return ctx.accounts.list.map((a) => a.id);
+    },
+    openIncident: (i) => ctx.statusPage.openIncident(i),
+    resolveIncident: (id) => ctx.statusPage.resolveIncident(id),
+    setStatusIndicator: (i) => ctx.statusPage.setIndicator(i ?? undefined),
+    setComponentStatus: (n, s) => ctx.statusPage.setComponentStatus(n, s),
+    startMaintenance: (name) => ctx.statusPage.startMaintenance(name),
+    endMaintenance: () => ctx.statusPage.endMaintenance(),
+    async deliverWebhooks({ trigger, count = 1 }) {
+      const targets = [...ctx.webhooks.values()].filter(
+        (w) =>
+          !w.seeded &&
+          (w.status === 'active' || w.status === 'failing') &&
+          w.trigger_types.includes(trigger),
+      );
+      const summary: DeliverySummary = {
+        destinations: targets.length,
+        sent: 0,
+        delivered: 0,
+        failed: 0,
+      };
+      const g =
+        ctx.grants.count > 0 ? grantIdOf(Math.floor(ctx.random() * ctx.grants.count)) : undefined;
+      await Promise.all(
+        targets.flatMap((w) =>
+          Array.from({ length: count }, async () => {
+            summary.sent++;
+            const event = makeEvent(trigger, { now, grantId: g, applicationId: ctx.clientId });
+            const r = await sender.deliver(w.webhook_url, event, {
+              compress: w.compressed_delivery,
+            });
+            if (r.delivered) summary.delivered++;
+            else summary.failed++;
+          }),
+        ),
+      );
+      return summary;
+    },
+    state() {
+      const f = ctx.faults;
+      let invalid = 0;
+      // Counting invalid grants is O(n); 50,000 grants take a few milliseconds.
+      for (let i = 0; i < ctx.grants.count; i++)
+        if (!ctx.grants.deleted.has(i) && ctx.grants.status(i, f) === 'invalid') invalid++;
+      return {
+        scenario,
+        scenarios: SCENARIOS,
+        faults: f,
+        grants: { total: ctx.grants.count - ctx.grants.deleted.size, invalid },
+        webhooks: [...ctx.webhooks.values()].map(webhookView),
+        accounts: ctx.accounts.list.map((a) => {
+          const v = ctx.accounts.view(a, f);
+          return {
+            id: v.id,
+            provider: v.provider,
+            sync_state: v.sync_state,
+            billing_state: v.billing_state,
+          };
+        }),
+        statusPage: ctx.statusPage.snapshot(),
+        stats: ctx.stats,
+      };
+    },
+  };
+
+  function grantIdOf(i: number): string {
+    return grantObjectId(seed, i);
+  }
+
+  sim.setScenario(opts.scenario ?? 'healthy');
+  return sim;
+}
