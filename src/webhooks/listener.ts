@@ -154,7 +154,10 @@ export function createWebhookListener(deps: WebhookListenerDeps): WebhookListene
     stop(graceMs) {
       stopping ??= (async () => {
         const deadline = performance.now() + graceMs;
-        await closeServer(server, graceMs);
+        // A keep-alive connection that goes idle after close() began would otherwise stay open
+        // until its keep-alive timeout: sweep idle ones while draining.
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        await closeServer(server, graceMs).finally(() => clearInterval(sweep));
         const left = Math.max(0, deadline - performance.now());
         if (pending.size > 0) {
           let timer: NodeJS.Timeout | undefined;
