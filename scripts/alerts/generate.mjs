@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// Writes alerts/nylas-sidecar.rules.yml from the one definition in rules.mjs.
+//
+//   node scripts/alerts/generate.mjs                 # the committed file (npm run alerts:generate)
+//   node scripts/alerts/generate.mjs --slo 99.5 --job my-sidecar --out /etc/prometheus/rules
+//   node scripts/alerts/generate.mjs --test-timing --out /tmp/x   # short windows, for tests only
+//   node scripts/alerts/generate.mjs --check         # exit 1 if the committed file is out of date
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { renderRules } from './rules.mjs';
+
+/** Name of the generated rule file inside the output directory. */
+export const RULES_FILE = 'nylas-sidecar.rules.yml';
+
+const USAGE = `Usage: node scripts/alerts/generate.mjs [options]
+
+  --out DIR                   where to write ${RULES_FILE} (default: alerts/ of this repository)
+  --slo PERCENT               availability objective (default 99.9, Nylas's published success rate)
+  --job NAME                  Prometheus job label of the sidecar's scrape (default nylas-sidecar)
+  --runbook-base URL          runbook_url prefix, e.g. https://git.example.com/ops/nylas-runbook.md
+                              (default alerts/runbook.md; each alert appends #<alertname>)
+  --latency-threshold SEC     P90 latency target; must be a bucket of SIDECAR_LATENCY_BUCKETS (default 0.5)
+  --poller-stale-seconds SEC  a poller without success for this long alerts (default 900)
+  --test-timing               shorten windows and \`for\` for tests that scrape every second
+  --check                     compare with the file in --out instead of writing; exit 1 if it differs
+`;
+
+function main(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      out: { type: 'string' },
+      slo: { type: 'string' },
+      job: { type: 'string' },
+      'runbook-base': { type: 'string' },
+      'latency-threshold': { type: 'string' },
+      'poller-stale-seconds': { type: 'string' },
+      'test-timing': { type: 'boolean' },
+      check: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const repoAlerts = resolve(dirname(fileURLToPath(import.meta.url)), '../../alerts');
+  const out = resolve(values.out ?? repoAlerts);
+  const text = renderRules({
+    slo: values.slo,
+    job: values.job,
+    runbookBase: values['runbook-base'],
+    latencyThreshold: values['latency-threshold'],
+    pollerStaleSeconds: values['poller-stale-seconds'],
+    testTiming: values['test-timing'],
+  });
+  const file = join(out, RULES_FILE);
+  if (values.check) {
+    let current = '';
+    try {
+      current = readFileSync(file, 'utf8');
+    } catch {
+      // A missing file is simply out of date.
+    }
+    if (current !== text) {
+      process.stderr.write(`${file} is out of date: run npm run alerts:generate\n`);
+      return 1;
+    }
+    return 0;
+  }
+  mkdirSync(out, { recursive: true });
+  writeFileSync(file, text);
+  process.stdout.write(`wrote ${file}\n`);
+  return 0;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`generate: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+  process.exitCode = 2;
+}

@@ -1,0 +1,264 @@
+// The alert rules, their tests, the Alertmanager example and the runbook, checked with the real
+// Prometheus tools (Debian's promtool and amtool) and against the metric catalog.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { createMetrics } from '../../src/metrics/catalog.js';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+const ALERTS = join(ROOT, 'alerts');
+const RULES = join(ALERTS, 'nylas-sidecar.rules.yml');
+const GENERATOR = join(ROOT, 'scripts', 'alerts', 'generate.mjs');
+
+/** The alert names SPEC section 8 makes a contract. */
+const SPEC_ALERTS = [
+  'NylasApiErrorBudgetBurn',
+  'NylasApiUnreachable',
+  'NylasApiLatencyHigh',
+  'NylasApiRateLimited',
+  'NylasGrantsInvalid',
+  'NylasGrantsInvalidSurge',
+  'NylasAccountSyncStopped',
+  'NylasWebhookFailing',
+  'NylasWebhookFailed',
+  'NylasWebhookEndpointSlow',
+  'NylasWebhookSignatureInvalid',
+  'NylasPlatformIncident',
+  'NylasPlatformMajorOutage',
+  'NylasSidecarPollerStale',
+  'NylasSidecarDown',
+];
+
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+interface RuleFile {
+  groups: Array<{ name: string; rules: Rule[] }>;
+}
+
+/** Runs a command; resolves with its exit code and output instead of throwing. */
+async function sh(cmd: string, args: string[], cwd = ROOT) {
+  try {
+    const { stdout, stderr } = await run(cmd, args, { cwd });
+    return { code: 0, stdout, out: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, stdout: e.stdout ?? '', out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+/** The anchor GitHub gives a Markdown heading. */
+function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+describe('alert rules', () => {
+  let rules: RuleFile;
+  let alerts: Rule[];
+  let tmp: string;
+
+  beforeAll(async () => {
+    rules = parse(await readFile(RULES, 'utf8')) as RuleFile;
+    alerts = rules.groups.flatMap((g) => g.rules).filter((r) => r.alert);
+    tmp = await mkdtemp(join(tmpdir(), 'nylas-alerts-'));
+  });
+  afterAll(async () => {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('the committed rule file is exactly what the generator writes', async () => {
+    const r = await sh('node', [GENERATOR, '--out', tmp]);
+    expect(r.code, r.out).toBe(0);
+    const generated = await readFile(join(tmp, 'nylas-sidecar.rules.yml'), 'utf8');
+    expect(await readFile(RULES, 'utf8'), 'run npm run alerts:generate').toBe(generated);
+  });
+
+  it('passes promtool check rules, in production and in test timing', async () => {
+    const prod = await sh('promtool', ['check', 'rules', RULES]);
+    expect(prod.code, prod.out).toBe(0);
+    const dir = join(tmp, 'test-timing');
+    expect((await sh('node', [GENERATOR, '--test-timing', '--out', dir])).code).toBe(0);
+    const test = await sh('promtool', ['check', 'rules', join(dir, 'nylas-sidecar.rules.yml')]);
+    expect(test.code, test.out).toBe(0);
+  });
+
+  it('passes its promtool unit tests (every alert fires in one case, stays silent in another)', async () => {
+    const r = await sh('promtool', ['test', 'rules', 'tests/nylas-sidecar.rules.test.yml'], ALERTS);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('SUCCESS');
+  });
+
+  it('has a firing and a silent promtool case for every alert', async () => {
+    const tests = parse(
+      await readFile(join(ALERTS, 'tests', 'nylas-sidecar.rules.test.yml'), 'utf8'),
+    ) as {
+      tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts?: unknown[] }> }>;
+    };
+    const cases = tests.tests.flatMap((t) => t.alert_rule_test ?? []);
+    for (const name of SPEC_ALERTS) {
+      const mine = cases.filter((c) => c.alertname === name);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${name} fires somewhere`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${name} is silent somewhere`,
+      ).toBe(true);
+    }
+  });
+
+  it('defines exactly the alerts SPEC section 8 names', () => {
+    expect([...new Set(alerts.map((a) => a.alert))].sort()).toEqual([...SPEC_ALERTS].sort());
+  });
+
+  it('gives every alert a for, severity, support tier, summary, description and runbook', () => {
+    for (const a of alerts) {
+      expect(a.for, `${a.alert} for`).toMatch(/^\d+[smhd]$/);
+      expect(['critical', 'warning', 'info'], `${a.alert} severity`).toContain(a.labels?.severity);
+      expect(['1', '2', '3', '4'], `${a.alert} tier`).toContain(a.labels?.nylas_support_tier);
+      expect(a.annotations?.summary, `${a.alert} summary`).toMatch(/\.$/);
+      expect(a.annotations?.description?.length, `${a.alert} description`).toBeGreaterThan(20);
+      expect(a.annotations?.runbook_url, `${a.alert} runbook_url`).toMatch(/^alerts\/runbook\.md#/);
+    }
+  });
+
+  it('pages on a fast burn and tickets on a slow one, against the 99.9 % objective', () => {
+    const burn = alerts.filter((a) => a.alert === 'NylasApiErrorBudgetBurn');
+    const rows = burn.map((a) => [a.labels?.long, a.labels?.short, a.labels?.severity]);
+    expect(rows).toEqual([
+      ['1h', '5m', 'critical'],
+      ['6h', '30m', 'critical'],
+      ['1d', '2h', 'warning'],
+      ['3d', '6h', 'warning'],
+    ]);
+    expect(burn.map((a) => /> \(([\d.]+) \* 0\.001\)/.exec(a.expr)?.[1])).toEqual([
+      '14.4',
+      '6',
+      '3',
+      '1',
+    ]);
+  });
+
+  it('points every runbook_url at a section of alerts/runbook.md', async () => {
+    const md = await readFile(join(ALERTS, 'runbook.md'), 'utf8');
+    const anchors = new Set(
+      md
+        .split('\n')
+        .filter((l) => /^#{1,6} /.test(l))
+        .map((l) => slug(l.replace(/^#+ /, ''))),
+    );
+    for (const a of alerts) {
+      const anchor = a.annotations!.runbook_url!.split('#')[1]!;
+      expect(anchors.has(anchor), `runbook.md has a section for #${anchor}`).toBe(true);
+    }
+    // And every in-page link of the runbook resolves too.
+    for (const m of md.matchAll(/\]\(#([^)]+)\)/g)) {
+      expect(anchors.has(m[1]!), `runbook link #${m[1]}`).toBe(true);
+    }
+  });
+
+  it('names only metrics and labels that the metric catalog declares', () => {
+    const metrics = createMetrics({ latencyBuckets: [0.5], version: 't', defaultMetrics: false });
+    const families = new Map<string, { type: string; labels: Set<string> }>();
+    for (const m of metrics.registry.getMetricsAsArray() as unknown as Array<{
+      name: string;
+      type: string;
+      labelNames?: readonly string[];
+    }>) {
+      const labels = new Set([...(m.labelNames ?? []), 'job', 'instance']);
+      if (m.type === 'histogram') {
+        families.set(`${m.name}_bucket`, { type: 'counter', labels: new Set([...labels, 'le']) });
+        families.set(`${m.name}_sum`, { type: 'counter', labels });
+        families.set(`${m.name}_count`, { type: 'counter', labels });
+      } else {
+        families.set(m.name, { type: m.type, labels });
+      }
+    }
+    const recorded = new Set(rules.groups.flatMap((g) => g.rules.map((r) => r.record)));
+    const texts = rules.groups.flatMap((g) =>
+      g.rules.flatMap((r) => [r.expr, ...Object.values(r.annotations ?? {})]),
+    );
+    let seen = 0;
+    for (const text of texts) {
+      for (const m of text.matchAll(/\b(nylas_[a-z0-9_]+)(?:\{([^}]*)\})?/g)) {
+        const family = families.get(m[1]!);
+        expect(family, `${m[1]} is in the catalog`).toBeDefined();
+        seen++;
+        for (const l of (m[2] ?? '').replace(/\\"/g, '"').matchAll(/(\w+)\s*(?:=~|!~|!=|=)/g)) {
+          expect(family!.labels.has(l[1]!), `${m[1]} has label ${l[1]}`).toBe(true);
+        }
+        if (family!.type === 'counter') expect(m[1]).toMatch(/_(total|bucket|count|sum)$/);
+      }
+      for (const m of text.matchAll(/\b(nylas:[a-z0-9_:]+)/g)) {
+        expect(recorded.has(m[1]), `${m[1]} is a recording rule`).toBe(true);
+      }
+    }
+    expect(seen).toBeGreaterThan(30);
+  });
+
+  it('takes the SLO and job from the generator options', async () => {
+    const dir = join(tmp, 'custom');
+    const r = await sh('node', [GENERATOR, '--slo', '99.5', '--job', 'my-sidecar', '--out', dir]);
+    expect(r.code, r.out).toBe(0);
+    const text = await readFile(join(dir, 'nylas-sidecar.rules.yml'), 'utf8');
+    expect(text).toContain('> (14.4 * 0.005)');
+    expect(text).toContain('absent(up{job="my-sidecar"})');
+    expect(text).not.toContain('job="nylas-sidecar"');
+    const bad = await sh('node', [GENERATOR, '--slo', '100', '--out', dir]);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain('--slo');
+  });
+});
+
+describe('alertmanager example config', () => {
+  const CONFIG = join(ALERTS, 'alertmanager.yml');
+
+  it('passes amtool check-config', async () => {
+    const r = await sh('amtool', ['check-config', CONFIG]);
+    expect(r.code, r.out).toBe(0);
+  });
+
+  it.each([
+    ['critical', 'nylas-page'],
+    ['warning', 'nylas-ticket'],
+    ['info', 'nylas-info'],
+  ])('routes severity %s to %s', async (severity, receiver) => {
+    const r = await sh('amtool', [
+      'config',
+      'routes',
+      'test',
+      `--config.file=${CONFIG}`,
+      'alertname=NylasApiErrorBudgetBurn',
+      `severity=${severity}`,
+    ]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.stdout.trim()).toBe(receiver);
+  });
+
+  it('groups by alert name and marks API warnings while Nylas has an incident', async () => {
+    const cfg = parse(await readFile(CONFIG, 'utf8')) as {
+      route: { group_by: string[] };
+      inhibit_rules: Array<{ source_matchers: string[]; target_matchers: string[] }>;
+    };
+    expect(cfg.route.group_by).toEqual(['alertname']);
+    const incident = cfg.inhibit_rules.find((r) =>
+      r.source_matchers.some((m) => m.includes('NylasPlatformIncident')),
+    );
+    expect(incident?.target_matchers).toEqual(['alertname=~"NylasApi.+"', 'severity="warning"']);
+  });
+});
