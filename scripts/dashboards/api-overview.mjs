@@ -238,7 +238,7 @@ export default dashboard({
       queries: [q(sumRate('route', 'nylas_api_response_bytes_total', ROUTE), '{{route}}')],
     }),
     timeseries({
-      title: 'In-flight requests',
+      title: 'In-flight requests over time',
       unit: 'short',
       w: 24,
       h: 6,

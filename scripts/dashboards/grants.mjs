@@ -106,7 +106,7 @@ export default dashboard({
       ],
     }),
     table({
-      title: 'Invalid grants',
+      title: 'Grants needing re-authentication',
       description:
         'Each grant that needs re-authentication. GET /support/{grant_id} on the admin listener prints a ready-to-send support ticket for one.',
       hide: ['Time', 'Value'],

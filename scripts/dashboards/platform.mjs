@@ -114,7 +114,7 @@ export default dashboard({
       ],
     }),
     table({
-      title: 'Unresolved incidents',
+      title: 'Incident details',
       description: 'Details and updates are on status.nylas.com under the incident ID.',
       hide: ['Time', 'Value'],
       rename: { incident_id: 'Incident ID', impact: 'Impact', status: 'Status' },

@@ -127,6 +127,13 @@ describe('dashboards as code', () => {
     }
   });
 
+  it('titles every panel of a dashboard differently', () => {
+    for (const d of dashboards) {
+      const titles = allPanels(d.panels).map((p) => p.title);
+      expect(new Set(titles).size, d.uid).toBe(titles.length);
+    }
+  });
+
   it('links the four dashboards to each other, by tag and from panels', () => {
     const uids = new Set(Object.values(EXPECTED));
     for (const d of dashboards) {
@@ -224,6 +231,19 @@ describe('dashboard queries', () => {
       }
     }
     expect(count).toBeGreaterThan(40);
+  });
+
+  it('filters every metric selector by the job variable', () => {
+    for (const d of dashboards) {
+      for (const q of dashboardQueries(d)) {
+        for (const n of metricNames(q.expr)) {
+          const uses = q.expr.match(new RegExp(`\\b${n}\\b`, 'g'))?.length ?? 0;
+          const filtered =
+            q.expr.match(new RegExp(`\\b${n}\\{[^}]*job=~"\\$job"`, 'g'))?.length ?? 0;
+          expect(filtered, `${q.where}: ${n}`).toBe(uses);
+        }
+      }
+    }
   });
 
   it('notices a metric that is not in the catalog', () => {
