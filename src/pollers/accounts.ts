@@ -71,10 +71,8 @@ export function createAccountsSource(deps: {
     let result: 'success' | 'error' = 'success';
     let code: string | undefined;
     try {
-      await pace(signal);
-      await client.downgradeAccount(accountId, signal);
-      await pace(signal);
-      await client.upgradeAccount(accountId, signal);
+      await pace.call(() => client.downgradeAccount(accountId, signal), signal);
+      await pace.call(() => client.upgradeAccount(accountId, signal), signal);
     } catch (err) {
       result = 'error';
       code = err instanceof NylasCallError ? err.code : 'ERR_RESTART_FAILED';
@@ -102,12 +100,10 @@ export function createAccountsSource(deps: {
       for (const [id, at] of lastRestart) if (t - at >= RESTART_COOLDOWN_MS) lastRestart.delete(id);
       for (let page = 0; ; page++) {
         if (page >= MAX_PAGES) throw new Error('too many pages of accounts');
-        await pace(signal);
-        const accounts = await client.listAccounts({
-          limit: PAGE_SIZE,
-          offset: page * PAGE_SIZE,
+        const accounts = await pace.call(
+          () => client.listAccounts({ limit: PAGE_SIZE, offset: page * PAGE_SIZE, signal }),
           signal,
-        });
+        );
         for (const a of accounts) {
           total += 1;
           const state = syncState(a.sync_state);

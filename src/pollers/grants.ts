@@ -60,12 +60,11 @@ export function createGrantsSource(deps: {
       let total = 0;
       for (let page = 0; ; page++) {
         if (page >= MAX_PAGES) throw new GrantsPollError(`more than ${MAX_PAGES} pages of grants`);
-        await pace(signal);
-        const grants = await client.listGrants({
-          limit: GRANTS_PAGE_SIZE,
-          offset: page * GRANTS_PAGE_SIZE,
+        const grants = await pace.call(
+          () =>
+            client.listGrants({ limit: GRANTS_PAGE_SIZE, offset: page * GRANTS_PAGE_SIZE, signal }),
           signal,
-        });
+        );
         for (const g of grants) {
           total += 1;
           const status = grantStatus(g.grant_status);

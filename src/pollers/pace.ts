@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { NylasCallError } from '../nylas/index.js';
 
 /** Waits `ms` or until `signal` aborts (then rejects with the signal's reason). */
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
@@ -16,12 +17,51 @@ export const realSleep: Sleep = async (ms, signal) => {
 export function createPacer(opts: { perSecond: number; now: () => number; sleep: Sleep }) {
   const gap = 1000 / opts.perSecond;
   let next = 0;
-  return async function pace(signal: AbortSignal): Promise<void> {
+  async function wait(signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     const t = opts.now();
-    const wait = next - t;
+    const ms = next - t;
     next = Math.max(t, next) + gap;
-    if (wait > 0) await opts.sleep(wait, signal);
+    if (ms > 0) await opts.sleep(ms, signal);
+  }
+  return {
+    wait,
+    /** Paces, calls, and waits out 429s (retryRateLimited), pacing each attempt. */
+    call<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
+      return retryRateLimited(
+        async () => {
+          await wait(signal);
+          return fn();
+        },
+        { signal, sleep: opts.sleep },
+      );
+    },
   };
 }
+/** Spaces requests to the application-scoped Nylas APIs. */
 export type Pacer = ReturnType<typeof createPacer>;
+
+/** A 429 inside a run is waited out only this long; longer ones end the run (lifecycle backoff). */
+const MAX_IN_RUN_WAIT_MS = 30_000;
+
+/**
+ * Calls `fn`, and on a 429 waits as long as Retry-After says (or 1 s, 2 s, 4 s without one) and
+ * tries again, up to `maxRetries` times. A long poll (250 pages of grants) then survives a burst
+ * of the app's own traffic using the shared limit, instead of starting over at the next run.
+ */
+export async function retryRateLimited<T>(
+  fn: () => Promise<T>,
+  opts: { signal: AbortSignal; sleep: Sleep; maxRetries?: number },
+): Promise<T> {
+  const max = opts.maxRetries ?? 3;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof NylasCallError) || err.code !== 'ERR_NYLAS_RATE_LIMITED') throw err;
+      const wait = err.retryAfterMs ?? 1000 * 2 ** attempt;
+      if (attempt >= max || wait > MAX_IN_RUN_WAIT_MS) throw err;
+      await opts.sleep(wait, opts.signal);
+    }
+  }
+}

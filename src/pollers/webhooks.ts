@@ -54,8 +54,8 @@ export function createWebhooksSource(deps: {
       if (client.hasApiKey) {
         let token: string | undefined;
         for (let page = 0; page < MAX_PAGES; page++) {
-          await pace(signal);
-          const res = await client.listWebhooks(signal, token);
+          const pageToken = token;
+          const res = await pace.call(() => client.listWebhooks(signal, pageToken), signal);
           for (const w of res.webhooks)
             out.push({
               id: w.id,
@@ -72,9 +72,8 @@ export function createWebhooksSource(deps: {
         }
       }
       if (client.hasV2Credentials) {
-        await pace(signal);
         // undefined: the host serves no v2 API (a v3 app with v2 credentials for accounts only).
-        const v2 = (await client.listV2Webhooks(signal)) ?? [];
+        const v2 = (await pace.call(() => client.listV2Webhooks(signal), signal)) ?? [];
         for (const w of v2)
           out.push({
             id: w.id,
