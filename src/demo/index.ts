@@ -1,5 +1,9 @@
-// SCAFFOLD (issue 3 replaces this): demo mode's public surface.
+// Demo mode: the Nylas simulator in this process, a demo app's webhook endpoint, and generated
+// traffic through the proxy with the official SDK. Loaded only when there is no NYLAS_API_KEY.
 import type { Logger } from '../log/logger.js';
+import { createSimulator, describeScenario, SCENARIOS } from '../simulator/index.js';
+import { createDemoApp } from './app.js';
+import { startTraffic as startSdkTraffic, type Traffic } from './traffic.js';
 
 export interface DemoOptions {
   /** Name of the simulator scenario to start with. */
@@ -28,7 +32,143 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
+/** Triggers the demo's webhook destination subscribes to and the simulator delivers. */
+const DEMO_TRIGGERS = [
+  'message.created',
+  'message.updated',
+  'event.created',
+  'event.updated',
+  'grant.expired',
+  'thread.replied',
+];
+
+/** Demo data size: enough grants for the grants poller to page and a few invalid ones to see. */
+const DEMO_GRANTS = 240;
+const DEMO_INVALID_GRANTS = 4;
+
 /** Starts the simulator in this process for demo mode. */
-export function startDemo(_opts: DemoOptions): Promise<Demo> {
-  return Promise.reject(new Error('demo mode is not built yet'));
+export async function startDemo(opts: DemoOptions): Promise<Demo> {
+  const { logger } = opts;
+  if (!SCENARIOS.includes(opts.scenario))
+    throw new Error(
+      `unknown demo scenario "${opts.scenario}" (SIDECAR_DEMO_SCENARIO); valid: ${SCENARIOS.join(', ')}`,
+    );
+  const credentials = {
+    apiKey: 'nylas-sim-api-key',
+    clientId: 'sim-client-id',
+    clientSecret: 'sim-client-secret',
+    webhookSecret: 'sim-webhook-secret',
+  };
+  const sim = createSimulator({
+    scenario: opts.scenario,
+    grants: DEMO_GRANTS,
+    invalidGrants: DEMO_INVALID_GRANTS,
+    accounts: 12,
+    ...credentials,
+  });
+  const upstreamUrl = await sim.start(0, '127.0.0.1');
+  const app = createDemoApp({ failing: () => sim.scenario === 'webhook-failing' });
+  let appWebhookUrl: string;
+  try {
+    appWebhookUrl = await app.start();
+  } catch (err) {
+    await sim.stop();
+    throw err;
+  }
+  const scenarioCommand = `curl -s -X POST ${upstreamUrl}/_simulator/scenario -H 'content-type: application/json' -d '{"name":"outage"}'   # scenarios: ${SCENARIOS.join(', ')}`;
+  logger.info(
+    {
+      event: 'demo_started',
+      simulator: upstreamUrl,
+      scenario: sim.scenario,
+      scenarios: SCENARIOS,
+      control: `${upstreamUrl}/_simulator`,
+    },
+    `demo mode: simulator at ${upstreamUrl}, scenario ${sim.scenario} (${describeScenario(sim.scenario) ?? ''})`,
+  );
+
+  let traffic: Traffic | undefined;
+  let registerTimer: NodeJS.Timeout | undefined;
+  let webhookId: string | undefined;
+  let stopped = false;
+
+  /** Registers the sidecar's webhook listener as a destination, as an app would (with the challenge). */
+  async function register(listenerUrl: string): Promise<void> {
+    try {
+      const res = await fetch(`${upstreamUrl}/v3/webhooks`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${credentials.apiKey}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({
+          description: 'nylas-sidecar demo (webhook listener)',
+          trigger_types: DEMO_TRIGGERS,
+          webhook_url: listenerUrl,
+          notification_email_addresses: ['demo@example.com'],
+        }),
+        signal: AbortSignal.timeout(15_000),
+      });
+      const body = (await res.json()) as { data?: { id?: unknown } };
+      if (res.status === 200 && typeof body.data?.id === 'string') {
+        webhookId = body.data.id;
+        logger.info(
+          { event: 'demo_webhook_registered', webhook_id: webhookId },
+          'demo webhook destination registered',
+        );
+        return;
+      }
+      logger.info(
+        { event: 'demo_webhook_register_retry', status: res.status },
+        'demo webhook registration failed; retrying',
+      );
+    } catch (err) {
+      logger.info(
+        { event: 'demo_webhook_register_retry', err: (err as Error).message },
+        'demo webhook registration failed; retrying',
+      );
+    }
+    // Under a fault scenario creation can fail, like against Nylas: try again later.
+    if (!stopped) {
+      registerTimer = setTimeout(() => void register(listenerUrl), 5_000);
+      registerTimer.unref();
+    }
+  }
+
+  const demo: Demo = {
+    upstreamUrl,
+    statusPageUrl: upstreamUrl,
+    credentials,
+    appWebhookUrl,
+    scenarioCommand,
+    startTraffic(urls) {
+      if (traffic || stopped) return;
+      if (urls.webhook) void register(urls.webhook);
+      traffic = startSdkTraffic({
+        proxyUrl: urls.proxy,
+        apiKey: credentials.apiKey,
+        grantIds: sim.listGrantIds(),
+        logger,
+        deliver: urls.webhook
+          ? async () => {
+              if (webhookId === undefined) return;
+              const trigger = DEMO_TRIGGERS[Math.floor(Math.random() * DEMO_TRIGGERS.length)]!;
+              await sim.deliverWebhooks({ trigger, count: 1 });
+            }
+          : undefined,
+      });
+    },
+    async stopTraffic() {
+      clearTimeout(registerTimer);
+      const t = traffic;
+      traffic = undefined;
+      await t?.stop();
+    },
+    async stop() {
+      stopped = true;
+      await demo.stopTraffic();
+      await Promise.all([sim.stop(), app.stop()]);
+    },
+  };
+  return demo;
 }

@@ -7,7 +7,7 @@ import nylasModule from 'nylas';
 export type NylasClient = InstanceType<typeof nylasModule.default>;
 type NylasClass = typeof nylasModule.default;
 
+const loaded: unknown = nylasModule;
+
 /** The Nylas client class, whichever way the module was loaded. */
-export const Nylas: NylasClass = (
-  'default' in nylasModule ? nylasModule.default : nylasModule
-) as NylasClass;
+export const Nylas = (typeof loaded === 'function' ? loaded : nylasModule.default) as NylasClass;
