@@ -4,7 +4,12 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { trace } from '@opentelemetry/api';
+import { SpanKind, trace, type Tracer } from '@opentelemetry/api';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -95,6 +100,7 @@ async function startListener(
   app: App,
   env: Record<string, string> = {},
   options: WebhookListenerOptions = {},
+  tracer: Tracer = trace.getTracer('test'),
 ): Promise<Harness> {
   const config = loadConfig({
     env: {
@@ -121,7 +127,7 @@ async function startListener(
     config,
     metrics,
     logger: createLogger({ level: 'debug', destination }),
-    tracer: trace.getTracer('test'),
+    tracer,
     options,
   });
   const addr = await listener.start();
@@ -682,6 +688,44 @@ describe('webhook listener: challenge', () => {
 });
 
 describe('webhook listener: hygiene', () => {
+  it('records one span per delivery and challenge, without secrets or signatures', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    cleanups.push(() => provider.shutdown());
+    const app = await startApp();
+    const l = await startListener(app, {}, {}, provider.getTracer('test'));
+    const sender = createWebhookSender({ secret: SECRET });
+    const event = makeEvent('grant.expired');
+    const signature = sender.encode(event).headers['x-nylas-signature']!;
+    await sender.deliver(l.url, event);
+    await createWebhookSender({ secret: 'forged' }).deliver(l.url, makeEvent('grant.expired'), {
+      maxAttempts: 1,
+    });
+    await sender.challenge(l.url);
+    await l.stop();
+
+    const spans = exporter.getFinishedSpans();
+    const notifications = spans.filter((s) => s.name === 'webhook notification');
+    expect(notifications.map((s) => s.attributes['nylas.webhook.outcome'])).toEqual([
+      'forwarded',
+      'bad_signature',
+    ]);
+    expect(notifications[0]!.kind).toBe(SpanKind.SERVER);
+    expect(notifications[0]!.attributes).toMatchObject({
+      'nylas.webhook.trigger': 'grant.expired',
+      'nylas.webhook.notification_id': event.id,
+      'nylas.webhook.delivery_attempt': 1,
+      'http.response.status_code': 200,
+    });
+    expect(notifications[1]!.attributes['http.response.status_code']).toBe(401);
+    expect(spans.filter((s) => s.name === 'webhook challenge')).toHaveLength(1);
+    const text = JSON.stringify(spans.map((s) => [s.attributes, s.events]));
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain(signature);
+  });
+
   it('never writes a webhook secret or signature into its logs', async () => {
     const app = await startApp(() => ({ status: 500 }));
     const l = await startListener(app, { NYLAS_WEBHOOK_SECRET: `${SECRET},second-secret-xyz` });
