@@ -96,7 +96,7 @@ export function seedWebhooks(seed: number, nowSec: number): Map<string, WebhookD
   ];
   const map = new Map<string, WebhookDestination>();
   defs.forEach(([description, trigger_types, webhook_url], k) => {
-    const id = `${hex(hash32(seed, 50, k))}-${hex(hash32(seed, 51, k), 4)}-4${hex(hash32(seed, 52, k), 3)}-b${hex(hash32(seed, 53, k), 3)}-${hex(hash32(seed, 54, k), 12)}`;
+    const id = `${hex(hash32(seed, 50, k))}-${hex(hash32(seed, 51, k), 4)}-4${hex(hash32(seed, 52, k), 3)}-b${hex(hash32(seed, 53, k), 3)}-${hex(hash32(seed, 54, k), 4)}${hex(hash32(seed, 55, k))}`;
     map.set(id, {
       id,
       description,
