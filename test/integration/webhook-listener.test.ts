@@ -293,6 +293,54 @@ describe('webhook listener: forwarding', () => {
   });
 });
 
+describe('webhook listener: streaming', () => {
+  it('streams the body to the app as it arrives in observe mode', async () => {
+    let firstBytesAt: number | undefined;
+    const app = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => {
+        firstBytesAt ??= chunks.length;
+        chunks.push(c);
+      });
+      req.on('end', () => res.writeHead(200).end(String(Buffer.concat(chunks).length)));
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise((resolve) => {
+          app.closeAllConnections();
+          app.close(() => resolve());
+        }),
+    );
+    const appInfo: App = {
+      url: `http://127.0.0.1:${(app.address() as AddressInfo).port}`,
+      received: [],
+      close: () => Promise.resolve(),
+    };
+    const l = await startListener(appInfo, { SIDECAR_WEBHOOK_VERIFY: 'observe' });
+    const d = createWebhookSender({ secret: SECRET }).encode(makeEvent('message.created'));
+    const half = Math.floor(d.body.length / 2);
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(l.url, { method: 'POST', headers: d.headers }, (r) => {
+        let text = '';
+        r.on('data', (c: Buffer) => (text += c.toString()));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.write(d.body.subarray(0, half));
+      // The rest is sent only once the app has seen the first half: a buffering listener hangs here.
+      const wait = setInterval(() => {
+        if (firstBytesAt === undefined) return;
+        clearInterval(wait);
+        req.end(d.body.subarray(half));
+      }, 10);
+    });
+    expect(res).toEqual({ status: 200, body: String(d.body.length) });
+    const m = await l.metrics();
+    expect(total(m, NOTIFICATIONS, { trigger: 'message.created', outcome: 'forwarded' })).toBe(1);
+  });
+});
+
 describe('webhook listener: signatures', () => {
   it('rejects a forged signature with 401 in enforce mode and does not forward it', async () => {
     const app = await startApp();
