@@ -94,7 +94,7 @@ export function buildRules(input = {}) {
   const ws = (win) => seconds(w(win));
   // `for` under test timing: a couple of evaluations (1 s each), keeping longer waits longer.
   const forOf = (d) =>
-    o.testTiming ? `${Math.min(10, Math.max(2, Math.round(seconds(d) / 150)))}s` : d;
+    o.testTiming ? `${Math.min(10, Math.max(3, Math.round(seconds(d) / 150)))}s` : d;
   const sel = (metric, ...matchers) => `${metric}{${[job, ...matchers].join(',')}}`;
   const runbook = (alert) => `${o.runbookBase}#${anchorOf(alert)}`;
   const lat = num(o.latencyThreshold);
