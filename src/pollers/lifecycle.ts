@@ -232,6 +232,7 @@ export function createPoller(opts: PollerOptions): Poller {
       task = cron.createTask(opts.schedule, tick, {
         name: `nylas-sidecar-${name}`,
         noOverlap: true,
+        logger: cronLogger(logger, name),
       });
       void task.start();
       void runOnce();
@@ -247,6 +248,21 @@ export function createPoller(opts: PollerOptions): Poller {
     runOnce,
     tick,
     state: () => ({ ...st }),
+  };
+}
+
+/** node-cron's own messages (missed executions, overlap) as JSON log lines, not console text. */
+function cronLogger(logger: Logger, poller: PollerName) {
+  const fields = (m: unknown) => ({
+    event: 'poller_schedule',
+    poller,
+    detail: m instanceof Error ? m.name : String(m).slice(0, 200),
+  });
+  return {
+    info: (m: string) => logger.debug(fields(m), 'node-cron'),
+    debug: (m: string | Error) => logger.debug(fields(m), 'node-cron'),
+    warn: (m: string) => logger.warn(fields(m), 'node-cron'),
+    error: (m: string | Error) => logger.warn(fields(m), 'node-cron'),
   };
 }
 

@@ -397,3 +397,26 @@ describe('pollers without credentials', () => {
     expect(states.accounts!.enabled).toBe(false);
   });
 });
+
+describe('scheduling', () => {
+  it('runs a poller on its node-cron schedule after the first run at start, and stops cleanly', async () => {
+    const f = await fixture((_req, res) =>
+      json(res, 200, { status: { indicator: 'none', description: 'ok' }, components: [] }),
+    );
+    const { pollers, scrape } = pollersFor(f.url, { SIDECAR_POLL_STATUS_PAGE: '* * * * * *' });
+    pollers.start();
+    await expect
+      .poll(
+        async () => total(await scrape(), 'nylas_poller_runs_total', { poller: 'status_page' }),
+        {
+          timeout: 10_000,
+          interval: 200,
+        },
+      )
+      .toBeGreaterThanOrEqual(3);
+    await pollers.stop();
+    const runs = f.seen.length;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(f.seen.length).toBe(runs);
+  });
+});
