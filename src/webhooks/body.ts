@@ -4,8 +4,11 @@ import type { Writable } from 'node:stream';
 /** A delivery body as read: the bytes, or why there are none. */
 export type BodyResult =
   | { ok: true; bytes: Buffer }
-  /** `too_large`: past the cap; `incomplete`: the sender went away or timed out mid-body. */
-  | { ok: false; reason: 'too_large' | 'incomplete' };
+  /**
+   * `too_large`: past the cap; `incomplete`: the sender went away or timed out mid-body; `busy`:
+   * the listener's memory budget for bodies in flight is spent.
+   */
+  | { ok: false; reason: 'too_large' | 'incomplete' | 'busy' };
 
 /**
  * Reads a request body up to `maxBytes`, keeping a copy (for the signature and the CloudEvent
@@ -16,8 +19,13 @@ export type BodyResult =
 export function readBody(
   req: IncomingMessage,
   maxBytes: number,
-  tee?: Writable,
+  opts: {
+    tee?: Writable | undefined;
+    /** Claims memory for a chunk about to be kept; false when the budget is spent. */
+    reserve?: (bytes: number) => boolean;
+  } = {},
 ): Promise<BodyResult> {
+  const { tee, reserve } = opts;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -41,6 +49,11 @@ export function readBody(
       if (size > maxBytes) {
         req.pause();
         finish({ ok: false, reason: 'too_large' });
+        return;
+      }
+      if (reserve && !reserve(chunk.length)) {
+        req.pause();
+        finish({ ok: false, reason: 'busy' });
         return;
       }
       chunks.push(chunk);

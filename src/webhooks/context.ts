@@ -35,6 +35,8 @@ export interface ListenerContext {
   readonly tracer: Tracer;
   readonly timings: WebhookTimings;
   readonly maxBodyBytes: number;
+  /** Memory for bodies in flight, shared by all deliveries (see MAX_BUFFERED_BYTES). */
+  readonly bodyBudget: ByteBudget;
   readonly dedupe: DedupeWindow;
   readonly dispatcher: Dispatcher;
   /** Wall clock, milliseconds since the epoch (delivery lag, last-notification time). */
@@ -47,10 +49,33 @@ export interface ListenerContext {
   track(work: Promise<unknown>): void;
 }
 
+/** A shared allowance of bytes. */
+export interface ByteBudget {
+  /** Takes `bytes` if that many are left. */
+  take(bytes: number): boolean;
+  give(bytes: number): void;
+}
+
+/** Creates a budget of `limit` bytes. */
+export function createByteBudget(limit: number): ByteBudget {
+  let used = 0;
+  return {
+    take(bytes) {
+      if (used + bytes > limit) return false;
+      used += bytes;
+      return true;
+    },
+    give(bytes) {
+      used = Math.max(0, used - bytes);
+    },
+  };
+}
+
 /** Error codes of the listener's own answers, in `x-nylas-sidecar-error` and the JSON body. */
 export type ListenerErrorType =
   | 'sidecar.webhook_bad_signature'
   | 'sidecar.webhook_body_too_large'
+  | 'sidecar.webhook_listener_busy'
   | 'sidecar.webhook_app_timeout'
   | 'sidecar.webhook_app_unavailable'
   | 'sidecar.webhook_method_not_allowed'

@@ -8,12 +8,24 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/index.js';
 import { closeServer, listen } from '../util/listen.js';
 import { handleChallenge } from './challenge.js';
-import { sendListenerError, type ListenerContext, type WebhookTimings } from './context.js';
+import {
+  createByteBudget,
+  sendListenerError,
+  type ListenerContext,
+  type WebhookTimings,
+} from './context.js';
 import { createDedupeWindow } from './dedupe.js';
 import { handleNotification } from './notification.js';
 
 /** Bodies over 2 MB (decimal) get 413: Nylas caps payloads at 1 MB, so this is a wide margin. */
 export const MAX_BODY_BYTES = 2_000_000;
+
+/**
+ * Memory all bodies in flight may hold at once: 64 MB is 32 deliveries at the 2 MB cap, or
+ * hundreds of typical (few-kB) notifications. Past it a delivery gets 503 and Nylas retries it,
+ * instead of the listener running out of memory under a flood of large or slow bodies.
+ */
+export const MAX_BUFFERED_BYTES = 64_000_000;
 
 /** The production time limits (see WebhookTimings for the reasons). */
 export const DEFAULT_TIMINGS: Readonly<WebhookTimings> = {
@@ -36,6 +48,8 @@ export interface WebhookListenerDeps {
 export interface WebhookListenerOptions {
   timings?: Partial<WebhookTimings>;
   maxBodyBytes?: number;
+  /** Memory for all bodies in flight (default MAX_BUFFERED_BYTES). */
+  maxBufferedBytes?: number;
   /** Duplicate window: ids remembered (default 10,000) and for how long (default 1 h). */
   dedupe?: { maxEntries?: number; ttlMs?: number };
   /** Wall clock in milliseconds (default Date.now). */
@@ -82,6 +96,7 @@ export function createWebhookListener(deps: WebhookListenerDeps): WebhookListene
     tracer,
     timings,
     maxBodyBytes: opts.maxBodyBytes ?? MAX_BODY_BYTES,
+    bodyBudget: createByteBudget(opts.maxBufferedBytes ?? MAX_BUFFERED_BYTES),
     dedupe: createDedupeWindow({
       maxEntries: opts.dedupe?.maxEntries ?? 10_000,
       ttlMs: opts.dedupe?.ttlMs ?? 3_600_000,

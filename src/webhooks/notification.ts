@@ -19,9 +19,10 @@ import { OTHER_TRIGGER, triggerLabel } from './triggers.js';
  * first of this order wins, because it is the one to act on:
  * - `bad_signature`: no configured secret signed it (enforce: 401, not forwarded; observe:
  *   forwarded anyway). Its forward result is not counted: it is probably not from Nylas.
- * - `forward_failed`: Nylas records this attempt as failed because of the app: it did not answer
- *   within 9 s (504), could not be reached (502), or answered with a non-2xx status (passed on).
- *   This is what turns a destination `failing` at Nylas.
+ * - `forward_failed`: Nylas records this attempt as failed: the app did not answer within 9 s
+ *   (504), could not be reached (502), or answered with a non-2xx status (passed on); or the
+ *   listener's memory budget for bodies in flight was spent (503, trigger `other`). This is what
+ *   turns a destination `failing` at Nylas.
  * - `malformed`: not a CloudEvent with `id`, `type` and `time` (not JSON, bad gzip, fields missing),
  *   or a body that never arrived whole (over 2 MB: 413; the sender went away or timed out). A
  *   malformed body that is correctly signed (or arrives with verification off) IS forwarded and
@@ -83,15 +84,24 @@ export async function handleNotification(
       'nylas.webhook.verify': ctx.config.webhook.verify,
     },
   });
+  let held = 0;
+  const reserve = (bytes: number) => {
+    if (!ctx.bodyBudget.take(bytes)) return false;
+    held += bytes;
+    return true;
+  };
   try {
-    await deliver(ctx, req, res, { receivedAt, receivedClock, span });
+    await deliver(ctx, req, res, { receivedAt, receivedClock, span, reserve });
   } finally {
+    ctx.bodyBudget.give(held);
     if (res.headersSent) span.setAttribute('http.response.status_code', res.statusCode);
     span.end();
   }
 }
 
 interface DeliveryState {
+  /** Claims body memory from the listener's budget; given back when the delivery ends. */
+  reserve: (bytes: number) => boolean;
   receivedAt: number;
   receivedClock: number;
   span: Span;
@@ -120,14 +130,31 @@ async function deliver(
   let tee: PassThrough | undefined;
   if (mode !== 'enforce') {
     tee = new PassThrough();
+    // The tee fails only when the forward does; that failure is the forward's result (502/504,
+    // forward_failed), so the stream's own error event has nothing to add.
+    tee.on('error', () => undefined);
     forwarding = startForward(ctx, req, res, tee, st);
   }
-  const body = await readBody(req, ctx.maxBodyBytes, tee);
+  const body = await readBody(req, ctx.maxBodyBytes, { tee, reserve: st.reserve });
   if (!body.ok) {
     forwarding?.cancel();
     tee?.destroy();
     if (body.reason === 'too_large') tooLarge(res);
-    // `incomplete`: Node answers 408 itself on a timeout; a sender that left gets nothing.
+    if (body.reason === 'busy') {
+      // Nylas retries a 503 later; the app never saw a complete delivery.
+      sendListenerError(
+        res,
+        503,
+        'sidecar.webhook_listener_busy',
+        'The webhook listener is holding too many bodies at once; retry later.',
+        { connection: 'close', 'retry-after': '5' },
+      );
+      req.resume();
+      if (forwarding) ctx.track(forwarding.done);
+      record(ctx, st, { trigger: OTHER_TRIGGER, outcome: 'forward_failed', detail: 'busy' });
+      return;
+    }
+    // `incomplete`: a timed-out sender got 408 from the clientError handler; one that left, nothing.
     if (forwarding) ctx.track(forwarding.done);
     record(ctx, st, { trigger: OTHER_TRIGGER, outcome: 'malformed', detail: body.reason });
     return;

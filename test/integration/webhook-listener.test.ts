@@ -530,6 +530,25 @@ describe('webhook listener: duplicates and malformed bodies', () => {
     expect(total(m, NOTIFICATIONS, { trigger: 'other', outcome: 'malformed' })).toBe(1);
   });
 
+  it('answers 503 when bodies in flight would pass the memory budget, and gives memory back', async () => {
+    const app = await startApp();
+    const l = await startListener(app, {}, { maxBufferedBytes: 2000 });
+    const sender = createWebhookSender({ secret: SECRET });
+    const small = makeEvent('message.created');
+    const large = makeEvent('message.created', { object: { text: 'x'.repeat(3000) } });
+    const rejected = await sender.deliver(l.url, large, { maxAttempts: 1 });
+    expect(rejected.attempts[0]!.status).toBe(503);
+    // Sequential small deliveries fit again and again: each gives its memory back.
+    for (let i = 0; i < 5; i++)
+      expect(
+        (await sender.deliver(l.url, { ...small, id: `n-${i}` }, { maxAttempts: 1 })).delivered,
+      ).toBe(true);
+    const m = await l.metrics();
+    expect(total(m, NOTIFICATIONS, { trigger: 'other', outcome: 'forward_failed' })).toBe(1);
+    expect(total(m, NOTIFICATIONS, { trigger: 'message.created', outcome: 'forwarded' })).toBe(5);
+    expect(app.received).toHaveLength(5);
+  });
+
   it('answers 413 to a chunked body that grows past 2 MB while streaming (observe mode)', async () => {
     const app = await startApp();
     const l = await startListener(app, { SIDECAR_WEBHOOK_VERIFY: 'observe' });
