@@ -211,6 +211,48 @@ describe('alert rules', () => {
     expect(seen).toBeGreaterThan(30);
   });
 
+  it('uses catalog metrics in the promtool test inputs and the runbook', async () => {
+    const metrics = createMetrics({ latencyBuckets: [0.5], version: 't', defaultMetrics: false });
+    const known = new Map<string, Set<string>>();
+    for (const m of metrics.registry.getMetricsAsArray() as unknown as Array<{
+      name: string;
+      type: string;
+      labelNames?: readonly string[];
+    }>) {
+      const labels = new Set([...(m.labelNames ?? []), 'job', 'instance']);
+      known.set(m.name, labels);
+      if (m.type === 'histogram')
+        for (const suffix of ['_bucket', '_sum', '_count'])
+          known.set(`${m.name}${suffix}`, new Set([...labels, 'le']));
+    }
+    known.set('up', new Set(['job', 'instance']));
+    // Input series of the promtool tests: a misspelt name or label would make a "silent" case
+    // pass for the wrong reason.
+    const tests = parse(
+      await readFile(join(ALERTS, 'tests', 'nylas-sidecar.rules.test.yml'), 'utf8'),
+    ) as { tests: Array<{ input_series?: Array<{ series: string }> }> };
+    const inputs = tests.tests.flatMap((t) => t.input_series ?? []).map((i) => i.series);
+    expect(inputs.length).toBeGreaterThan(40);
+    for (const series of inputs) {
+      const m = /^([a-z_:][a-z0-9_:]*)\{(.*)\}$/.exec(series);
+      expect(m, series).not.toBeNull();
+      const labels = known.get(m![1]!);
+      expect(labels, `${m![1]} is in the catalog`).toBeDefined();
+      for (const l of m![2]!.matchAll(/(\w+)="/g)) {
+        expect(labels!.has(l[1]!), `${m![1]} has label ${l[1]}`).toBe(true);
+      }
+    }
+    // Metric names mentioned in the runbook and README (labels and annotations excepted).
+    const notMetrics = new Set(['nylas_support_tier', 'nylas_status_page']);
+    for (const file of ['runbook.md', 'README.md']) {
+      const text = await readFile(join(ALERTS, file), 'utf8');
+      for (const [name] of text.matchAll(/\bnylas_[a-z0-9_]+/g)) {
+        if (notMetrics.has(name)) continue;
+        expect(known.has(name), `${file}: ${name} is in the catalog`).toBe(true);
+      }
+    }
+  });
+
   it('takes the SLO and job from the generator options', async () => {
     const dir = join(tmp, 'custom');
     const r = await sh('node', [GENERATOR, '--slo', '99.5', '--job', 'my-sidecar', '--out', dir]);
