@@ -88,6 +88,7 @@ export interface StatusModel {
   recentErrors: RecentErrorView[];
 }
 
+/** One poller's freshness as /status shows it. */
 export function pollerFreshness(p: PollerState, now: number): PollerFreshness {
   const age = p.lastSuccessAt === undefined ? null : Math.max(0, (now - p.lastSuccessAt) / 1000);
   const limit = (p.intervalMs ?? 60_000) * STALE_INTERVALS;
@@ -114,6 +115,7 @@ export function pollerFreshness(p: PollerState, now: number): PollerFreshness {
   };
 }
 
+/** One recent upstream error as /status shows it. */
 export function errorView(r: UpstreamErrorRecord): RecentErrorView {
   return {
     time: new Date(r.time).toISOString(),

@@ -65,18 +65,22 @@ export const INCIDENT_IMPACTS = ['none', 'minor', 'major', 'critical', 'maintena
 
 const INDICATORS: Record<string, number> = { none: 0, minor: 1, major: 2, critical: 3 };
 
+/** `provider` label of a grant: a known v3 provider or `other`. */
 export function grantProvider(p: string): string {
   return GRANT_PROVIDERS.has(p) ? p : 'other';
 }
 
+/** `status` label of a grant: `valid`, `invalid` or `other`. */
 export function grantStatus(s: string): 'valid' | 'invalid' | 'other' {
   return s === 'valid' || s === 'invalid' ? s : 'other';
 }
 
+/** `provider` label of a v2 account: a known v2 provider or `other`. */
 export function accountProvider(p: string): string {
   return ACCOUNT_PROVIDERS.has(p) ? p : 'other';
 }
 
+/** `sync_state` label of a v2 account: a known state or `other`. */
 export function syncState(s: string): string {
   return SYNC_STATES.has(s) ? s : 'other';
 }
@@ -87,6 +91,7 @@ export function webhookStatus(s: string): WebhookStatus {
   return WEBHOOK_STATUSES.find((x) => x === s) ?? 'unknown';
 }
 
+/** Status-page component status; an undocumented value becomes `unknown`. */
 export function componentStatus(s: string): ComponentStatus {
   return COMPONENT_STATUSES.find((x) => x === s) ?? 'unknown';
 }
@@ -96,6 +101,7 @@ export function indicatorValue(s: string): number {
   return INDICATORS[s] ?? -1;
 }
 
+/** Status-page incident impact; an undocumented value becomes `unknown`. */
 export function incidentImpact(s: string): string {
   return INCIDENT_IMPACTS.find((x) => x === s) ?? 'unknown';
 }

@@ -228,7 +228,7 @@ export function createPoller(opts: PollerOptions): Poller {
     name,
     start() {
       if (!enabled || task || stopped || !opts.schedule) return;
-      // The overlap guard is ours (onTick); node-cron's own is kept on as a second line.
+      // The overlap guard is ours (tick); node-cron's own is kept on as a second line.
       task = cron.createTask(opts.schedule, tick, {
         name: `nylas-sidecar-${name}`,
         noOverlap: true,
@@ -239,10 +239,11 @@ export function createPoller(opts: PollerOptions): Poller {
     },
     async stop() {
       stopped = true;
+      // Abort first: destroying the task may wait for the tick in progress, which waits for the poll.
+      abort?.abort(new Error('poller stopped'));
       const t = task;
       task = undefined;
       if (t) await t.destroy();
-      abort?.abort(new Error('poller stopped'));
       if (current) await current;
     },
     runOnce,
