@@ -64,6 +64,10 @@ const DEFINITIONS: Record<string, Scenario> = {
       'a large share (40%) of grants invalid: grant calls answer 401 and the grants list shows them',
     faults: { invalidGrantShare: 0.4 },
   },
+  'accounts-stopped': {
+    description: 'v2: a third of the accounts have stopped syncing (sync_state stopped)',
+    faults: { stoppedAccountShare: 0.34 },
+  },
   'webhook-failing': {
     description:
       'webhook destinations failing (one failed); the demo app endpoint answers 500 or slowly',
