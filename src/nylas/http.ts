@@ -167,12 +167,11 @@ function transportError(err: unknown, signal: AbortSignal): NylasCallError {
       ? new NylasCallError('ERR_NYLAS_TIMEOUT', 'the run deadline passed', { cause: err })
       : new NylasCallError('ERR_NYLAS_ABORTED', 'the call was aborted', { cause: err });
   }
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return new NylasCallError(
-    'ERR_NYLAS_TRANSPORT',
-    `no response${typeof code === 'string' ? ` (${code})` : ''}`,
-    { cause: err },
-  );
+  const code =
+    err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : '';
+  return new NylasCallError('ERR_NYLAS_TRANSPORT', `no response${code ? ` (${code})` : ''}`, {
+    cause: err,
+  });
 }
 
 function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {

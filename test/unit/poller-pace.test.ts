@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { NylasCallError } from '../../src/nylas/index.js';
+import { createPacer, retryRateLimited, type Sleep } from '../../src/pollers/pace.js';
+
+/** A clock that only moves when the code under test sleeps. */
+function fakeTime() {
+  const clock = { t: 0 };
+  const sleeps: number[] = [];
+  const sleep: Sleep = (ms) => {
+    sleeps.push(ms);
+    clock.t += ms;
+    return Promise.resolve();
+  };
+  return { clock, sleeps, sleep, now: () => clock.t };
+}
+
+const limited = (retryAfterMs?: number) =>
+  new NylasCallError('ERR_NYLAS_RATE_LIMITED', '429', { status: 429, retryAfterMs });
+
+describe('request pacing', () => {
+  it('spaces request starts so that at most `perSecond` start in any second', async () => {
+    const { sleep, now, clock } = fakeTime();
+    const pacer = createPacer({ perSecond: 10, now, sleep });
+    const starts: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      await pacer.wait(AbortSignal.timeout(10_000));
+      starts.push(clock.t);
+    }
+    for (let i = 10; i < starts.length; i++)
+      expect(starts[i]! - starts[i - 10]!).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('does not wait when requests are already slower than the pace', async () => {
+    const { sleeps, sleep, now, clock } = fakeTime();
+    const pacer = createPacer({ perSecond: 10, now, sleep });
+    for (let i = 0; i < 3; i++) {
+      await pacer.wait(AbortSignal.timeout(10_000));
+      clock.t += 500;
+    }
+    expect(sleeps).toEqual([]);
+  });
+});
+
+describe('429 inside a run', () => {
+  it('waits as long as Retry-After says and tries again', async () => {
+    const { sleeps, sleep } = fakeTime();
+    let calls = 0;
+    const out = await retryRateLimited(
+      () => (++calls < 3 ? Promise.reject(limited(2000)) : Promise.resolve('ok')),
+      { signal: AbortSignal.timeout(10_000), sleep },
+    );
+    expect(out).toBe('ok');
+    expect(sleeps).toEqual([2000, 2000]);
+  });
+
+  it('gives up after the retries, or at once when Retry-After is too long for one run', async () => {
+    const { sleep } = fakeTime();
+    await expect(
+      retryRateLimited(() => Promise.reject(limited(1000)), {
+        signal: AbortSignal.timeout(10_000),
+        sleep,
+        maxRetries: 2,
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_NYLAS_RATE_LIMITED' });
+    let calls = 0;
+    await expect(
+      retryRateLimited(
+        () => {
+          calls++;
+          return Promise.reject(limited(10 * 60_000));
+        },
+        { signal: AbortSignal.timeout(10_000), sleep },
+      ),
+    ).rejects.toMatchObject({ retryAfterMs: 600_000 });
+    expect(calls).toBe(1);
+  });
+
+  it('does not retry other failures', async () => {
+    const { sleep } = fakeTime();
+    let calls = 0;
+    await expect(
+      retryRateLimited(
+        () => {
+          calls++;
+          return Promise.reject(
+            new NylasCallError('ERR_NYLAS_HTTP_STATUS', '500', { status: 500 }),
+          );
+        },
+        { signal: AbortSignal.timeout(10_000), sleep },
+      ),
+    ).rejects.toMatchObject({ status: 500 });
+    expect(calls).toBe(1);
+  });
+});
