@@ -79,3 +79,13 @@ export function statusClass(status: number | undefined): string {
   if (status === undefined || status < 100 || status > 599) return 'error';
   return `${Math.floor(status / 100)}xx`;
 }
+
+/** The errno or undici code of a transport error (for logs; never its message). */
+export function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

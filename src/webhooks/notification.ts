@@ -4,7 +4,7 @@ import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { readBody } from './body.js';
 import { attemptLabel, parseNotification, type ParseResult } from './cloudevent.js';
 import { sendListenerError, type ListenerContext } from './context.js';
-import { ForwardAbort, forwardToApp, statusClass } from './forward.js';
+import { errorCode, ForwardAbort, forwardToApp, statusClass } from './forward.js';
 import {
   firstHeader,
   forwardRequestHeaders,
@@ -388,13 +388,4 @@ function startForward(
     });
 
   return { answered, done, cancel: () => abort('cancelled') };
-}
-
-function errorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
