@@ -247,4 +247,34 @@ describe('alerts end to end (demo sidecar, prometheus, alertmanager)', () => {
     },
     SCENARIO_MS * 3 + 10_000,
   );
+
+  it(
+    'sends a minor incident to the info receiver once the major outage is over',
+    async () => {
+      // The major outage must be over in Alertmanager too, or it would inhibit the notice.
+      await stack!.waitFor(
+        async () => {
+          const res = await fetch(
+            `${stack!.amUrl}/api/v2/alerts?active=true&filter=${encodeURIComponent('alertname="NylasPlatformMajorOutage"')}`,
+          );
+          return ((await res.json()) as unknown[]).length === 0;
+        },
+        { timeoutMs: SCENARIO_MS, message: 'the major outage resolved in Alertmanager' },
+      );
+      const since = Date.now();
+      const res = await fetch(`${simulatorUrl}/_simulator/incidents`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Delayed webhook deliveries', impact: 'minor' }),
+      });
+      expect(res.ok, `open an incident: ${res.status}`).toBe(true);
+      const got = await waitForArrivals(since, ['NylasPlatformIncident']);
+      const notice = got.find((a) => a.labels.alertname === 'NylasPlatformIncident')!;
+      expect(notice.path).toBe('/nylas/info');
+      expect(notice.labels.severity).toBe('info');
+      expect(notice.annotations.description).toMatch(/incident \S+ \(minor, /);
+      expect(got.some((a) => a.labels.alertname === 'NylasPlatformMajorOutage')).toBe(false);
+    },
+    SCENARIO_MS * 2 + 10_000,
+  );
 });
