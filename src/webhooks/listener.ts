@@ -133,17 +133,18 @@ export function createWebhookListener(deps: WebhookListenerDeps): WebhookListene
   );
   // Bad requests and timeouts: Node answers 400/408/431 itself; they are logged, never thrown.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    logger[err.code === 'ECONNRESET' ? 'debug' : 'info'](
+    // Slow senders are worth seeing; resets and unparseable requests (scanners) are noise.
+    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    logger[timedOut ? 'info' : 'debug'](
       { event: 'webhook_client_error', code: err.code },
-      'webhook sender request rejected',
+      timedOut ? 'webhook sender too slow: request timed out' : 'webhook sender request rejected',
     );
     if (socket.writable && socket.bytesWritten === 0) {
-      const status =
-        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? '408 Request Timeout'
-          : err.code === 'HPE_HEADER_OVERFLOW'
-            ? '431 Request Header Fields Too Large'
-            : '400 Bad Request';
+      const status = timedOut
+        ? '408 Request Timeout'
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     }
     socket.destroy();
