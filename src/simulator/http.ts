@@ -1,5 +1,6 @@
 // Small HTTP helpers shared by the simulator's routes: Nylas envelopes, errors, bodies, paging.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 
 /** Per-request facts every handler needs. */
 export interface Exchange {
@@ -11,20 +12,29 @@ export interface Exchange {
   parts: string[];
 }
 
-/** Writes a JSON answer (adds nothing: the request id header is set before routing). */
+/** Nylas leaves bodies under about 200 bytes uncompressed (Spec "Enable compression"). */
+const GZIP_MIN_BYTES = 200;
+
+/** Writes a JSON answer, gzip-compressed when the client asks for it and the body is not tiny. */
 export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const text = JSON.stringify(body);
+  const text = Buffer.from(JSON.stringify(body), 'utf8');
+  const gzip =
+    text.length >= GZIP_MIN_BYTES &&
+    /\bgzip\b/.test(String(res.req?.headers['accept-encoding'] ?? ''));
+  const payload = gzip ? gzipSync(text) : text;
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
+    'content-length': payload.length,
+    vary: 'accept-encoding',
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
     ...headers,
   });
-  res.end(text);
+  res.end(payload);
 }
 
 /** A Nylas v3 error body `{request_id, error: {type, message, provider_error?}}`. */

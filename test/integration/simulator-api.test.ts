@@ -104,6 +104,19 @@ describe('v3 grants over 50,000 seeded grants', () => {
     );
   });
 
+  it('gzips JSON bodies when the client accepts gzip, and not otherwise', async () => {
+    const zipped = await fetch(`${sim.url}/v3/grants?limit=5`, {
+      headers: { ...auth, 'accept-encoding': 'gzip' },
+    });
+    expect(zipped.headers.get('content-encoding')).toBe('gzip');
+    expect(((await zipped.json()) as { data: unknown[] }).data).toHaveLength(5);
+    const plain = await fetch(`${sim.url}/v3/grants?limit=5`, {
+      headers: { ...auth, 'accept-encoding': 'identity' },
+    });
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    await plain.arrayBuffer();
+  });
+
   it('rejects limit above 200 with a Nylas error body and x-request-id', async () => {
     const { status, body, headers } = await getJson(`${sim.url}/v3/grants?limit=201`);
     expect(status).toBe(400);
