@@ -182,6 +182,49 @@ function errorsSection(m: StatusModel): string {
   return `<h2>Recent upstream errors</h2>${table(['time', 'method', 'route', 'code', 'error type', 'Nylas request id', 'grant'], rows, 'No upstream errors recorded.')}`;
 }
 
+function summaryLine(m: StatusModel): string {
+  const parts: string[] = [];
+  const sp = m.statusPage;
+  if (sp) {
+    const open = sp.incidents.length;
+    parts.push(
+      open > 0
+        ? cls(statusClass(sp.indicator), `${open} open Nylas incident${open > 1 ? 's' : ''}`)
+        : cls('ok', 'no open Nylas incident'),
+    );
+  }
+  if (m.grants)
+    parts.push(
+      m.grants.invalidTotal > 0
+        ? cls(
+            'bad',
+            `${m.grants.invalidTotal} invalid grant${m.grants.invalidTotal > 1 ? 's' : ''}`,
+          )
+        : cls('ok', 'no invalid grant'),
+    );
+  if (m.accounts && m.accounts.unhealthyTotal > 0)
+    parts.push(cls('warn', `${m.accounts.unhealthyTotal} v2 account(s) not running`));
+  if (m.webhooks) {
+    const bad = m.webhooks.destinations.filter(
+      (d) => d.status === 'failing' || d.status === 'failed',
+    );
+    parts.push(
+      bad.length > 0
+        ? cls('bad', `${bad.length} webhook destination(s) failing or failed`)
+        : cls('ok', 'webhook destinations healthy'),
+    );
+  }
+  const stale = m.pollers.filter((p) => p.stale);
+  if (stale.length > 0)
+    parts.push(cls('bad', `stale poller(s): ${stale.map((p) => p.name).join(', ')}`));
+  parts.push(
+    m.recentErrors.length > 0
+      ? cls('warn', `${m.recentErrors.length} recent upstream error(s)`)
+      : cls('ok', 'no recent upstream errors'),
+  );
+  return `<p><strong>Now:</strong> ${parts.join(' · ')}</p>`;
+}
+
 /** Renders the overview page: self-contained (no external assets), every value escaped. */
 export function renderOverview(m: StatusModel): string {
   return `<!doctype html>
@@ -192,6 +235,7 @@ export function renderOverview(m: StatusModel): string {
 <body>
 <h1>nylas-sidecar</h1>
 <p class="sub">Generated ${e(m.generatedAt)}; refreshes every ${OVERVIEW_REFRESH_SECONDS} s. JSON: <a href="status">/status</a> · metrics: <a href="metrics">/metrics</a></p>
+${summaryLine(m)}
 ${platformSection(m)}
 ${grantsSection(m)}
 ${accountsSection(m)}
