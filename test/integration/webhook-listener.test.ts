@@ -809,6 +809,29 @@ describe('webhook listener: hygiene', () => {
     expect(all).not.toContain(d.headers['x-nylas-signature']);
   });
 
+  it('answers unparseable requests with 400 and keeps serving', async () => {
+    const app = await startApp();
+    const l = await startListener(app);
+    const port = Number(new URL(l.url).port);
+    const send = (bytes: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+        let got = '';
+        socket.on('data', (c: Buffer) => (got += c.toString()));
+        socket.on('error', () => resolve(got));
+        socket.on('close', () => resolve(got));
+      });
+    expect(await send('\x16\x03\x01 not http at all\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(
+      await send('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nbad\r\n'),
+    ).toMatch(/^HTTP\/1\.1 400 /);
+    const ok = await createWebhookSender({ secret: SECRET }).deliver(
+      l.url,
+      makeEvent('message.created'),
+    );
+    expect(ok.delivered).toBe(true);
+  });
+
   it('answers other methods with 405 and a plain GET with 400', async () => {
     const app = await startApp();
     const l = await startListener(app);
