@@ -93,6 +93,9 @@ describe('HTML overview', () => {
     expect(html).toContain('failing');
     expect(html).toContain('Outage &lt;script&gt;');
     expect(html).toContain('stale');
+    expect(html).toMatch(
+      /<strong>Now:<\/strong>.*1 open Nylas incident.*1 invalid grant.*1 webhook destination\(s\) failing or failed/,
+    );
   });
 });
 
