@@ -40,6 +40,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private contentEncoding: string | undefined;
   private requestId: string | undefined;
   private bytes = 0;
+  /** The whole body, when it came in one chunk: sent with end() to save a write. */
+  private held: Buffer | undefined;
+  private expectedLength = -1;
   private providerRequests = 0;
   private gmailQuota = 0;
   private attempt = 0;
@@ -130,6 +133,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.contentEncoding = headerValue(headers['content-encoding']);
     }
     this.responded = true;
+    const len = headers['content-length'];
+    this.expectedLength = len === undefined ? -1 : Number(headerValue(len));
     if (this.clientGone) return;
     const out = stripResponseHopByHop(headers);
     if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
@@ -144,6 +149,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.sniff.push(chunk);
       this.sniffBytes += chunk.length;
     }
+    // A body that arrives whole in one chunk (most JSON answers) goes out with end(): one
+    // writev for headers and body instead of two. Only when Content-Length says it is the whole
+    // body, so a streamed response (delta/streaming) is never held back.
+    if (this.bytes === chunk.length && chunk.length === this.expectedLength) {
+      this.held = chunk;
+      return;
+    }
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', this.resume);
@@ -155,7 +167,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.scheduleRetry();
       return;
     }
-    this.res.end();
+    if (this.held !== undefined) this.res.end(this.held);
+    else this.res.end();
+    this.held = undefined;
     let errorType = '';
     let providerError = false;
     if (this.sniff !== undefined) {
