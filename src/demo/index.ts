@@ -9,6 +9,11 @@ export interface DemoOptions {
   /** Name of the simulator scenario to start with. */
   scenario: string;
   logger: Logger;
+  /**
+   * Where the simulator listens (default 127.0.0.1, a free port). A fixed address makes the
+   * scenario command stable, e.g. in a container that publishes the port.
+   */
+  simulatorListen?: { host: string; port: number };
 }
 
 /** A running demo: the in-process simulator and the traffic generator. */
@@ -66,7 +71,10 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     accounts: 12,
     ...credentials,
   });
-  const upstreamUrl = await sim.start(0, '127.0.0.1');
+  const upstreamUrl = await sim.start(
+    opts.simulatorListen?.port ?? 0,
+    opts.simulatorListen?.host ?? '127.0.0.1',
+  );
   const app = createDemoApp({ failing: () => sim.scenario === 'webhook-failing' });
   let appWebhookUrl: string;
   try {
