@@ -22,6 +22,9 @@ const DUR = 'nylas_api_request_duration_seconds';
 // SLO errors: 5xx, including the sidecar's own 502/504 for transport failures. Not 4xx and not
 // 429 (the app's own doing, with panels of their own); not 499 (the app went away).
 const ERR = 'code=~"5.."';
+// Requests the app abandoned say nothing about Nylas: out of the SLI altogether, as in the
+// recording rules of alerts/ (nylas:api_requests:*, nylas:api_errors:*).
+const SLI = 'error_type!="client_aborted"';
 const BUDGET = +(1 - SLO).toFixed(6);
 
 const rate = (metric, ...m) => `rate(${metric}${sel(JOB, ...m)}[$__rate_interval])`;
@@ -53,7 +56,10 @@ export default dashboard({
       decimals: 3,
       thresholds: steps('green', [BUDGET, 'red']),
       queries: [
-        q(`(${sumRate('', REQ, ROUTE, ERR)} or vector(0)) / ${sumRate('', REQ, ROUTE)}`, 'errors'),
+        q(
+          `(${sumRate('', REQ, ROUTE, ERR, SLI)} or vector(0)) / ${sumRate('', REQ, ROUTE, SLI)}`,
+          'errors',
+        ),
       ],
     }),
     stat({
@@ -65,7 +71,7 @@ export default dashboard({
       thresholds: steps('red', [0, 'orange'], [0.25, 'green']),
       queries: [
         q(
-          `1 - ((sum(increase(${REQ}${sel(JOB, ERR)}[30d])) or vector(0)) / sum(increase(${REQ}${sel(JOB)}[30d]))) / ${BUDGET}`,
+          `1 - ((sum(increase(${REQ}${sel(JOB, ERR, SLI)}[30d])) or vector(0)) / sum(increase(${REQ}${sel(JOB, SLI)}[30d]))) / ${BUDGET}`,
           'budget',
         ),
       ],
@@ -121,10 +127,13 @@ export default dashboard({
       thresholds: steps('green', [BUDGET, 'red']),
       queries: [
         q(
-          `(${sumRate('', REQ, ROUTE, ERR)} or vector(0)) / ${sumRate('', REQ, ROUTE)}`,
+          `(${sumRate('', REQ, ROUTE, ERR, SLI)} or vector(0)) / ${sumRate('', REQ, ROUTE, SLI)}`,
           'all routes',
         ),
-        q(`${sumRate('route', REQ, ROUTE, ERR)} / ${sumRate('route', REQ, ROUTE)}`, '{{route}}'),
+        q(
+          `${sumRate('route', REQ, ROUTE, ERR, SLI)} / ${sumRate('route', REQ, ROUTE, SLI)}`,
+          '{{route}}',
+        ),
       ],
     }),
     timeseries({
@@ -137,11 +146,11 @@ export default dashboard({
       thresholds: steps('green', [1, 'orange'], [14.4, 'red']),
       queries: [
         q(
-          `((sum(rate(${REQ}${sel(JOB, ERR)}[1h])) or vector(0)) / sum(rate(${REQ}${sel(JOB)}[1h]))) / ${BUDGET}`,
+          `((sum(rate(${REQ}${sel(JOB, ERR, SLI)}[1h])) or vector(0)) / sum(rate(${REQ}${sel(JOB, SLI)}[1h]))) / ${BUDGET}`,
           '1 h window',
         ),
         q(
-          `((sum(rate(${REQ}${sel(JOB, ERR)}[6h])) or vector(0)) / sum(rate(${REQ}${sel(JOB)}[6h]))) / ${BUDGET}`,
+          `((sum(rate(${REQ}${sel(JOB, ERR, SLI)}[6h])) or vector(0)) / sum(rate(${REQ}${sel(JOB, SLI)}[6h]))) / ${BUDGET}`,
           '6 h window',
         ),
       ],

@@ -38,7 +38,7 @@ export default dashboard({
       queries: [q(grants('valid'), 'valid')],
     }),
     stat({
-      title: 'Invalid grants',
+      title: 'Invalid grant count',
       description: 'Grants whose grant_status is invalid: the user must re-authenticate.',
       unit: 'short',
       thresholds: steps('green', [1, 'orange']),
@@ -106,7 +106,7 @@ export default dashboard({
       ],
     }),
     table({
-      title: 'Grants needing re-authentication',
+      title: 'Invalid grants',
       description:
         'Each grant that needs re-authentication. GET /support/{grant_id} on the admin listener prints a ready-to-send support ticket for one.',
       hide: ['Time', 'Value'],

@@ -184,6 +184,29 @@ describe('dashboards as code', () => {
     expect(api).toContainEqual(expect.objectContaining({ type: 'heatmap', repeat: 'route' }));
   });
 
+  it('has every panel the runbook sends on-call to, on the dashboard it names', async () => {
+    const runbook = await readFile(join(DASHBOARDS_DIR, '..', 'alerts', 'runbook.md'), 'utf8');
+    const byTitle = new Map(
+      dashboards.map((d) => [d.title, allPanels(d.panels).map((p) => p.title)]),
+    );
+    let checked = 0;
+    for (const para of runbook.split(/\n\s*\n/).filter((p) => p.startsWith('**Confirm it.**'))) {
+      // `*Dashboard title*: "Panel", "Panel"` (a paragraph may name several dashboards).
+      const text = para.replace(/\s+/g, ' ');
+      for (const part of text.split(/(?=\*[^*]+\*:)/).slice(1)) {
+        const title = /^\*([^*]+)\*:/.exec(part)![1]!;
+        const panels = [...part.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+        if (!title.startsWith('Nylas')) continue;
+        expect(byTitle.has(title), `runbook names dashboard "${title}"`).toBe(true);
+        for (const panel of panels) {
+          expect(byTitle.get(title), `runbook: "${panel}" on ${title}`).toContain(panel);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
   it('marks status-page incidents and maintenance on the API panels', () => {
     const api = dashboards.find((d) => d.uid === 'nylas-api-overview')!;
     const exprs = api.annotations.list.map((a) => a.expr ?? '');
