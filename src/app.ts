@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { Router } from 'express';
 import type { Config } from './config/index.js';
 import type { Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
@@ -21,6 +22,8 @@ export interface SidecarDeps {
   tracing?: Tracing;
   /** Collect prom-client's default process metrics (default true). */
   defaultMetrics?: boolean;
+  /** More routes for the admin listener (demo mode's scenario switch). */
+  adminRouters?: Router[];
 }
 
 /** The URLs the sidecar listens on once started. */
@@ -60,7 +63,10 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
   const adminApp = createAdminApp({
     metrics,
     state: { ready: () => ready },
-    routers: [createStatusRouter({ pollers, recentErrors, apiHost: config.nylas.apiUri.host })],
+    routers: [
+      createStatusRouter({ pollers, recentErrors, apiHost: config.nylas.apiUri.host }),
+      ...(deps.adminRouters ?? []),
+    ],
   });
   let adminServer: Server | undefined;
   let stopping: Promise<void> | undefined;

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createSidecar, type Sidecar } from './app.js';
 import { ConfigError, loadConfig, withOverrides, type Config } from './config/index.js';
 import { createLogger } from './log/logger.js';
+import { createDemoRouter } from './admin/demo.js';
 
 const USAGE = `Usage: nylas-sidecar [--check-config] [--help] [--version]
 
@@ -95,7 +96,12 @@ async function main(argv: string[]): Promise<number> {
   let sidecar: Sidecar;
   let addresses;
   try {
-    sidecar = createSidecar(config, { logger, version, otelEnv: process.env });
+    sidecar = createSidecar(config, {
+      logger,
+      version,
+      otelEnv: process.env,
+      adminRouters: demo ? [createDemoRouter(demo.upstreamUrl)] : [],
+    });
     addresses = await sidecar.start();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -117,7 +123,10 @@ async function main(argv: string[]): Promise<number> {
   if (addresses.webhook) lines.push(`  webhooks: ${addresses.webhook}`);
   if (demo) {
     lines.push(`  simulator: ${demo.upstreamUrl}`);
-    lines.push(`  switch the demo's scenario: ${demo.scenarioCommand}`);
+    lines.push(
+      `  switch the demo's scenario (healthy, outage, degraded, rate-limited, invalid-grants, webhook-failing, platform-incident):`,
+      `    curl -X POST ${addresses.admin}/demo/scenario -H 'content-type: application/json' -d '{"name":"outage"}'`,
+    );
   }
   process.stderr.write(`${lines.join('\n')}\n`);
   logger.info({ event: 'started', demo: Boolean(demo), ...addresses }, 'nylas-sidecar started');
