@@ -192,7 +192,9 @@ export function createPollers(deps: PollersDeps): Pollers {
         };
       if (!client.hasApiKey) return { found: false, reason: 'unavailable' };
       try {
-        const grant = await client.getGrant(grantId, AbortSignal.timeout(LOOKUP_TIMEOUT_MS));
+        // Paced with the pollers: /support requests must not eat into the app's Grants API limit.
+        const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS);
+        const grant = await pace.call(() => client.getGrant(grantId, signal), signal);
         return grant
           ? { found: true, source: 'api', grant }
           : { found: false, reason: 'not_found' };
