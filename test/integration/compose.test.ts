@@ -169,6 +169,11 @@ describe('Prometheus and Grafana provisioning', () => {
     ]);
     const job = prom.scrape_configs.find((s) => s.job_name === 'nylas-sidecar')!;
     expect(job.static_configs[0]!.targets).toEqual(['sidecar:9464']);
+    // The rules select the sidecar by this job name: a rename here would silence every alert.
+    const ruleJobs = new Set(
+      [...read('alerts/nylas-sidecar.rules.yml').matchAll(/job="([^"]*)"/g)].map((m) => m[1]),
+    );
+    expect([...ruleJobs]).toEqual([job.job_name]);
   });
 
   it('provisions Prometheus with exemplar links to the provisioned trace datasource', () => {
