@@ -22,7 +22,7 @@ const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 const PLACEHOLDER = 'https://alerts.example.invalid';
 /** Every fault scenario must deliver its alerts within this; healthy is watched as long. */
-const SCENARIO_MS = 35_000;
+const SCENARIO_MS = 40_000;
 const POLL_EVERY_2S = '*/2 * * * * *';
 
 interface AmConfig {
