@@ -31,6 +31,11 @@ export interface SimContext {
   readonly accounts: Accounts;
   readonly statusPage: StatusPage;
   readonly stats: SimulatorStats;
+  /** Sends so far (for message IDs) and the Idempotency-Key cache of message sends. */
+  readonly sends: {
+    count: number;
+    idempotency: Map<string, { fingerprint: string; at: number; data: unknown } | 'pending'>;
+  };
   /** A seeded [0,1) source for run-time decisions. */
   readonly random: () => number;
   /** A delay that is cancelled when the simulator stops. */

@@ -157,6 +157,7 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
     statusPage: new StatusPage(seed, now),
     stats: { requests: 0, grantsRequests: 0, rateLimited: 0, accountRestarts: [] },
     random: prng(seed ^ 0x5eed),
+    sends: { count: 0, idempotency: new Map() },
     sleep: (ms) =>
       new Promise((resolve) => {
         const t = setTimeout(() => {

@@ -82,22 +82,75 @@ function deleted(x: GrantExchange): void {
   sendJson(x.res, 200, { request_id: x.requestId }, x.usage);
 }
 
-let sentCounter = 0;
+/** Nylas keeps a send's answer for an Idempotency-Key for an hour, per grant. */
+const IDEMPOTENCY_TTL_MS = 3_600_000;
+/** Bound on remembered keys, so a long demo cannot grow the cache without limit. */
+const IDEMPOTENCY_MAX_KEYS = 10_000;
 
 async function send(ctx: SimContext, x: GrantExchange, object: 'message' | 'draft'): Promise<void> {
-  const parsed = await readSendBody(x.req);
+  const rawKey = x.req.headers['idempotency-key'];
+  const key = object === 'message' && typeof rawKey === 'string' ? rawKey : undefined;
+  if (key !== undefined && (key.length === 0 || key.length > 256))
+    return sendNylasError(
+      x,
+      400,
+      'api.invalid_idempotency_key',
+      'Idempotency-Key must be 1 to 256 characters',
+    );
+  const cacheKey = `${x.g}:${key ?? ''}`;
+  const cache = ctx.sends.idempotency;
+  const cached = key === undefined ? undefined : cache.get(cacheKey);
+  if (cached === 'pending') {
+    x.req.resume();
+    return sendNylasError(
+      x,
+      409,
+      'api.concurrent_idempotent_request',
+      'A request with this Idempotency-Key is in progress',
+    );
+  }
+  if (cached && ctx.now() - cached.at > IDEMPOTENCY_TTL_MS) cache.delete(cacheKey);
+  if (key !== undefined && !cache.has(cacheKey)) {
+    if (cache.size >= IDEMPOTENCY_MAX_KEYS) cache.delete(cache.keys().next().value!);
+    cache.set(cacheKey, 'pending');
+  }
+  let parsed;
+  try {
+    parsed = await readSendBody(x.req);
+  } catch (err) {
+    if (key !== undefined && cache.get(cacheKey) === 'pending') cache.delete(cacheKey);
+    throw err;
+  }
   ctx.stats.lastSend = {
     multipart: parsed.multipart,
     bytes: parsed.bytes,
     attachments: parsed.attachments.length,
   };
   const { message } = parsed;
-  if (object === 'message' && (!Array.isArray(message.to) || message.to.length === 0))
+  const fingerprint = JSON.stringify([
+    message,
+    parsed.attachments,
+    parsed.multipart ? parsed.bytes : 0,
+  ]);
+  const hit = key === undefined ? undefined : cache.get(cacheKey);
+  if (hit !== undefined && hit !== 'pending') {
+    if (hit.fingerprint !== fingerprint)
+      return sendNylasError(
+        x,
+        409,
+        'api.invalid_idempotent_request',
+        'This Idempotency-Key was used with a different request body',
+      );
+    return ok(x, hit.data);
+  }
+  if (object === 'message' && (!Array.isArray(message.to) || message.to.length === 0)) {
+    if (key !== undefined) cache.delete(cacheKey);
     throw new BadRequest('to must list at least one recipient');
-  sentCounter++;
+  }
+  const n = ++ctx.sends.count;
   const now = Math.floor(ctx.now() / 1000);
-  ok(x, {
-    id: `${randomBytes(6).toString('hex')}${sentCounter.toString(16).padStart(6, '0')}`,
+  const data = {
+    id: `${randomBytes(6).toString('hex')}${n.toString(16).padStart(6, '0')}`,
     grant_id: grantId(ctx.seed, x.g),
     object,
     subject: typeof message.subject === 'string' ? message.subject : '',
@@ -111,11 +164,13 @@ async function send(ctx: SimContext, x: GrantExchange, object: 'message' | 'draf
     created_at: now,
     folders: [object === 'draft' ? 'DRAFT' : 'SENT'],
     attachments: parsed.attachments.map((filename, k) => ({
-      id: `sent${sentCounter}x${k}`,
+      id: `sent${n}x${k}`,
       filename,
       grant_id: grantId(ctx.seed, x.g),
     })),
-  });
+  };
+  if (key !== undefined) cache.set(cacheKey, { fingerprint, at: ctx.now(), data });
+  ok(x, data);
 }
 
 function messagesList(ctx: SimContext, x: GrantExchange): void {
@@ -278,7 +333,7 @@ export async function handleGrantScoped(ctx: SimContext, x0: Exchange, g: number
         find: (s) => folderObjects(seed, g).find((f) => f.id === s),
         create: () =>
           echo(x, {
-            id: `Label_${Date.now() % 100000}`,
+            id: `Label_${ctx.now() % 100000}`,
             grant_id: grantId(seed, g),
             object: 'folder',
           }),
@@ -294,7 +349,7 @@ export async function handleGrantScoped(ctx: SimContext, x0: Exchange, g: number
         },
         create: () =>
           echo(x, {
-            id: `cal${Date.now() % 100000}`,
+            id: `cal${ctx.now() % 100000}`,
             grant_id: grantId(seed, g),
             object: 'calendar',
           }),
@@ -309,7 +364,7 @@ export async function handleGrantScoped(ctx: SimContext, x0: Exchange, g: number
       }
       if (id === undefined && method === 'POST') {
         const c = requireCalendar(ctx, x);
-        return echo(x, { ...eventObject(seed, g, c, 0), id: `ev${Date.now() % 1_000_000}` });
+        return echo(x, { ...eventObject(seed, g, c, 0), id: `ev${ctx.now() % 1_000_000}` });
       }
       if (id === 'import') return method === 'GET' ? ok(x, []) : methodNotAllowed(x);
       if (sub === 'send-rsvp') return method === 'POST' ? echo(x, {}) : methodNotAllowed(x);
@@ -352,7 +407,7 @@ export async function handleGrantScoped(ctx: SimContext, x0: Exchange, g: number
         },
         create: () =>
           echo(x, {
-            id: `ct${Date.now() % 1_000_000}`,
+            id: `ct${ctx.now() % 1_000_000}`,
             grant_id: grantId(seed, g),
             object: 'contact',
           }),

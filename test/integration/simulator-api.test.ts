@@ -141,6 +141,36 @@ describe('v3 grants over 50,000 seeded grants', () => {
   });
 });
 
+describe('sends with an Idempotency-Key', () => {
+  let sim: Simulator;
+  beforeAll(async () => {
+    sim = createSimulator();
+    await sim.start();
+  });
+  afterAll(() => sim.stop());
+
+  const post = (key: string, subject: string) =>
+    fetch(`${sim.url}/v3/grants/${sim.listGrantIds()[0]}/messages/send`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ to: [{ email: 'a@example.com' }], subject }),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Json }));
+
+  it('replays the first answer for the same key and body, and refuses the key with another body', async () => {
+    const first = await post('key-1', 'hello');
+    const again = await post('key-1', 'hello');
+    expect(first.status).toBe(200);
+    expect(again.body.data.id).toBe(first.body.data.id);
+    const other = await post('key-1', 'different');
+    expect(other.status).toBe(409);
+    expect(other.body.error.type).toBe('api.invalid_idempotent_request');
+    expect((await post('key-2', 'hello')).body.data.id).not.toBe(first.body.data.id);
+    expect((await post('k'.repeat(257), 'hello')).body.error.type).toBe(
+      'api.invalid_idempotency_key',
+    );
+  });
+});
+
 describe('the Grants API application rate limit', () => {
   let sim: Simulator;
   afterEach(() => sim.stop());
