@@ -36,6 +36,8 @@ const PAGE_SIZE = 100;
 const MAX_PAGES = 10_000;
 /** Nylas documents downgrade + upgrade as the fix for these two states (enable-stopped-accounts). */
 const RESTARTABLE = new Set(['stopped', 'sync-error']);
+/** billing_state values of accounts that are off on purpose (v2 account-sync-status docs). */
+const NOT_BILLED = new Set(['cancelled', 'deleted']);
 /** At most one restart per account per hour: a sync that stops again needs a human. */
 export const RESTART_COOLDOWN_MS = 60 * 60_000;
 /**
@@ -120,6 +122,9 @@ export function createAccountsSource(deps: {
           if (
             deps.restart &&
             RESTARTABLE.has(a.sync_state) &&
+            // A cancelled (downgraded) account is stopped on purpose: upgrading it would restart
+            // billing for an account someone cancelled.
+            !NOT_BILLED.has(a.billing_state ?? '') &&
             !lastRestart.has(a.id) &&
             toRestart.length < MAX_RESTARTS_PER_RUN
           )

@@ -420,3 +420,66 @@ describe('scheduling', () => {
     expect(f.seen.length).toBe(runs);
   });
 });
+
+describe('accounts poller boundary', () => {
+  it('never restarts an account that was cancelled on purpose', async () => {
+    const actions: string[] = [];
+    const f = await fixture((req, res) => {
+      if (req.method === 'POST') {
+        actions.push(req.url!);
+        return json(res, 200, { success: true });
+      }
+      json(res, 200, [
+        {
+          id: 'a-cancelled',
+          provider: 'gmail',
+          sync_state: 'stopped',
+          billing_state: 'cancelled',
+          email_address: 'x@example.com',
+        },
+        { id: 'a-paid', provider: 'gmail', sync_state: 'sync-error', billing_state: 'paid' },
+        { id: 'a-ok', provider: 'gmail', sync_state: 'running', billing_state: 'paid' },
+        {
+          id: 'a-invalid',
+          provider: 'gmail',
+          sync_state: 'invalid-credentials',
+          billing_state: 'paid',
+        },
+      ]);
+    });
+    const { pollers, scrape } = pollersFor(f.url, {
+      NYLAS_CLIENT_ID: 'cid',
+      NYLAS_CLIENT_SECRET: 's',
+      SIDECAR_RESTART_STOPPED_ACCOUNTS: 'true',
+    });
+    expect(await pollers.runOnce('accounts')).toBe('success');
+    expect(actions).toEqual(['/a/cid/accounts/a-paid/downgrade', '/a/cid/accounts/a-paid/upgrade']);
+    const s = await scrape();
+    expect(
+      series(s, 'nylas_account_unhealthy')
+        .map((x) => x.labels.account_id)
+        .sort(),
+    ).toEqual(['a-cancelled', 'a-invalid', 'a-paid']);
+    expect(total(s, 'nylas_account_sync_restarts_total', { result: 'success' })).toBe(1);
+  });
+
+  it('counts a failed restart as an error without failing the poll', async () => {
+    const f = await fixture((req, res) => {
+      if (req.method === 'POST') return json(res, 500, { message: 'nope', type: 'api_error' });
+      json(res, 200, [
+        { id: 'a1', provider: 'gmail', sync_state: 'stopped', billing_state: 'paid' },
+      ]);
+    });
+    const { pollers, scrape } = pollersFor(f.url, {
+      NYLAS_CLIENT_ID: 'cid',
+      NYLAS_CLIENT_SECRET: 's',
+      SIDECAR_RESTART_STOPPED_ACCOUNTS: 'true',
+    });
+    expect(await pollers.runOnce('accounts')).toBe('success');
+    const s = await scrape();
+    expect(total(s, 'nylas_account_sync_restarts_total', { result: 'error' })).toBe(1);
+    expect(pollers.snapshot().accounts!.recentRestarts).toEqual([
+      expect.objectContaining({ accountId: 'a1', result: 'error' }),
+    ]);
+  });
+});
