@@ -38,8 +38,18 @@ interface GrantExchange extends Exchange {
   usage: Record<string, string>;
 }
 
+/** `select=a,b` on a GET keeps only those fields of each object (Nylas's field selection). */
+function selected(x: GrantExchange, data: unknown): unknown {
+  const select = x.req.method === 'GET' ? x.url.searchParams.get('select') : null;
+  if (!select) return data;
+  const keep = new Set(select.split(',').map((f) => f.trim()));
+  const pickFields = (o: unknown) =>
+    isRecord(o) ? Object.fromEntries(Object.entries(o).filter(([k]) => keep.has(k))) : o;
+  return Array.isArray(data) ? data.map(pickFields) : pickFields(data);
+}
+
 function ok(x: GrantExchange, data: unknown, extra: Record<string, unknown> = {}): void {
-  sendJson(x.res, 200, { request_id: x.requestId, data, ...extra }, x.usage);
+  sendJson(x.res, 200, { request_id: x.requestId, data: selected(x, data), ...extra }, x.usage);
 }
 
 function notFound(x: Exchange, what: string): void {

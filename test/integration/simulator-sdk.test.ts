@@ -208,6 +208,14 @@ describe('the nylas SDK against the simulator', () => {
     );
   });
 
+  it('returns only the fields named in select', async () => {
+    const page = await nylas.messages.list({
+      identifier: grant,
+      queryParams: { limit: 2, select: 'id,subject' },
+    });
+    expect(Object.keys(page.data[0]!).sort()).toEqual(['id', 'subject']);
+  });
+
   it('lists webhook destinations with their status through the SDK', async () => {
     const list = await nylas.webhooks.list();
     expect(list.data.length).toBeGreaterThanOrEqual(3);
