@@ -123,7 +123,9 @@ describe('poller lifecycle', () => {
     const { poller, logs } = setup(
       (signal) =>
         new Promise<void>((_r, reject) =>
-          signal.addEventListener('abort', () => reject(signal.reason)),
+          signal.addEventListener('abort', () =>
+            reject(new Error('aborted', { cause: signal.reason })),
+          ),
         ),
       { deadlineMs: 30 },
     );
@@ -214,7 +216,7 @@ describe('poller lifecycle', () => {
         new Promise<void>((_r, reject) =>
           signal.addEventListener('abort', () => {
             aborted = true;
-            reject(signal.reason);
+            reject(new Error('aborted', { cause: signal.reason }));
           }),
         ),
     );
