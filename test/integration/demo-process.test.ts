@@ -39,7 +39,15 @@ describe('demo mode (node dist/src/main.js without NYLAS_API_KEY)', () => {
     }
     expect(stderr).toMatch(/DEMO MODE/);
     expect(stderr).toContain(`http://127.0.0.1:${adminPort}/metrics`);
-    expect(stderr).toMatch(/curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/_simulator\/scenario/);
+    // The printed scenario command works as printed.
+    const command = /curl (?:-s )?-X POST (http:\/\/\S+) .*-d '(\{[^']*\})'/.exec(stderr);
+    expect(command, stderr).not.toBeNull();
+    const switched = await fetch(command![1]!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: command![2]!.replace('outage', 'healthy'),
+    });
+    expect(switched.status).toBe(200);
 
     let routes = new Set<string>();
     let errors = 0;
