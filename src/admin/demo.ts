@@ -24,14 +24,12 @@ export function createDemoRouter(simulatorUrl: string): Router {
         .type('application/json')
         .send(await r.text());
     } catch {
-      res
-        .status(502)
-        .json({
-          error: {
-            type: 'sidecar.demo_unavailable',
-            message: 'The demo simulator is not answering.',
-          },
-        });
+      res.status(502).json({
+        error: {
+          type: 'sidecar.demo_unavailable',
+          message: 'The demo simulator is not answering.',
+        },
+      });
     }
   };
   router.get('/demo/scenario', (_req, res) => {
@@ -40,11 +38,9 @@ export function createDemoRouter(simulatorUrl: string): Router {
   router.post('/demo/scenario', express.json({ limit: '4kb' }), (req, res) => {
     const name = (req.body as { name?: unknown } | undefined)?.name;
     if (typeof name !== 'string') {
-      res
-        .status(400)
-        .json({
-          error: { type: 'sidecar.invalid_request', message: 'Send {"name": "<scenario>"}.' },
-        });
+      res.status(400).json({
+        error: { type: 'sidecar.invalid_request', message: 'Send {"name": "<scenario>"}.' },
+      });
       return;
     }
     void relay('POST', '/_simulator/scenario', { name }, res);

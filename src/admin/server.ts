@@ -33,7 +33,10 @@ export function createAdminApp({ metrics, state, routers = [] }: AdminOptions): 
   });
   app.get('/readyz', (_req, res) => {
     const ok = state.ready();
-    res.status(ok ? 200 : 503).type('text/plain').send(ok ? 'ready\n' : 'not ready\n');
+    res
+      .status(ok ? 200 : 503)
+      .type('text/plain')
+      .send(ok ? 'ready\n' : 'not ready\n');
   });
   for (const r of routers) app.use(r);
   return app;

@@ -102,7 +102,7 @@ function readYaml(path: string, readFile: (p: string) => string, problems: strin
     if (Array.isArray(v)) out[k] = v.map(String).join(',');
     else if (v === null) continue;
     else if (typeof v === 'object') problems.push(`${k} (in ${path}): must be a single value`);
-    else out[k] = String(v);
+    else out[k] = typeof v === 'string' ? v : JSON.stringify(v);
   }
   return out;
 }

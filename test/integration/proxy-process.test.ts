@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import Nylas from 'nylas';
+import { Nylas } from '../../src/demo/nylas-sdk.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { startSidecarProcess, type SidecarProcess } from '../helpers/process.js';
@@ -111,7 +111,7 @@ describe('the built sidecar process: spans, secrets, exposition', () => {
     await nylas.grants.list();
     await nylas.messages.list({
       identifier: 'g1',
-      queryParams: { searchQueryNative: CANARY.oauthCode } as never,
+      queryParams: { searchQueryNative: CANARY.oauthCode },
     });
     await fetch(`${proc.proxyUrl}/v3/connect/token`, {
       method: 'POST',

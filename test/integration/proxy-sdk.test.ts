@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Nylas, { NylasApiError } from 'nylas';
+import { NylasApiError } from 'nylas';
+import { Nylas, type NylasClient } from '../../src/demo/nylas-sdk.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
 import { scrape, total } from '../helpers/metrics.js';
@@ -31,8 +32,8 @@ async function outcome(call: () => Promise<unknown>): Promise<unknown> {
 describe('the official nylas SDK through the proxy', () => {
   let upstream: FakeUpstream;
   let sidecar: TestSidecar;
-  let direct: Nylas;
-  let proxied: Nylas;
+  let direct: NylasClient;
+  let proxied: NylasClient;
 
   beforeAll(async () => {
     upstream = await startFakeUpstream();
@@ -49,7 +50,7 @@ describe('the official nylas SDK through the proxy', () => {
     await upstream?.close();
   });
 
-  const calls: [string, (n: Nylas) => Promise<unknown>][] = [
+  const calls: [string, (n: NylasClient) => Promise<unknown>][] = [
     ['grants list', (n) => n.grants.list()],
     ['messages list', (n) => n.messages.list({ identifier: 'grant-1' })],
     [
