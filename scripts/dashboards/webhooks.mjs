@@ -119,7 +119,7 @@ export default dashboard({
     timeseries({
       title: 'Notifications by trigger and outcome',
       description:
-        'forwarded: passed to the app; bad_signature: rejected (enforce) or counted (observe); duplicate: a notification id seen before (Nylas delivers at least once); malformed: not a CloudEvent; forward_failed: the app did not answer in time or could not be reached.',
+        'forwarded: passed to the app; bad_signature: rejected (enforce) or counted (observe); duplicate: a notification id the app already acknowledged (still forwarded; Nylas delivers at least once); malformed: not a CloudEvent with id/type/time, or a body over 2 MB or never completed (signed ones are still forwarded); forward_failed: Nylas recorded a failure: the app answered non-2xx, did not answer within 9 s (504), could not be reached (502), or the listener was over its memory budget (503).',
       unit: 'reqps',
       stack: true,
       legendTable: true,
