@@ -87,13 +87,13 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 /** Nylas's documented maximum page size. */
 export const MAX_LIMIT = 200;
 
-/** Parses `limit` (default `dflt`, 1..200) or throws BadRequest. */
-export function parseLimit(url: URL, dflt: number): number {
+/** Parses `limit` (default `dflt`, 1..max) or throws BadRequest. */
+export function parseLimit(url: URL, dflt: number, max = MAX_LIMIT): number {
   const raw = url.searchParams.get('limit');
   if (raw === null || raw === '') return dflt;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT)
-    throw new BadRequest(`limit must be an integer from 1 to ${MAX_LIMIT}`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new BadRequest(`limit must be an integer from 1 to ${max}`);
   return n;
 }
 

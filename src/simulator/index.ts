@@ -10,7 +10,7 @@ import { apiFaults, edgeFaults, familyOf } from './fault-gate.js';
 import { applyFaultsPatch, noFaults, type Faults } from './faults.js';
 import { grantId as grantObjectId } from './data.js';
 import type { Exchange } from './http.js';
-import { BadRequest, sendJson, sendNylasError } from './http.js';
+import { BadRequest, sendJson, sendNylasError, sendV2Error } from './http.js';
 import { prng } from './random.js';
 import { applyScenario, SCENARIOS } from './scenarios.js';
 import {
@@ -252,7 +252,8 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
       if (res.headersSent) {
         res.destroy();
       } else if (err instanceof BadRequest) {
-        sendNylasError(x, 400, 'invalid_request_error', err.message);
+        if (x.parts[0] === 'a') sendV2Error(x, 400, 'invalid_request_error', err.message);
+        else sendNylasError(x, 400, 'invalid_request_error', err.message);
       } else {
         sendNylasError(x, 500, 'api.internal_error', `simulator bug: ${(err as Error).message}`);
       }

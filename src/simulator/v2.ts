@@ -32,7 +32,8 @@ export function handleV2(ctx: SimContext, x: Exchange): void {
       if (method !== 'GET')
         return sendV2Error(x, 405, 'invalid_request_error', 'method not allowed');
       const q = x.url.searchParams;
-      const limit = parseLimit(x.url, 100);
+      // v2 pages by limit/offset with a larger page than v3 allows.
+      const limit = parseLimit(x.url, 100, 1000);
       const offset = parseOffset(x.url);
       const filters = ['sync_state', 'billing_state', 'provider', 'email'] as const;
       const rows = ctx.accounts.list

@@ -246,6 +246,11 @@ describe('v2 accounts', () => {
     expect(
       (await getJson(`${url}?limit=5&offset=10`, basic('sim-client-secret'))).body,
     ).toHaveLength(2);
+    const bad = await getJson(`${url}?limit=0`, basic('sim-client-secret'));
+    expect(bad).toMatchObject({
+      status: 400,
+      body: { type: 'invalid_request_error', message: expect.stringMatching(/limit/) },
+    });
   });
 
   it('restarts a stopped account with downgrade then upgrade, and records both', async () => {
