@@ -96,6 +96,34 @@ describe('alert rules', () => {
     expect(test.code, test.out).toBe(0);
   });
 
+  it('changes only durations in test timing: same rules, labels and annotations', async () => {
+    const dir = join(tmp, 'timing');
+    expect((await sh('node', [GENERATOR, '--test-timing', '--out', dir])).code).toBe(0);
+    const fast = parse(await readFile(join(dir, 'nylas-sidecar.rules.yml'), 'utf8')) as RuleFile;
+    // Windows, offsets, window lengths in seconds (guards) and the stale threshold are durations.
+    const norm = (text: string) =>
+      text
+        .replace(/\[\d+[smhd]\]/g, '[W]')
+        .replace(/offset \d+[smhd]/g, 'offset W')
+        .replace(/\* \d+ >=/g, '* S >=')
+        .replace(/(> |for )(900|20)( s)?\b/g, '$1T$3');
+    const shape = (f: RuleFile) =>
+      f.groups.map((g) => ({
+        name: g.name,
+        rules: g.rules.map((r) => ({
+          ...r,
+          expr: norm(r.expr),
+          for: r.for ? 'F' : undefined,
+          annotations: r.annotations
+            ? Object.fromEntries(Object.entries(r.annotations).map(([k, v]) => [k, norm(v)]))
+            : undefined,
+        })),
+      }));
+    expect(shape(fast)).toEqual(shape(rules));
+    expect(fast.groups[0]!.rules[0]!.expr).toContain('[10s]');
+    expect(alerts.every((a) => a.for !== undefined)).toBe(true);
+  });
+
   it('passes its promtool unit tests (every alert fires in one case, stays silent in another)', async () => {
     const r = await sh('promtool', ['test', 'rules', 'tests/nylas-sidecar.rules.test.yml'], ALERTS);
     expect(r.code, r.out).toBe(0);
