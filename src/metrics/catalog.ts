@@ -6,6 +6,7 @@ import {
   collectDefaultMetrics,
   type RegistryContentType,
 } from 'prom-client';
+import { FastCounter, FastHistogram } from './fast.js';
 
 /** Options that shape the catalog. */
 export interface MetricsOptions {
@@ -41,20 +42,20 @@ export function createMetrics(opts: MetricsOptions) {
     registry,
 
     // Proxy
-    apiRequests: new Counter({
-      name: 'nylas_api_requests_total',
-      help: 'Requests proxied to the Nylas API, by route template, method, status code the app saw and error type.',
-      labelNames: ['method', 'route', 'code', 'error_type'] as const,
-      registers,
-    }),
-    apiRequestDuration: new Histogram({
-      name: 'nylas_api_request_duration_seconds',
-      help: 'Time from the request reaching the sidecar to the end of the response, by route template.',
-      labelNames: ['method', 'route', 'status_class'] as const,
+    // Updated on every proxied request: cell-based (see fast.ts).
+    apiRequests: new FastCounter(
+      'nylas_api_requests_total',
+      'Requests proxied to the Nylas API, by route template, method, status code the app saw and error type.',
+      ['method', 'route', 'code', 'error_type'],
+      registry,
+    ),
+    apiRequestDuration: new FastHistogram(
+      'nylas_api_request_duration_seconds',
+      'Time from the request reaching the sidecar to the end of the response, by route template.',
+      ['method', 'route', 'status_class'],
       buckets,
-      enableExemplars: true,
-      registers,
-    }),
+      registry,
+    ),
     inflight,
     apiInflight: new Gauge({
       name: 'nylas_api_inflight_requests',
@@ -70,24 +71,24 @@ export function createMetrics(opts: MetricsOptions) {
       labelNames: ['route', 'scope'] as const,
       registers,
     }),
-    apiResponseBytes: new Counter({
-      name: 'nylas_api_response_bytes_total',
-      help: 'Response body bytes passed from the Nylas API to the app.',
-      labelNames: ['route'] as const,
-      registers,
-    }),
-    apiProviderRequests: new Counter({
-      name: 'nylas_api_provider_requests_total',
-      help: 'Provider requests Nylas made on the app’s behalf, from the Nylas-Provider-Request-Count header.',
-      labelNames: ['route'] as const,
-      registers,
-    }),
-    apiGmailQuotaUnits: new Counter({
-      name: 'nylas_api_gmail_quota_units_total',
-      help: 'Gmail quota units used, from the Nylas-Gmail-Quota-Usage header.',
-      labelNames: ['route'] as const,
-      registers,
-    }),
+    apiResponseBytes: new FastCounter(
+      'nylas_api_response_bytes_total',
+      'Response body bytes passed from the Nylas API to the app.',
+      ['route'],
+      registry,
+    ),
+    apiProviderRequests: new FastCounter(
+      'nylas_api_provider_requests_total',
+      'Provider requests Nylas made on the app’s behalf, from the Nylas-Provider-Request-Count header.',
+      ['route'],
+      registry,
+    ),
+    apiGmailQuotaUnits: new FastCounter(
+      'nylas_api_gmail_quota_units_total',
+      'Gmail quota units used, from the Nylas-Gmail-Quota-Usage header.',
+      ['route'],
+      registry,
+    ),
     apiRetries: new Counter({
       name: 'nylas_api_retries_total',
       help: 'Retries of idempotent requests made by the sidecar, by reason.',

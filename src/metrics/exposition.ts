@@ -1,4 +1,4 @@
-import { Counter, Registry, type RegistryContentType } from 'prom-client';
+import { Registry, type RegistryContentType } from 'prom-client';
 
 export interface Exposition {
   contentType: string;
@@ -20,13 +20,13 @@ export function createExposition(
   registry: Registry<RegistryContentType>,
 ): (accept: string | undefined) => Promise<Exposition> {
   let queue: Promise<unknown> = Promise.resolve();
-  const counterNames = new Map<Counter, string>();
+  const counterNames = new Map<{ name: string }, string>();
 
   const render = async (openMetrics: boolean): Promise<Exposition> => {
-    for (const metric of registry.getMetricsAsArray()) {
-      if (metric instanceof Counter && !counterNames.has(metric)) {
-        counterNames.set(metric, (metric as unknown as { name: string }).name);
-      }
+    for (const m of registry.getMetricsAsArray()) {
+      const metric = m as unknown as { name: string; type: string };
+      if (metric.type === 'counter' && !counterNames.has(metric))
+        counterNames.set(metric, metric.name);
     }
     const contentType: RegistryContentType = openMetrics
       ? Registry.OPENMETRICS_CONTENT_TYPE
@@ -37,7 +37,7 @@ export function createExposition(
     } finally {
       registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
       for (const [metric, name] of counterNames)
-        (metric as unknown as { name: string }).name = name;
+        (metric).name = name;
     }
   };
 

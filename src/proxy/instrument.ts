@@ -1,6 +1,6 @@
-import type { Counter } from 'prom-client';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/index.js';
+import type { CounterCell, HistogramCell } from '../metrics/fast.js';
 import type { RecentErrors } from './recent-errors.js';
 
 /** Everything known about one proxied request once it is over. */
@@ -25,21 +25,12 @@ export interface Outcome {
   spanId: string | undefined;
 }
 
-/** prom-client's histogram observe() with exemplars takes one object. */
-interface ExemplarObserve {
-  observe(args: {
-    labels: Record<string, string>;
-    value: number;
-    exemplarLabels?: Record<string, string>;
-  }): void;
-}
-
 const STATUS_CLASS = ['error', '1xx', '2xx', '3xx', '4xx', '5xx'];
 
 /**
- * Records a finished request in metrics, the recent-errors ring and the log. Label children are
- * looked up once per label set and cached: prom-client hashes the label object on every call
- * otherwise, which showed up in profiles of the proxy at saturation.
+ * Records a finished request in metrics, the recent-errors ring and the log. Metric cells are
+ * looked up once per label set and kept (see metrics/fast.ts): on the hot path recording is a
+ * map lookup and a few additions.
  */
 export function createRecorder(deps: {
   metrics: Metrics;
@@ -47,53 +38,44 @@ export function createRecorder(deps: {
   recentErrors: RecentErrors;
 }) {
   const { metrics, logger, recentErrors } = deps;
-  const requestCounters = new Map<string, ReturnType<Counter<string>['labels']>>();
-  const durationLabels = new Map<string, Record<string, string>>();
+  const requestCells = new Map<string, CounterCell>();
+  const durationCells = new Map<string, HistogramCell>();
   const byRoute = new Map<
     string,
-    {
-      bytes: ReturnType<Counter<string>['labels']>;
-      provider: ReturnType<Counter<string>['labels']>;
-      gmail: ReturnType<Counter<string>['labels']>;
-    }
+    { bytes: CounterCell; provider: CounterCell; gmail: CounterCell }
   >();
-  const histogram = metrics.apiRequestDuration as unknown as ExemplarObserve;
 
   return function record(o: Outcome): void {
     const code = String(o.code);
     const key = `${o.method} ${o.route} ${code} ${o.errorType}`;
-    let counter = requestCounters.get(key);
+    let counter = requestCells.get(key);
     if (!counter) {
-      counter = metrics.apiRequests.labels(o.method, o.route, code, o.errorType);
-      requestCounters.set(key, counter);
+      counter = metrics.apiRequests.cell(o.method, o.route, code, o.errorType);
+      requestCells.set(key, counter);
     }
-    counter.inc();
+    counter.value++;
 
     const statusClass = o.responded ? (STATUS_CLASS[Math.floor(o.code / 100)] ?? 'error') : 'error';
     const dKey = `${o.method} ${o.route} ${statusClass}`;
-    let labels = durationLabels.get(dKey);
-    if (!labels) {
-      labels = { method: o.method, route: o.route, status_class: statusClass };
-      durationLabels.set(dKey, labels);
+    let hist = durationCells.get(dKey);
+    if (!hist) {
+      hist = metrics.apiRequestDuration.cell(o.method, o.route, statusClass);
+      durationCells.set(dKey, hist);
     }
-    histogram.observe({
-      labels,
-      value: o.durationSeconds,
-      exemplarLabels: o.traceId ? { trace_id: o.traceId, span_id: o.spanId ?? '' } : undefined,
-    });
+    metrics.apiRequestDuration.observe(hist, o.durationSeconds, o.traceId, o.spanId);
 
     let r = byRoute.get(o.route);
     if (!r) {
       r = {
-        bytes: metrics.apiResponseBytes.labels(o.route),
-        provider: metrics.apiProviderRequests.labels(o.route),
-        gmail: metrics.apiGmailQuotaUnits.labels(o.route),
+        bytes: metrics.apiResponseBytes.cell(o.route),
+        provider: metrics.apiProviderRequests.cell(o.route),
+        gmail: metrics.apiGmailQuotaUnits.cell(o.route),
       };
       byRoute.set(o.route, r);
     }
-    if (o.responseBytes > 0) r.bytes.inc(o.responseBytes);
-    if (o.providerRequests > 0) r.provider.inc(o.providerRequests);
-    if (o.gmailQuotaUnits > 0) r.gmail.inc(o.gmailQuotaUnits);
+    if (o.responseBytes > 0) r.bytes.value += o.responseBytes;
+    if (o.providerRequests > 0) r.provider.value += o.providerRequests;
+    if (o.gmailQuotaUnits > 0) r.gmail.value += o.gmailQuotaUnits;
 
     if (o.errorType === '') return;
     // From here on: a failed call (rare on a healthy system, so no caching).
