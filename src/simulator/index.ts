@@ -1,17 +1,14 @@
 // The Nylas simulator: one HTTP server for the v3 API, the v2 application API, an
 // Atlassian-Statuspage-compatible status page and a control API. Demo mode and tests only:
 // production code never imports it.
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SimContext, SimulatorStats } from './context.js';
 import { handleControl } from './control.js';
-import { apiFaults, edgeFaults, familyOf } from './fault-gate.js';
 import { applyFaultsPatch, noFaults, type Faults } from './faults.js';
 import { grantId as grantObjectId } from './data.js';
-import type { Exchange } from './http.js';
-import { BadRequest, sendJson, sendNylasError, sendV2Error } from './http.js';
 import { prng } from './random.js';
+import { createRequestHandler } from './router.js';
 import { applyScenario, SCENARIOS } from './scenarios.js';
 import {
   Accounts,
@@ -28,9 +25,6 @@ import {
   type IncidentStatus,
   type Indicator,
 } from './status-page.js';
-import { handleV2 } from './v2.js';
-import { handleGrants, handleWebhooks } from './v3-app.js';
-import { handleGrantScoped } from './v3-grant.js';
 import { createWebhookSender, makeEvent } from './webhook-sender.js';
 
 export { SCENARIOS, describeScenario } from './scenarios.js';
@@ -115,17 +109,6 @@ export interface Simulator {
   readonly stats: SimulatorStats;
 }
 
-function parseParts(pathname: string): string[] {
-  try {
-    return pathname
-      .split('/')
-      .filter((s) => s !== '')
-      .map(decodeURIComponent);
-  } catch {
-    throw new BadRequest('the path has an invalid percent-escape');
-  }
-}
-
 /** Creates a simulator; nothing listens until start(). */
 export function createSimulator(opts: SimulatorOptions = {}): Simulator {
   const seed = opts.seed ?? 1;
@@ -169,96 +152,7 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
     challenge: async (url) => (await sender.challenge(url)).ok,
   };
   let scenario = 'healthy';
-  const windows: Record<string, number[]> = { grants: [], webhooks: [] };
-
-  /** Nylas's per-application limit: a sliding one-second window per API family. */
-  function overAppLimit(family: 'grants' | 'webhooks'): boolean {
-    const t = now();
-    const w = windows[family]!;
-    while (w.length > 0 && w[0]! <= t - 1000) w.shift();
-    if (w.length >= ctx.grantsRateLimitPerSecond) return true;
-    w.push(t);
-    return false;
-  }
-
-  async function api(x: Exchange): Promise<void> {
-    const family = familyOf(x.parts);
-    if (family === 'grants') ctx.stats.grantsRequests++;
-    if (await edgeFaults(ctx, x, family)) return;
-    if (x.parts[0] === 'a') {
-      if (apiFaults(ctx, x, family)) return;
-      return handleV2(ctx, x);
-    }
-    const auth = x.req.headers.authorization ?? '';
-    if (auth !== `Bearer ${ctx.apiKey}`)
-      return sendNylasError(
-        x,
-        401,
-        'unauthorized',
-        'Unauthorized: the API key is missing or invalid',
-      );
-    if ((family === 'grants' || family === 'webhooks') && overAppLimit(family)) {
-      ctx.stats.rateLimited++;
-      return sendNylasError(
-        x,
-        429,
-        'nylas_rate_limit_exceeded',
-        'Too many requests. Please try again later.',
-        {
-          headers: { 'retry-after': '1' },
-        },
-      );
-    }
-    if (apiFaults(ctx, x, family)) return;
-    if (x.parts[1] === 'webhooks') return handleWebhooks(ctx, x);
-    if (x.parts[1] !== 'grants')
-      return sendNylasError(x, 404, 'not_found_error', 'route not found');
-    if (x.parts.length <= 3) return handleGrants(ctx, x);
-    const g = ctx.grants.indexOf(x.parts[2]!);
-    if (g < 0) return sendNylasError(x, 404, 'not_found_error', 'grant not found');
-    if (ctx.grants.status(g, ctx.faults) === 'invalid')
-      return sendNylasError(
-        x,
-        401,
-        'unauthorized',
-        'The grant is invalid: the user must re-authenticate',
-        {
-          providerError: {
-            error: 'invalid_grant',
-            error_description: 'Token has been expired or revoked.',
-          },
-        },
-      );
-    return handleGrantScoped(ctx, x, g);
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = randomUUID();
-    res.setHeader('x-request-id', requestId);
-    res.setHeader('x-fastly-id', `sim-${requestId.slice(0, 8)}`);
-    const x: Exchange = { req, res, requestId, url: new URL('http://sim/'), parts: [] };
-    try {
-      x.url = new URL(req.url ?? '/', 'http://sim');
-      x.parts = parseParts(x.url.pathname);
-      if (x.parts[0] === '_simulator') return await handleControl(sim, x);
-      ctx.stats.requests++;
-      if (x.url.pathname.startsWith('/api/v2/')) {
-        if (!ctx.statusPage.handle(x)) sendJson(res, 404, { error: 'Not found' });
-        return;
-      }
-      if (x.parts[0] === 'v3' || x.parts[0] === 'a') return await api(x);
-      sendNylasError(x, 404, 'not_found_error', 'route not found');
-    } catch (err) {
-      if (res.headersSent) {
-        res.destroy();
-      } else if (err instanceof BadRequest) {
-        if (x.parts[0] === 'a') sendV2Error(x, 400, 'invalid_request_error', err.message);
-        else sendNylasError(x, 400, 'invalid_request_error', err.message);
-      } else {
-        sendNylasError(x, 500, 'api.internal_error', `simulator bug: ${(err as Error).message}`);
-      }
-    }
-  }
+  const handle = createRequestHandler(ctx, (x) => handleControl(sim, x));
 
   let server: Server | undefined;
   let baseUrl = '';
