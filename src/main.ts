@@ -75,7 +75,12 @@ async function main(argv: string[]): Promise<number> {
   if (config.demo) {
     // Loaded only in demo mode: production never imports the simulator.
     const { startDemo } = await import('./demo/index.js');
-    demo = await startDemo({ scenario: config.demoScenario, logger });
+    try {
+      demo = await startDemo({ scenario: config.demoScenario, logger });
+    } catch (err) {
+      process.stderr.write(`nylas-sidecar: could not start demo mode: ${(err as Error).message}\n`);
+      return 1;
+    }
     const d = demo;
     config = withOverrides(config, (c) => {
       c.nylas.apiUri = new URL(d.upstreamUrl);
@@ -124,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
   if (demo) {
     lines.push(`  simulator: ${demo.upstreamUrl}`);
     lines.push(
-      `  switch the demo's scenario (healthy, outage, degraded, rate-limited, invalid-grants, webhook-failing, platform-incident):`,
+      `  switch the demo's scenario (${demo.scenarios.join(', ')}):`,
       `    curl -X POST ${addresses.admin}/demo/scenario -H 'content-type: application/json' -d '{"name":"outage"}'`,
     );
   }

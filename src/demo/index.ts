@@ -2,6 +2,7 @@
 // traffic through the proxy with the official SDK. Loaded only when there is no NYLAS_API_KEY.
 import type { Logger } from '../log/logger.js';
 import { createSimulator, describeScenario, SCENARIOS } from '../simulator/index.js';
+import { createWebhookSender, makeEvent } from '../simulator/webhook-sender.js';
 import { createDemoApp } from './app.js';
 import { startTraffic as startSdkTraffic, type Traffic } from './traffic.js';
 
@@ -28,6 +29,8 @@ export interface Demo {
   appWebhookUrl: string;
   /** One shell command that switches the running demo's scenario. */
   scenarioCommand: string;
+  /** The scenario names the demo knows. */
+  scenarios: readonly string[];
   /**
    * Starts driving traffic through the proxy with the official nylas SDK, and (when `webhook` is
    * given) signed webhook deliveries from the simulator to the sidecar's webhook listener.
@@ -143,12 +146,16 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     }
   }
 
+  let deliveries = 0;
+  const realSender = createWebhookSender({ secret: credentials.webhookSecret });
+  const forger = createWebhookSender({ secret: 'not-the-webhook-secret' });
   const demo: Demo = {
     upstreamUrl,
     statusPageUrl: upstreamUrl,
     credentials,
     appWebhookUrl,
     scenarioCommand,
+    scenarios: SCENARIOS,
     startTraffic(urls) {
       if (traffic || stopped) return;
       if (urls.webhook) void register(urls.webhook);
@@ -162,6 +169,17 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
               if (webhookId === undefined) return;
               const trigger = DEMO_TRIGGERS[Math.floor(Math.random() * DEMO_TRIGGERS.length)]!;
               await sim.deliverWebhooks({ trigger, count: 1 });
+              // Now and then what Nylas's at-least-once delivery and the open internet bring: the
+              // same notification twice, and a delivery signed with the wrong secret. One
+              // attempt each, so the forged one is not retried.
+              deliveries++;
+              if (deliveries % 10 === 0) {
+                const event = makeEvent(trigger);
+                await realSender.deliver(urls.webhook!, event, { maxAttempts: 1 });
+                await realSender.deliver(urls.webhook!, event, { maxAttempts: 1 });
+              }
+              if (deliveries % 15 === 0)
+                await forger.deliver(urls.webhook!, makeEvent(trigger), { maxAttempts: 1 });
             }
           : undefined,
       });

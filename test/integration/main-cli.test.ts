@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { MAIN, freePort, startSidecarProcess } from '../helpers/process.js';
+
+/** Runs the built entry point to completion. */
+function run(args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('the nylas-sidecar command', () => {
+  it('--check-config accepts a valid configuration and exits 0 without starting', () => {
+    const r = run(['--check-config'], { NYLAS_API_KEY: 'k', SIDECAR_LISTEN: '127.0.0.1:1' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('configuration OK');
+  });
+
+  it('--check-config lists every problem, masks secrets and exits 1', () => {
+    const r = run(['--check-config'], {
+      NYLAS_API_KEY: 'nyk_topsecret_value',
+      SIDECAR_RETRY_MAX: 'lots',
+      SIDECAR_WEBHOOK_VERIFY: 'sometimes',
+      SIDECAR_POLL_GRANTS: 'hourly',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('3 problem(s)');
+    expect(r.stderr).toMatch(/SIDECAR_RETRY_MAX="lots"/);
+    expect(r.stderr).toMatch(/SIDECAR_POLL_GRANTS="hourly"/);
+    expect(r.stderr).not.toContain('nyk_topsecret_value');
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('rejects an unknown option with the usage text', () => {
+    const r = run(['--frobnicate'], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown option --frobnicate');
+    expect(r.stderr).toContain('Usage: nylas-sidecar');
+  });
+
+  it('says clearly when a listener address is taken', async () => {
+    const { createServer } = await import('node:net');
+    const port = await freePort();
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
+    try {
+      const r = run([], {
+        NYLAS_API_KEY: 'k',
+        SIDECAR_LISTEN: `127.0.0.1:${port}`,
+        SIDECAR_ADMIN_LISTEN: '127.0.0.1:0',
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('an address is already in use');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('names the valid scenarios when demo mode is asked for an unknown one', () => {
+    const r = run([], {
+      SIDECAR_DEMO_SCENARIO: 'meltdown',
+      SIDECAR_LISTEN: '127.0.0.1:0',
+      SIDECAR_ADMIN_LISTEN: '127.0.0.1:0',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unknown demo scenario "meltdown".*healthy.*outage/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('switches the demo scenario with the one command the banner prints', async () => {
+    const proc = await startSidecarProcess({ SIDECAR_POLL_STATUS_PAGE: '*/1 * * * * *' });
+    try {
+      const banner = proc.stderr.join('\n');
+      expect(banner).toContain('DEMO MODE');
+      expect(banner).toContain(`curl -X POST ${proc.adminUrl}/demo/scenario`);
+      const res = await fetch(`${proc.adminUrl}/demo/scenario`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'platform-incident' }),
+      });
+      expect(res.status).toBe(200);
+      const bad = await fetch(`${proc.adminUrl}/demo/scenario`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'meltdown' }),
+      });
+      expect(bad.status).toBe(400);
+      // The status-page poller (every second here) sees the incident the scenario opened.
+      await expect
+        .poll(
+          async () =>
+            (await (await fetch(`${proc.adminUrl}/metrics`)).text()).match(
+              /^nylas_status_page_indicator (\d)/m,
+            )?.[1],
+          {
+            timeout: 15_000,
+          },
+        )
+        .toBe('2');
+    } finally {
+      await proc.stop();
+    }
+  });
+});
