@@ -36,8 +36,7 @@ export function createExposition(
       return { contentType, body: await registry.metrics() };
     } finally {
       registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-      for (const [metric, name] of counterNames)
-        (metric).name = name;
+      for (const [metric, name] of counterNames) metric.name = name;
     }
   };
 
