@@ -273,6 +273,7 @@ describe('the built sidecar process: streaming and shutdown', () => {
       SIDECAR_SHUTDOWN_GRACE_MS: '10000',
     });
     expect((await fetch(`${proc.adminUrl}/readyz`)).status).toBe(200);
+    expect((await fetch(`${proc.adminUrl}/healthz`)).status).toBe(200);
     const slow = fetch(`${proc.proxyUrl}/v3/grants/g/threads?fault=slow&ms=1500`).then(
       async (r) => ({
         status: r.status,
@@ -287,6 +288,9 @@ describe('the built sidecar process: streaming and shutdown', () => {
         { timeout: 5000 },
       )
       .toBe(503);
+    // Still alive while draining; no longer accepting proxied requests.
+    expect((await fetch(`${proc.adminUrl}/healthz`)).status).toBe(200);
+    await expect(fetch(`${proc.proxyUrl}/v3/grants`)).rejects.toThrow();
     const res = await slow;
     expect(res.status).toBe(200);
     expect(res.body).toContain('req-slow');
