@@ -61,7 +61,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly headers: string[],
   ) {
     ctx.metrics.inflight.value++;
-    res.once('close', this.onClientClose);
+    // on/off rather than once: once() allocates a wrapper per request.
+    res.on('close', this.onClientClose);
   }
 
   run(parentSpan: Span | undefined): void {

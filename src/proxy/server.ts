@@ -98,6 +98,14 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const injectAuth =
     config.proxy.injectApiKey && config.nylas.apiKey ? `Bearer ${config.nylas.apiKey}` : undefined;
   const tracer = tracing.tracer;
+  // Span names are `{METHOD} {route}`: a closed set, built once each.
+  const spanNames = new Map<string, string>();
+  const spanName = (method: string, route: string): string => {
+    const key = method + route;
+    let name = spanNames.get(key);
+    if (name === undefined) spanNames.set(key, (name = `${method} ${route}`));
+    return name;
+  };
   const exporting = tracing.exporting;
 
   const refuse = (res: ServerResponse, status: number, method: string, message: string) => {
@@ -165,7 +173,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
           ? propagator.extract(ROOT_CONTEXT, req.headers, headerGetter)
           : ROOT_CONTEXT;
       span = tracer.startSpan(
-        `${method} ${m.route}`,
+        spanName(method, m.route),
         {
           kind: SpanKind.CLIENT,
           attributes: {
