@@ -1,33 +1,10 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-
-/**
- * Headers that describe one connection, not the message (RFC 9110 section 7.6.1), plus the ones
- * the listener sets itself: `host` (the app's), `expect` (Node answers 100-continue to Nylas;
- * undici refuses to send it on).
- */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-]);
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'host', 'expect']);
-
-function connectionTokens(value: string | string[] | undefined): Set<string> {
-  const out = new Set<string>();
-  const joined = Array.isArray(value) ? value.join(',') : (value ?? '');
-  for (const t of joined.split(',')) {
-    const name = t.trim().toLowerCase();
-    if (name && name !== 'close' && name !== 'keep-alive') out.add(name);
-  }
-  return out;
-}
+import {
+  connectionTokens,
+  headerValue,
+  HOP_BY_HOP,
+  relayRequestHeaders,
+} from '../util/hop-by-hop.js';
 
 /**
  * The delivery's headers as sent to the app: Nylas's raw header list (names keep their case,
@@ -37,15 +14,7 @@ export function forwardRequestHeaders(
   raw: readonly string[],
   connection: string | undefined,
 ): string[] {
-  const extra = connectionTokens(connection);
-  const out: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (NOT_FORWARDED.has(lower) || extra.has(lower)) continue;
-    out.push(name, raw[i + 1]!);
-  }
-  return out;
+  return relayRequestHeaders(raw, connection);
 }
 
 /** The app's response headers as sent back to Nylas, less hop-by-hop. */
@@ -55,16 +24,14 @@ export function relayResponseHeaders(
   const extra = connectionTokens(headers.connection);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || extra.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || extra?.has(name)) continue;
     out[name] = value;
   }
   return out;
 }
 
 /** First value of a parsed header. */
-export function firstHeader(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
+export const firstHeader = headerValue;
 
 /** The forward URL's path and query, with the delivery's own query string appended. */
 export function forwardTarget(forwardUrl: URL, incomingUrl: string | undefined): URL {
