@@ -270,8 +270,3 @@ export function createMetrics(opts: MetricsOptions) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
-
-/** Every family name in the catalog, with the suffixes a histogram or counter adds. */
-export function catalogNames(metrics: Metrics): string[] {
-  return metrics.registry.getMetricsAsArray().map((m) => m.name);
-}

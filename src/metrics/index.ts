@@ -1,4 +1,4 @@
-export { createMetrics, catalogNames } from './catalog.js';
+export { createMetrics } from './catalog.js';
 export type { Metrics, MetricsOptions } from './catalog.js';
 export { createExposition, wantsOpenMetrics } from './exposition.js';
 export type { Exposition } from './exposition.js';
