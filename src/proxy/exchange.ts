@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { classifyErrorBody, classifyUpstreamError, ClientAbortedError } from './classify.js';
-import { headerValue, stripResponseHopByHop } from './headers.js';
+import { headerValue, responseHeaderList } from './headers.js';
 import type { Outcome } from './instrument.js';
 import type { ProxyContext } from './context.js';
 import type { RouteMatch } from './routes.js';
+import type { ProxySpan } from '../tracing/proxy-spans.js';
 
 /** Bytes of an error body copied aside to read its error type (the app gets them all anyway). */
 const SNIFF_LIMIT = 16 * 1024;
@@ -49,8 +49,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private attemptStart = 0;
   private retryAfter: number | undefined;
   private retryReason = '';
-  private readonly start = performance.now();
-  private span: Span | undefined;
+  private span: ProxySpan | undefined;
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -59,14 +58,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly match: RouteMatch,
     private readonly method: string,
     private readonly headers: string[],
+    /** performance.now() when the request arrived. */
+    private readonly start: number,
   ) {
     ctx.metrics.inflight.value++;
     // on/off rather than once: once() allocates a wrapper per request.
     res.on('close', this.onClientClose);
   }
 
-  run(parentSpan: Span | undefined): void {
-    this.span = parentSpan;
+  run(span: ProxySpan | undefined): void {
+    this.span = span;
     this.dispatch();
   }
 
@@ -137,7 +138,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const len = headers['content-length'];
     this.expectedLength = len === undefined ? -1 : Number(headerValue(len));
     if (this.clientGone) return;
-    const out = stripResponseHopByHop(headers);
+    const out = responseHeaderList(headers);
     if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
     else this.res.writeHead(statusCode, out);
     void controller;
@@ -257,25 +258,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private recordAttemptSpan(outcome: string): void {
     const parent = this.span;
     if (!parent) return;
-    const child = this.ctx.tracer.startSpan(
-      `${this.method} ${this.match.route}`,
-      {
-        kind: SpanKind.CLIENT,
-        startTime: performance.timeOrigin + this.attemptStart,
-        attributes: {
-          'http.request.method': this.method,
-          'url.template': this.match.route,
-          'server.address': this.ctx.serverAddress,
-          'server.port': this.ctx.serverPort,
-          'http.request.resend_count': this.attempt,
-          'error.type': outcome,
-          ...(this.status ? { 'http.response.status_code': this.status } : {}),
-        },
-      },
-      trace.setSpan(ROOT_CONTEXT, parent),
-    );
-    child.setStatus({ code: SpanStatusCode.ERROR });
-    child.end();
+    this.ctx.spans!.attempt(parent, this.attemptStart, performance.now(), {
+      resendCount: this.attempt,
+      statusCode: this.status,
+      errorType: outcome,
+    });
   }
 
   private finish(errorType: string, providerError = false): void {
@@ -287,7 +274,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const aborted = errorType === 'client_aborted';
     const code = aborted && !this.responded ? 499 : this.status;
     const span = this.span;
-    const sc = span?.spanContext();
+    const end = performance.now();
     const outcome: Outcome = {
       method: this.method,
       route: this.match.route,
@@ -301,20 +288,19 @@ export class Exchange implements Dispatcher.DispatchHandler {
       responseBytes: this.bytes,
       providerRequests: this.providerRequests,
       gmailQuotaUnits: this.gmailQuota,
-      durationSeconds: (performance.now() - this.start) / 1000,
-      traceId: sc && sc.traceFlags & 1 ? sc.traceId : c.incomingTraceId(this.req),
-      spanId: sc && sc.traceFlags & 1 ? sc.spanId : undefined,
+      durationSeconds: (end - this.start) / 1000,
+      traceId: span ? span.traceId : c.incomingTraceId(this.req),
+      spanId: span?.spanId,
     };
     if (span) {
-      if (this.status) span.setAttribute('http.response.status_code', code);
-      if (this.attempt > 0) span.setAttribute('http.request.resend_count', this.attempt);
-      if (this.requestId) span.setAttribute('nylas.request_id', this.requestId);
+      if (this.status) span.statusCode = code;
+      span.resendCount = this.attempt;
+      span.requestId = this.requestId;
       if (errorType !== '') {
-        span.setAttribute('error.type', this.responded && !aborted ? String(code) : errorType);
-        span.setAttribute('nylas.error_type', errorType);
-        span.setStatus({ code: SpanStatusCode.ERROR });
+        span.errorType = this.responded && !aborted ? String(code) : errorType;
+        span.nylasErrorType = errorType;
       }
-      span.end();
+      c.spans!.end(span, end);
     }
     c.record(outcome);
   }

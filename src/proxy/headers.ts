@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { connectionTokens, HOP_BY_HOP, relayRequestHeaders } from '../util/hop-by-hop.js';
 
 export { headerValue } from '../util/hop-by-hop.js';
@@ -19,10 +19,19 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** Removes hop-by-hop headers from an upstream response's parsed headers, in place. */
-export function stripResponseHopByHop(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+/**
+ * An upstream response's parsed headers as the flat [name, value, ...] list writeHead takes, less
+ * hop-by-hop ones and those its `Connection` header names. Built by one pass over the names, not
+ * by deleting from the object: a delete turns it into a slow dictionary that writeHead then walks.
+ */
+export function responseHeaderList(headers: IncomingHttpHeaders): string[] {
   const extra = connectionTokens(headers.connection);
-  for (const name of HOP_BY_HOP) if (name in headers) delete headers[name];
-  if (extra) for (const name of extra) delete headers[name];
-  return headers;
+  const out: string[] = [];
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || extra?.has(name)) continue;
+    const value = headers[name];
+    if (typeof value === 'string') out.push(name, value);
+    else if (value !== undefined) for (const v of value) out.push(name, v);
+  }
+  return out;
 }

@@ -2,12 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
-import { ROOT_CONTEXT, SpanKind, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Tracing } from '../tracing/index.js';
+import type { ProxySpan } from '../tracing/proxy-spans.js';
 import type { RecentErrors } from './recent-errors.js';
 import { closeServer, listen } from '../util/listen.js';
 import { createRouteMatcher } from './routes.js';
@@ -83,21 +84,20 @@ export function createProxy(deps: ProxyDeps): Proxy {
   });
   const match = createRouteMatcher();
   const record = createRecorder({ metrics, logger, recentErrors: deps.recentErrors });
+  const serverAddress = upstream.hostname;
+  const serverPort = Number(upstream.port) || (upstream.protocol === 'https:' ? 443 : 80);
   const ctx: ProxyContext = {
     pool,
     basePath: upstream.pathname === '/' ? '' : upstream.pathname,
-    serverAddress: upstream.hostname,
-    serverPort: Number(upstream.port) || (upstream.protocol === 'https:' ? 443 : 80),
     timeoutMs: config.proxy.upstreamTimeoutMs,
     retryMax: config.proxy.retryMax,
     metrics,
-    tracer: tracing.tracer,
+    spans: tracing.proxySpans({ address: serverAddress, port: serverPort }),
     record,
     incomingTraceId: traceIdOf,
   };
   const injectAuth =
     config.proxy.injectApiKey && config.nylas.apiKey ? `Bearer ${config.nylas.apiKey}` : undefined;
-  const tracer = tracing.tracer;
   // Span names are `{METHOD} {route}`: a closed set, built once each.
   const spanNames = new Map<string, string>();
   const spanName = (method: string, route: string): string => {
@@ -106,7 +106,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     if (name === undefined) spanNames.set(key, (name = `${method} ${route}`));
     return name;
   };
-  const exporting = tracing.exporting;
+  const spans = ctx.spans;
 
   const refuse = (res: ServerResponse, status: number, method: string, message: string) => {
     const requestId = `sidecar-${randomUUID()}`;
@@ -166,28 +166,17 @@ export function createProxy(deps: ProxyDeps): Proxy {
       return refuse(res, 400, method, 'Paths with dot segments or backslashes are refused.');
     }
     const m = match(pathname);
-    let span: Span | undefined;
-    if (exporting) {
+    const start = performance.now();
+    let span: ProxySpan | undefined;
+    if (spans !== undefined) {
       const parent =
         req.headers.traceparent !== undefined
           ? propagator.extract(ROOT_CONTEXT, req.headers, headerGetter)
-          : ROOT_CONTEXT;
-      span = tracer.startSpan(
-        spanName(method, m.route),
-        {
-          kind: SpanKind.CLIENT,
-          attributes: {
-            'http.request.method': method,
-            'url.template': m.route,
-            'server.address': ctx.serverAddress,
-            'server.port': ctx.serverPort,
-          },
-        },
-        parent,
-      );
+          : undefined;
+      span = spans.start(spanName(method, m.route), method, m.route, parent, start);
     }
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, injectAuth);
-    new Exchange(ctx, req, res, m, method, headers).run(span);
+    new Exchange(ctx, req, res, m, method, headers, start).run(span);
   };
 
   const server = createServer({ requestTimeout: 0 }, onRequest);

@@ -2,15 +2,43 @@ import { trace, type Tracer } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
+import {
+  convertLegacyHttpOptions,
+  createOtlpHttpExportDelegate,
+} from '@opentelemetry/otlp-exporter-base/node-http';
+import { TraceExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type BufferConfig,
+  type ReadableSpan,
+  type Sampler,
+} from '@opentelemetry/sdk-trace-base';
+import {
+  detectResources,
+  envDetector,
+  hostDetector,
+  processDetector,
+  resourceFromAttributes,
+} from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { proxySpanJsonSerializer } from './otlp-json.js';
+import { createProxySpans, type ProxySpans } from './proxy-spans.js';
 
 /** The tracer the sidecar records spans with, and how to flush it on shutdown. */
 export interface Tracing {
   readonly tracer: Tracer;
   /** True when spans are exported somewhere. */
   readonly exporting: boolean;
+  /**
+   * The proxy's own span path (see ./proxy-spans.ts), when exporting; built for `server`, the
+   * upstream's address and port as spans report them.
+   */
+  proxySpans(server: { address: string; port: number }): ProxySpans | undefined;
   /** Flushes pending spans and stops the SDK; safe to call twice. */
   shutdown(): Promise<void>;
 }
@@ -23,10 +51,61 @@ export interface TracingOptions {
 
 const TRACER_NAME = 'nylas-sidecar';
 
+/** OTLP/HTTP+JSON with the proxy spans' template encoder; transport and config are the library's. */
+class ProxySpanJsonExporter extends OTLPExporterBase<ReadableSpan[]> {
+  constructor() {
+    super(
+      createOtlpHttpExportDelegate(
+        convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', { 'Content-Type': 'application/json' }),
+        proxySpanJsonSerializer,
+        'otlp_http_span_exporter',
+        TraceExporterMetricsHelper,
+        undefined,
+      ),
+    );
+  }
+}
+
+/** The sampler OTEL_TRACES_SAMPLER names, as the SDK reads it (default parentbased_always_on). */
+export function samplerFromEnv(env: TracingOptions['env']): Sampler {
+  const ratio = () => {
+    const r = Number(env.OTEL_TRACES_SAMPLER_ARG);
+    return env.OTEL_TRACES_SAMPLER_ARG !== undefined && r >= 0 && r <= 1 ? r : 1;
+  };
+  switch ((env.OTEL_TRACES_SAMPLER ?? '').trim()) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio());
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) });
+    default:
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
+
+function bufferConfigFromEnv(env: TracingOptions['env']): BufferConfig {
+  const n = (name: string) => {
+    const v = env[name] === undefined ? NaN : Number(env[name]);
+    return Number.isFinite(v) && v >= 0 ? v : undefined;
+  };
+  return {
+    maxExportBatchSize: n('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+    maxQueueSize: n('OTEL_BSP_MAX_QUEUE_SIZE'),
+    scheduledDelayMillis: n('OTEL_BSP_SCHEDULE_DELAY'),
+    exportTimeoutMillis: n('OTEL_BSP_EXPORT_TIMEOUT'),
+  };
+}
+
 /**
  * Starts OpenTelemetry tracing from the standard OTEL_* variables. With no OTLP endpoint set, or
  * OTEL_SDK_DISABLED=true, nothing is exported and spans cost next to nothing (the API's no-op
- * tracer). Only traces are set up: metrics are Prometheus's job here, logs go to stdout.
+ * tracer, no proxy spans). Only traces are set up: metrics are Prometheus's job here, logs go to
+ * stdout.
  */
 export function createTracing({ env, version }: TracingOptions): Tracing {
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
@@ -37,6 +116,7 @@ export function createTracing({ env, version }: TracingOptions): Tracing {
     return {
       tracer: trace.getTracer(TRACER_NAME, version),
       exporting: false,
+      proxySpans: () => undefined,
       shutdown: () => Promise.resolve(),
     };
   }
@@ -48,15 +128,24 @@ export function createTracing({ env, version }: TracingOptions): Tracing {
     'http/json'
   ).trim();
   const json = protocol !== 'http/protobuf';
+  // The resource NodeSDK would build (service name and version, then the env, process and host
+  // detectors, then OTEL_SERVICE_NAME), built here so the proxy's spans carry the same one.
+  const serviceName = env.OTEL_SERVICE_NAME ?? 'nylas-sidecar';
+  const resource = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: serviceName,
+    [ATTR_SERVICE_VERSION]: version,
+  })
+    .merge(detectResources({ detectors: [envDetector, processDetector, hostDetector] }))
+    .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }));
+  const sampler = samplerFromEnv(env);
+  const bufferConfig = bufferConfigFromEnv(env);
   const sdk = new NodeSDK({
-    serviceName: env.OTEL_SERVICE_NAME ?? 'nylas-sidecar',
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME ?? 'nylas-sidecar',
-      [ATTR_SERVICE_VERSION]: version,
-    }),
+    resource,
+    autoDetectResources: false,
+    sampler,
     // The exporter reads OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) itself.
     spanProcessors: [
-      new BatchSpanProcessor(json ? new OTLPJsonExporter() : new OTLPProtoExporter()),
+      new BatchSpanProcessor(json ? new OTLPJsonExporter() : new OTLPProtoExporter(), bufferConfig),
     ],
     metricReaders: [],
     logRecordProcessors: [],
@@ -67,10 +156,26 @@ export function createTracing({ env, version }: TracingOptions): Tracing {
     contextManager: null as never,
   });
   sdk.start();
+  // The proxy's spans have a batch processor and exporter of their own (see ./proxy-spans.ts).
+  const proxyProcessor = new BatchSpanProcessor(
+    json ? new ProxySpanJsonExporter() : new OTLPProtoExporter(),
+    bufferConfig,
+  );
+  const scope = { name: TRACER_NAME, version };
   let stopped: Promise<void> | undefined;
   return {
     tracer: trace.getTracer(TRACER_NAME, version),
     exporting: true,
-    shutdown: () => (stopped ??= sdk.shutdown().catch(() => undefined)),
+    proxySpans: (server) =>
+      createProxySpans(
+        { serverAddress: server.address, serverPort: server.port, resource, scope },
+        sampler,
+        proxyProcessor,
+      ),
+    shutdown: () =>
+      (stopped ??= Promise.all([
+        sdk.shutdown().catch(() => undefined),
+        proxyProcessor.shutdown().catch(() => undefined),
+      ]).then(() => undefined)),
   };
 }

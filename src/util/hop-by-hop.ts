@@ -23,7 +23,8 @@ const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'expe
 
 /** Extra header names a `Connection` header lists as hop-by-hop (lower case). */
 export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // The usual values name no extra header: skip the split.
+  if (value === undefined || value === 'keep-alive' || value === 'close') return undefined;
   let extra: Set<string> | undefined;
   for (const t of (Array.isArray(value) ? value.join(',') : value).split(',')) {
     const name = t.trim().toLowerCase();

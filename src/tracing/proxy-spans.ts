@@ -1,0 +1,291 @@
+import { randomFillSync } from 'node:crypto';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type HrTime,
+  type SpanContext,
+  type TraceState,
+} from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import {
+  SamplingDecision,
+  type ReadableSpan,
+  type Sampler,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+
+/*
+ * The proxy's spans, recorded without the OTel SDK's Span class.
+ *
+ * Profiled at saturation (`--cpu-prof`), the SDK's span cost about a quarter of the sidecar's CPU
+ * per proxied request, as much as undici's whole dispatch: attribute maps, a context per span,
+ * `end()` bookkeeping, and then the generic OTLP transform and JSON.stringify of every span. A
+ * proxied request's span has a fixed shape (the attributes below, nothing else), so it is kept as
+ * plain fields and encoded by a template (./otlp-json.ts). Everything around it stays the SDK's:
+ * the sampler from OTEL_TRACES_SAMPLER, the W3C propagator, the BatchSpanProcessor (queue limits,
+ * OTEL_BSP_*), and the OTLP exporter's transport (endpoint, headers, retries, timeout).
+ * ProxySpan is also a complete ReadableSpan, built lazily, so the library's protobuf serializer
+ * and the equivalence test take it as it is.
+ */
+
+/** What every proxy span shares: filled once per process. */
+export interface ProxySpanShared {
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+}
+
+const NO_EVENTS: [] = [];
+const NO_LINKS: [] = [];
+const SAMPLED = 1;
+
+/** A finished or running span of one proxied request (or of one retried attempt). */
+export class ProxySpan implements ReadableSpan {
+  /** Fixed at start. */
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string | undefined;
+  readonly parentRemote: boolean;
+  readonly traceState: TraceState | undefined;
+  readonly name: string;
+  readonly method: string;
+  readonly route: string;
+  /** Epoch milliseconds at start (wall clock), and the monotonic clock at start and end. */
+  readonly startWallMs: number;
+  readonly perfStart: number;
+  perfEnd = -1;
+  /** Filled as the request goes (0 / undefined = not set). */
+  statusCode = 0;
+  resendCount = 0;
+  requestId: string | undefined = undefined;
+  /** `error.type`: the status code as a string when the app got one, else the error type. */
+  errorType: string | undefined = undefined;
+  /** `nylas.error_type`; set for the request span only. */
+  nylasErrorType: string | undefined = undefined;
+
+  constructor(
+    readonly shared: ProxySpanShared,
+    traceId: string,
+    parentSpanId: string | undefined,
+    parentRemote: boolean,
+    traceState: TraceState | undefined,
+    name: string,
+    method: string,
+    route: string,
+    perfStart: number,
+    startWallMs: number,
+  ) {
+    this.traceId = traceId;
+    this.spanId = nextId(8);
+    this.parentSpanId = parentSpanId;
+    this.parentRemote = parentRemote;
+    this.traceState = traceState;
+    this.name = name;
+    this.method = method;
+    this.route = route;
+    this.perfStart = perfStart;
+    this.startWallMs = startWallMs;
+  }
+
+  get endWallMs(): number {
+    return this.startWallMs + (this.perfEnd - this.perfStart);
+  }
+
+  // ReadableSpan, on the prototype and read at export time only (the JSON path in ./otlp-json.ts
+  // reads the fields): a span is allocated with its own fields and nothing else.
+  get kind(): SpanKind {
+    return SpanKind.CLIENT;
+  }
+  spanContext(): SpanContext {
+    return {
+      traceId: this.traceId,
+      spanId: this.spanId,
+      traceFlags: SAMPLED,
+      traceState: this.traceState,
+    };
+  }
+  get parentSpanContext(): SpanContext | undefined {
+    return this.parentSpanId === undefined
+      ? undefined
+      : {
+          traceId: this.traceId,
+          spanId: this.parentSpanId,
+          traceFlags: SAMPLED,
+          isRemote: this.parentRemote,
+        };
+  }
+  get startTime(): HrTime {
+    return msToHrTime(this.startWallMs);
+  }
+  get endTime(): HrTime {
+    return msToHrTime(this.endWallMs);
+  }
+  get duration(): HrTime {
+    return msToHrTime(this.perfEnd - this.perfStart);
+  }
+  get ended(): boolean {
+    return this.perfEnd >= 0;
+  }
+  get status() {
+    return { code: this.errorType === undefined ? SpanStatusCode.UNSET : SpanStatusCode.ERROR };
+  }
+  /** In the order ./otlp-json.ts writes them. */
+  get attributes(): Attributes {
+    const a: Attributes = {
+      'http.request.method': this.method,
+      'url.template': this.route,
+      'server.address': this.shared.serverAddress,
+      'server.port': this.shared.serverPort,
+    };
+    if (this.statusCode) a['http.response.status_code'] = this.statusCode;
+    if (this.resendCount) a['http.request.resend_count'] = this.resendCount;
+    if (this.requestId !== undefined) a['nylas.request_id'] = this.requestId;
+    if (this.errorType !== undefined) a['error.type'] = this.errorType;
+    if (this.nylasErrorType !== undefined) a['nylas.error_type'] = this.nylasErrorType;
+    return a;
+  }
+  get links() {
+    return NO_LINKS;
+  }
+  get events() {
+    return NO_EVENTS;
+  }
+  get resource(): Resource {
+    return this.shared.resource;
+  }
+  get instrumentationScope(): InstrumentationScope {
+    return this.shared.scope;
+  }
+  get droppedAttributesCount(): number {
+    return 0;
+  }
+  get droppedEventsCount(): number {
+    return 0;
+  }
+  get droppedLinksCount(): number {
+    return 0;
+  }
+}
+
+/** Epoch (or duration) milliseconds as [seconds, nanoseconds]. */
+export function msToHrTime(ms: number): HrTime {
+  const s = Math.floor(ms / 1000);
+  const ns = Math.round((ms - s * 1000) * 1e6);
+  return ns >= 1e9 ? [s + 1, ns - 1e9] : [s, ns];
+}
+
+// Random ids cut from a pooled hex string: one randomFillSync and one hex conversion per 128
+// spans instead of a Buffer-to-hex call per id (which showed in profiles).
+const POOL_BYTES = 4096;
+const pool = Buffer.allocUnsafe(POOL_BYTES);
+let hexPool = '';
+let hexOffset = 0;
+const ZERO_IDS = new Set(['0'.repeat(16), '0'.repeat(32)]);
+
+/** A random lowercase-hex id of `bytes` bytes, never all zeros (an invalid id in W3C terms). */
+export function nextId(bytes: 8 | 16): string {
+  const chars = bytes * 2;
+  for (;;) {
+    if (hexOffset + chars > hexPool.length) {
+      randomFillSync(pool);
+      hexPool = pool.toString('hex');
+      hexOffset = 0;
+    }
+    const id = hexPool.slice(hexOffset, hexOffset + chars);
+    hexOffset += chars;
+    if (!ZERO_IDS.has(id)) return id;
+  }
+}
+
+/** Starts and ends the proxy's spans; see the comment at the top of this file. */
+export interface ProxySpans {
+  /**
+   * A span for a proxied request that starts now (`perfStart` is performance.now()), continuing
+   * `parent` (the app's traceparent, extracted) when given; undefined when the sampler drops it.
+   */
+  start(
+    name: string,
+    method: string,
+    route: string,
+    parent: Context | undefined,
+    perfStart: number,
+  ): ProxySpan | undefined;
+  /** Records a child of `parent` for an attempt that is being retried (and so failed). */
+  attempt(
+    parent: ProxySpan,
+    perfStart: number,
+    perfEnd: number,
+    outcome: { resendCount: number; statusCode: number; errorType: string },
+  ): void;
+  /** Ends the span (once) and hands it to the batch processor. */
+  end(span: ProxySpan, perfEnd: number): void;
+}
+
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+
+export function createProxySpans(
+  shared: ProxySpanShared,
+  sampler: Sampler,
+  processor: SpanProcessor,
+): ProxySpans {
+  return {
+    start(name, method, route, parent, perfStart) {
+      const parentContext = parent === undefined ? undefined : trace.getSpanContext(parent);
+      const traceId = parentContext?.traceId ?? nextId(16);
+      const decision = sampler.shouldSample(
+        parent ?? ROOT_CONTEXT,
+        traceId,
+        name,
+        SpanKind.CLIENT,
+        NO_ATTRIBUTES,
+        NO_LINKS,
+      ).decision;
+      // RECORD without SAMPLED would never be exported by the batch processor: skip it.
+      if (decision !== SamplingDecision.RECORD_AND_SAMPLED) return undefined;
+      return new ProxySpan(
+        shared,
+        traceId,
+        parentContext?.spanId,
+        parentContext?.isRemote === true,
+        parentContext?.traceState,
+        name,
+        method,
+        route,
+        perfStart,
+        // Wall clock read per span (as the SDK does), so a long-running process does not drift.
+        Date.now(),
+      );
+    },
+    attempt(parent, perfStart, perfEnd, outcome) {
+      const span = new ProxySpan(
+        shared,
+        parent.traceId,
+        parent.spanId,
+        false,
+        parent.traceState,
+        parent.name,
+        parent.method,
+        parent.route,
+        perfStart,
+        parent.startWallMs + (perfStart - parent.perfStart),
+      );
+      span.perfEnd = perfEnd;
+      span.resendCount = outcome.resendCount;
+      span.statusCode = outcome.statusCode;
+      span.errorType = outcome.errorType;
+      // Filled before onEnd: a full batch is serialized within it.
+      processor.onEnd(span);
+    },
+    end(span, perfEnd) {
+      if (span.perfEnd >= 0) return;
+      span.perfEnd = perfEnd;
+      processor.onEnd(span);
+    },
+  };
+}

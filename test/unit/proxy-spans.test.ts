@@ -1,0 +1,230 @@
+import { describe, expect, it } from 'vitest';
+import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { TraceState } from '@opentelemetry/core';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { detectResources, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  BasicTracerProvider,
+  type ReadableSpan,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import {
+  createProxySpans,
+  nextId,
+  ProxySpan,
+  type ProxySpanShared,
+} from '../../src/tracing/proxy-spans.js';
+import { serializeProxySpans } from '../../src/tracing/otlp-json.js';
+import { samplerFromEnv } from '../../src/tracing/setup.js';
+
+// The resource carries every attribute type the detectors produce (process.command_args is an
+// array, process.pid a number) and a schema URL, so the encoder's frame is tested on them.
+const shared: ProxySpanShared = {
+  serverAddress: 'api.us.nylas.com',
+  serverPort: 443,
+  resource: resourceFromAttributes(
+    { 'service.name': 'nylas-sidecar', 'service.version': '1.2.3', 'deployment.canary': true },
+    { schemaUrl: 'https://opentelemetry.io/schemas/1.30.0' },
+  ).merge(detectResources({ detectors: [processDetector] })),
+  scope: { name: 'nylas-sidecar', version: '1.2.3' },
+};
+
+/** Collects what reaches the batch processor. */
+function collector() {
+  const ended: ReadableSpan[] = [];
+  const processor: SpanProcessor = {
+    onStart: () => undefined,
+    onEnd: (s) => void ended.push(s),
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  };
+  return { ended, processor };
+}
+
+const remoteParent = (flags: number, state?: string) =>
+  trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    traceFlags: flags,
+    isRemote: true,
+    traceState: state === undefined ? undefined : new TraceState(state),
+  });
+
+/** A realistic batch: a plain success, a remote parent with tracestate, an error, a retry. */
+function batch(): ReadableSpan[] {
+  const { ended, processor } = collector();
+  const spans = createProxySpans(shared, samplerFromEnv({}), processor);
+  const t0 = performance.now();
+  const ok = spans.start('GET /v3/grants', 'GET', '/v3/grants', undefined, t0)!;
+  ok.statusCode = 200;
+  ok.requestId = 'req-1';
+  spans.end(ok, t0 + 12.345678);
+
+  const child = spans.start(
+    'POST /v3/grants/{grant_id}/messages/send',
+    'POST',
+    '/v3/grants/{grant_id}/messages/send',
+    remoteParent(TraceFlags.SAMPLED, 'vendor=a,other=b'),
+    t0,
+  )!;
+  child.statusCode = 429;
+  child.resendCount = 2;
+  // A request id is whatever Nylas (or anything upstream) put in a header: escape it.
+  child.requestId = 'weird "id" \\ with ünïcødé\n';
+  child.errorType = '429';
+  child.nylasErrorType = 'api.rate_limit_error';
+  spans.attempt(child, t0 + 1, t0 + 2.5, {
+    resendCount: 1,
+    statusCode: 503,
+    errorType: '503',
+  });
+  spans.end(child, t0 + 1500.000001);
+
+  const failed = spans.start(
+    'GET /v3/grants/{grant_id}',
+    'GET',
+    '/v3/grants/{grant_id}',
+    undefined,
+    t0,
+  )!;
+  failed.errorType = 'upstream_timeout';
+  failed.nylasErrorType = 'upstream_timeout';
+  spans.end(failed, t0 + 30_000);
+  return ended;
+}
+
+const decode = (bytes: Uint8Array | undefined) =>
+  JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+
+describe('proxy spans', () => {
+  it('encode to the same OTLP/JSON document as the OpenTelemetry serializer', () => {
+    const spans = batch();
+    expect(spans).toHaveLength(4);
+    expect(decode(serializeProxySpans(spans))).toEqual(
+      decode(JsonTraceSerializer.serializeRequest(spans)),
+    );
+  });
+
+  it('carry the request attributes, the remote parent, its tracestate and an error status', () => {
+    const doc = decode(serializeProxySpans(batch())) as {
+      resourceSpans: { scopeSpans: { scope: unknown; spans: Record<string, unknown>[] }[] }[];
+    };
+    const [ok, attempt, child, failed] = doc.resourceSpans[0]!.scopeSpans[0]!.spans;
+    const attrs = (s: Record<string, unknown>) =>
+      Object.fromEntries(
+        (s.attributes as { key: string; value: Record<string, unknown> }[]).map((a) => [
+          a.key,
+          Object.values(a.value)[0],
+        ]),
+      );
+    expect(doc.resourceSpans[0]!.scopeSpans[0]!.scope).toEqual({
+      name: 'nylas-sidecar',
+      version: '1.2.3',
+    });
+    expect(ok).toMatchObject({ name: 'GET /v3/grants', kind: 3, status: { code: 0 }, flags: 257 });
+    expect(ok!.parentSpanId).toBeUndefined();
+    expect(attrs(ok!)).toEqual({
+      'http.request.method': 'GET',
+      'url.template': '/v3/grants',
+      'server.address': 'api.us.nylas.com',
+      'server.port': 443,
+      'http.response.status_code': 200,
+      'nylas.request_id': 'req-1',
+    });
+    expect(
+      BigInt(ok!.endTimeUnixNano as string) - BigInt(ok!.startTimeUnixNano as string),
+    ).toBeGreaterThan(12_300_000n);
+
+    expect(child).toMatchObject({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      parentSpanId: 'b7ad6b7169203331',
+      traceState: 'vendor=a,other=b',
+      status: { code: 2 },
+      flags: 769,
+    });
+    expect(attrs(child!)).toMatchObject({
+      'http.response.status_code': 429,
+      'http.request.resend_count': 2,
+      'nylas.request_id': 'weird "id" \\ with ünïcødé\n',
+      'error.type': '429',
+      'nylas.error_type': 'api.rate_limit_error',
+    });
+
+    // The retried attempt is a child of the request's span, in the same trace.
+    expect(attempt).toMatchObject({
+      traceId: child!.traceId,
+      parentSpanId: child!.spanId,
+      status: { code: 2 },
+      flags: 257,
+    });
+    expect(attrs(attempt!)).toMatchObject({
+      'http.request.resend_count': 1,
+      'http.response.status_code': 503,
+      'error.type': '503',
+    });
+    expect(attrs(failed!)).toMatchObject({ 'error.type': 'upstream_timeout' });
+    expect(attrs(failed!)['http.response.status_code']).toBeUndefined();
+  });
+
+  it('leave a batch holding other spans to the OpenTelemetry serializer', () => {
+    const provider = new BasicTracerProvider();
+    const sdkSpan = provider.getTracer('t').startSpan('poll grants');
+    sdkSpan.end();
+    const mixed = [...batch(), sdkSpan as unknown as ReadableSpan];
+    expect(new TextDecoder().decode(serializeProxySpans(mixed))).toBe(
+      new TextDecoder().decode(JsonTraceSerializer.serializeRequest(mixed)),
+    );
+  });
+
+  it('are accepted by the protobuf serializer as they are', () => {
+    const spans = batch();
+    const bytes = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
+    // Trace ids are raw bytes in protobuf.
+    expect(bytes.includes(Buffer.from('0af7651916cd43dd8448eb211c80319c', 'hex'))).toBe(true);
+    expect(bytes.includes(Buffer.from('api.rate_limit_error'))).toBe(true);
+  });
+
+  it('follow the sampler: an unsampled parent, always_off and a zero ratio record nothing', () => {
+    const { ended, processor } = collector();
+    const t0 = performance.now();
+    const parentBased = createProxySpans(shared, samplerFromEnv({}), processor);
+    expect(parentBased.start('GET /v3/grants', 'GET', '/v3/grants', remoteParent(0), t0)).toBe(
+      undefined,
+    );
+    expect(
+      parentBased.start('GET /v3/grants', 'GET', '/v3/grants', remoteParent(1), t0),
+    ).toBeInstanceOf(ProxySpan);
+    for (const sampler of [
+      new AlwaysOffSampler(),
+      samplerFromEnv({ OTEL_TRACES_SAMPLER: 'always_off' }),
+      samplerFromEnv({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' }),
+    ]) {
+      const spans = createProxySpans(shared, sampler, processor);
+      expect(spans.start('GET /v3/grants', 'GET', '/v3/grants', undefined, t0)).toBe(undefined);
+    }
+    expect(ended).toHaveLength(0);
+  });
+
+  it('end once, however often end() is called', () => {
+    const { ended, processor } = collector();
+    const spans = createProxySpans(shared, samplerFromEnv({}), processor);
+    const s = spans.start('GET /v3/grants', 'GET', '/v3/grants', undefined, performance.now())!;
+    spans.end(s, performance.now());
+    spans.end(s, performance.now() + 5);
+    expect(ended).toEqual([s]);
+  });
+
+  it('get random, valid, distinct ids', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const span = nextId(8);
+      const traceId = nextId(16);
+      expect(span).toMatch(/^[0-9a-f]{16}$/);
+      expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(span).not.toBe('0'.repeat(16));
+      seen.add(span).add(traceId);
+    }
+    expect(seen.size).toBe(10_000);
+  });
+});
