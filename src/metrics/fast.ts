@@ -84,10 +84,15 @@ export interface HistogramCell {
   readonly counts: Float64Array;
   sum: number;
   count: number;
-  /** The latest exemplar per bucket (trace id labels), OpenMetrics only. */
-  readonly exemplars: (
-    { labelSet: Record<string, string>; value: number; timestamp: number } | undefined
-  )[];
+  /**
+   * The latest exemplar per bucket (OpenMetrics only), kept as fields and made into prom-client's
+   * exemplar objects when rendered: observe() allocates nothing.
+   */
+  readonly exemplarTraceIds: (string | undefined)[];
+  readonly exemplarSpanIds: (string | undefined)[];
+  readonly exemplarValues: Float64Array;
+  /** Epoch milliseconds. */
+  readonly exemplarTimes: Float64Array;
 }
 
 /** A histogram rendered by a prom-client registry, observed through cached cells. */
@@ -121,7 +126,10 @@ export class FastHistogram {
         counts: new Float64Array(this.bounds.length + 1),
         sum: 0,
         count: 0,
-        exemplars: new Array<undefined>(this.bounds.length + 1),
+        exemplarTraceIds: new Array<undefined>(this.bounds.length + 1),
+        exemplarSpanIds: new Array<undefined>(this.bounds.length + 1),
+        exemplarValues: new Float64Array(this.bounds.length + 1),
+        exemplarTimes: new Float64Array(this.bounds.length + 1),
       };
       this.cells.set(key, c);
     }
@@ -137,10 +145,10 @@ export class FastHistogram {
     c.sum += value;
     c.count++;
     if (traceId !== undefined) {
-      const labelSet: Record<string, string> = spanId
-        ? { trace_id: traceId, span_id: spanId }
-        : { trace_id: traceId };
-      c.exemplars[i] = { labelSet, value, timestamp: Date.now() / 1000 };
+      c.exemplarTraceIds[i] = traceId;
+      c.exemplarSpanIds[i] = spanId;
+      c.exemplarValues[i] = value;
+      c.exemplarTimes[i] = Date.now();
     }
   }
 
@@ -150,7 +158,8 @@ export class FastHistogram {
       c.counts.fill(0);
       c.sum = 0;
       c.count = 0;
-      c.exemplars.fill(undefined);
+      c.exemplarTraceIds.fill(undefined);
+      c.exemplarSpanIds.fill(undefined);
     }
   }
 
@@ -165,8 +174,15 @@ export class FastHistogram {
           value: cumulative,
           metricName: `${this.name}_bucket`,
         };
-        const ex = c.exemplars[i];
-        if (ex) v.exemplar = ex;
+        const traceId = c.exemplarTraceIds[i];
+        if (traceId !== undefined) {
+          const spanId = c.exemplarSpanIds[i];
+          v.exemplar = {
+            labelSet: spanId ? { trace_id: traceId, span_id: spanId } : { trace_id: traceId },
+            value: c.exemplarValues[i]!,
+            timestamp: c.exemplarTimes[i]! / 1000,
+          };
+        }
         values.push(v);
       }
       values.push({ labels: c.labels, value: c.sum, metricName: `${this.name}_sum` });

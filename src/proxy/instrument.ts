@@ -38,41 +38,69 @@ export function createRecorder(deps: {
   recentErrors: RecentErrors;
 }) {
   const { metrics, logger, recentErrors } = deps;
-  const requestCells = new Map<string, CounterCell>();
-  const durationCells = new Map<string, HistogramCell>();
-  const byRoute = new Map<
-    string,
-    { bytes: CounterCell; provider: CounterCell; gmail: CounterCell }
-  >();
+  // Cells by route, then method, then code (and error type): the route and method strings come
+  // from closed tables, so each lookup hashes an interned string; no key is built per request.
+  interface MethodCells {
+    /** By status code, for calls without an error type. */
+    ok: Map<number, CounterCell>;
+    /** By `${code} ${errorType}`. */
+    failed: Map<string, CounterCell>;
+    /** By status class index (0 = no response). */
+    duration: (HistogramCell | undefined)[];
+  }
+  interface RouteCells {
+    bytes: CounterCell;
+    provider: CounterCell;
+    gmail: CounterCell;
+    byMethod: Map<string, MethodCells>;
+  }
+  const byRoute = new Map<string, RouteCells>();
 
   return function record(o: Outcome): void {
-    const code = String(o.code);
-    const key = `${o.method} ${o.route} ${code} ${o.errorType}`;
-    let counter = requestCells.get(key);
-    if (!counter) {
-      counter = metrics.apiRequests.cell(o.method, o.route, code, o.errorType);
-      requestCells.set(key, counter);
-    }
-    counter.value++;
-
-    const statusClass = o.responded ? (STATUS_CLASS[Math.floor(o.code / 100)] ?? 'error') : 'error';
-    const dKey = `${o.method} ${o.route} ${statusClass}`;
-    let hist = durationCells.get(dKey);
-    if (!hist) {
-      hist = metrics.apiRequestDuration.cell(o.method, o.route, statusClass);
-      durationCells.set(dKey, hist);
-    }
-    metrics.apiRequestDuration.observe(hist, o.durationSeconds, o.traceId, o.spanId);
-
     let r = byRoute.get(o.route);
     if (!r) {
       r = {
         bytes: metrics.apiResponseBytes.cell(o.route),
         provider: metrics.apiProviderRequests.cell(o.route),
         gmail: metrics.apiGmailQuotaUnits.cell(o.route),
+        byMethod: new Map(),
       };
       byRoute.set(o.route, r);
     }
+    let m = r.byMethod.get(o.method);
+    if (!m) {
+      m = { ok: new Map(), failed: new Map(), duration: [] };
+      r.byMethod.set(o.method, m);
+    }
+    let counter: CounterCell | undefined;
+    if (o.errorType === '') {
+      counter = m.ok.get(o.code);
+      if (!counter) {
+        counter = metrics.apiRequests.cell(o.method, o.route, String(o.code), '');
+        m.ok.set(o.code, counter);
+      }
+    } else {
+      const key = `${o.code} ${o.errorType}`;
+      counter = m.failed.get(key);
+      if (!counter) {
+        counter = metrics.apiRequests.cell(o.method, o.route, String(o.code), o.errorType);
+        m.failed.set(key, counter);
+      }
+    }
+    counter.value++;
+
+    const classIndex = o.responded ? Math.floor(o.code / 100) : 0;
+    let hist = m.duration[classIndex];
+    if (!hist) {
+      hist = metrics.apiRequestDuration.cell(
+        o.method,
+        o.route,
+        STATUS_CLASS[classIndex] ?? 'error',
+      );
+      m.duration[classIndex] = hist;
+    }
+    metrics.apiRequestDuration.observe(hist, o.durationSeconds, o.traceId, o.spanId);
+
     if (o.responseBytes > 0) r.bytes.value += o.responseBytes;
     if (o.providerRequests > 0) r.provider.value += o.providerRequests;
     if (o.gmailQuotaUnits > 0) r.gmail.value += o.gmailQuotaUnits;
