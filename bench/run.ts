@@ -22,9 +22,12 @@ const soakSeconds = Number(args[args.indexOf('--soak-seconds') + 1] ?? NaN) || (
 const outFile = args.includes('--out')
   ? args[args.indexOf('--out') + 1]!
   : join(root, 'bench', 'results', 'latest.json');
-const ROUNDS = quick ? 2 : 3;
-const SAT_SECONDS = quick ? 3 : 5;
-const RATE_SECONDS = quick ? 5 : 10;
+// Many short alternating rounds rather than a few long ones: on a shared VM the machine's speed
+// drifts by tens of percent over minutes, and a per-round ratio of neighbours cancels most of it.
+const ROUNDS = quick ? 3 : 9;
+const SAT_SECONDS = quick ? 2 : 3;
+const RATE_SECONDS = quick ? 3 : 5;
+const DOWNLOAD_ROUNDS = quick ? 2 : 3;
 const RATE = 1000;
 
 const TICK_HZ = 100; // USER_HZ on Linux
@@ -192,7 +195,7 @@ async function main() {
     bare: { mbPerSec: [], rssGrowthMb: [] },
     sidecar: { mbPerSec: [], rssGrowthMb: [] },
   };
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < DOWNLOAD_ROUNDS; r++) {
     for (const t of ['direct', 'sidecar', 'bare'] as Target[]) {
       const pid = pidOf[t];
       const before = pid ? memKb(pid, 'VmRSS') : 0;
@@ -204,11 +207,22 @@ async function main() {
   }
   console.log('downloads done');
 
-  // 4. Soak: RSS of the sidecar over a run at 1,000 requests/s.
-  await fixedRate(targets.sidecar + path, RATE, 2);
+  // 4. Soak: RSS of the sidecar over a run at 1,000 requests/s, sampled every 5 s. V8 sizes its
+  // heap to the load in the first seconds, so growth is also given from the end of a warm-up
+  // (a fifth of the run, at most a minute): that is the figure a leak would move.
+  const warmSeconds = Math.min(60, soakSeconds / 5);
   const soakStartKb = memKb(sidecar.pid, 'VmRSS');
+  const rssSamples: { t: number; kb: number }[] = [];
+  const soakT0 = performance.now();
+  const sampler = setInterval(
+    () =>
+      rssSamples.push({ t: (performance.now() - soakT0) / 1000, kb: memKb(sidecar.pid, 'VmRSS') }),
+    5_000,
+  );
   const soak = await fixedRate(targets.sidecar + path, RATE, soakSeconds);
+  clearInterval(sampler);
   const soakEndKb = memKb(sidecar.pid, 'VmRSS');
+  const soakWarmKb = rssSamples.find((x) => x.t >= warmSeconds)?.kb ?? soakStartKb;
   console.log('soak done');
 
   // 5. /metrics scrape with 50,000 polled grants and traffic on 100 routes.
@@ -216,6 +230,9 @@ async function main() {
   console.log('scrape done');
 
   const ms = (xs: Percentiles[], k: 'p50' | 'p99' | 'p999') => median(xs.map((x) => x[k]));
+  // Differences and ratios are taken per round (neighbouring measurements), then the median.
+  const added = (k: 'p50' | 'p99' | 'p999', base: Target) =>
+    median(lat.sidecar.map((x, i) => x[k] - lat[base][i]![k]));
   const result = {
     date: new Date().toISOString(),
     machine,
@@ -234,9 +251,15 @@ async function main() {
       ]),
     ),
     added_latency_ms: {
-      p50: ms(lat.sidecar, 'p50') - ms(lat.direct, 'p50'),
-      p99: ms(lat.sidecar, 'p99') - ms(lat.direct, 'p99'),
-      p999: ms(lat.sidecar, 'p999') - ms(lat.direct, 'p999'),
+      p50: added('p50', 'direct'),
+      p99: added('p99', 'direct'),
+      p999: added('p999', 'direct'),
+    },
+    /** What the instrumentation adds over an uninstrumented proxy in the same place. */
+    added_latency_over_bare_proxy_ms: {
+      p50: added('p50', 'bare'),
+      p99: added('p99', 'bare'),
+      p999: added('p999', 'bare'),
     },
     download_5mb_x8: Object.fromEntries(
       (Object.keys(dl) as Target[]).map((t) => [
@@ -249,9 +272,15 @@ async function main() {
     ),
     soak: {
       seconds: soakSeconds,
+      warm_up_seconds: warmSeconds,
       rss_start_mb: soakStartKb / 1024,
+      rss_after_warm_up_mb: soakWarmKb / 1024,
       rss_end_mb: soakEndKb / 1024,
+      rss_max_mb: Math.max(soakEndKb, ...rssSamples.map((x) => x.kb)) / 1024,
       growth_pct: ((soakEndKb - soakStartKb) / soakStartKb) * 100,
+      growth_after_warm_up_pct: ((soakEndKb - soakWarmKb) / soakWarmKb) * 100,
+      p50_ms: soak.p50,
+      p99_ms: soak.p99,
       errors: soak.errors,
     },
     sidecar_peak_rss_mb: memKb(sidecar.pid, 'VmHWM') / 1024,
@@ -259,7 +288,7 @@ async function main() {
     span_batches_exported: sink.batches(),
     ratios: {
       throughput_sidecar_over_direct: median(sat.sidecar) / median(sat.direct),
-      cpu_sidecar_over_bare_proxy: median(cpuPerReq.sidecar) / median(cpuPerReq.bare),
+      cpu_sidecar_over_bare_proxy: median(cpuPerReq.sidecar.map((x, i) => x / cpuPerReq.bare[i]!)),
       p50_sidecar_over_direct: ms(lat.sidecar, 'p50') / ms(lat.direct, 'p50'),
       p99_sidecar_over_direct: ms(lat.sidecar, 'p99') / ms(lat.direct, 'p99'),
       download_mbps_sidecar_over_direct: median(dl.sidecar.mbPerSec) / median(dl.direct.mbPerSec),
@@ -326,8 +355,17 @@ function printTable(r: {
   cpu_us_per_request: Record<string, number>;
   latency_ms_at_1000rps: Record<string, { p50: number; p99: number; p999: number }>;
   added_latency_ms: { p50: number; p99: number; p999: number };
+  added_latency_over_bare_proxy_ms: { p50: number; p99: number; p999: number };
   download_5mb_x8: Record<string, { mb_per_s: number; peak_rss_growth_mb: number | null }>;
-  soak: { seconds: number; growth_pct: number; rss_start_mb: number; rss_end_mb: number };
+  soak: {
+    seconds: number;
+    warm_up_seconds: number;
+    growth_pct: number;
+    growth_after_warm_up_pct: number;
+    rss_start_mb: number;
+    rss_after_warm_up_mb: number;
+    rss_end_mb: number;
+  };
   sidecar_peak_rss_mb: number;
   scrape_ms: { median: number; max: number; bytes: number };
   ratios: Record<string, number>;
@@ -353,8 +391,12 @@ function printTable(r: {
   console.log(
     `added latency (sidecar - direct): p50 ${fmt(r.added_latency_ms.p50, 3)} ms, p99 ${fmt(r.added_latency_ms.p99, 3)} ms, p99.9 ${fmt(r.added_latency_ms.p999, 3)} ms`,
   );
+  const o = r.added_latency_over_bare_proxy_ms;
   console.log(
-    `soak ${r.soak.seconds} s at 1,000 req/s: RSS ${fmt(r.soak.rss_start_mb, 1)} -> ${fmt(r.soak.rss_end_mb, 1)} MB (${fmt(r.soak.growth_pct, 1)}%); sidecar peak RSS ${fmt(r.sidecar_peak_rss_mb, 1)} MB`,
+    `added latency (sidecar - bare proxy): p50 ${fmt(o.p50, 3)} ms, p99 ${fmt(o.p99, 3)} ms, p99.9 ${fmt(o.p999, 3)} ms`,
+  );
+  console.log(
+    `soak ${r.soak.seconds} s at 1,000 req/s: RSS ${fmt(r.soak.rss_start_mb, 1)} -> ${fmt(r.soak.rss_after_warm_up_mb, 1)} MB after ${fmt(r.soak.warm_up_seconds, 0)} s -> ${fmt(r.soak.rss_end_mb, 1)} MB at the end (${fmt(r.soak.growth_pct, 1)}% from the start, ${fmt(r.soak.growth_after_warm_up_pct, 1)}% after warm-up); sidecar peak RSS ${fmt(r.sidecar_peak_rss_mb, 1)} MB`,
   );
   console.log(
     `/metrics with 50,000 polled grants and 100 routes: median ${fmt(r.scrape_ms.median, 1)} ms, max ${fmt(r.scrape_ms.max, 1)} ms (${r.scrape_ms.bytes} bytes)`,
