@@ -99,13 +99,16 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const injectAuth =
     config.proxy.injectApiKey && config.nylas.apiKey ? `Bearer ${config.nylas.apiKey}` : undefined;
   // Span names are `{METHOD} {route}`: a closed set, built once each.
-  const spanNames = new Map<string, string>();
+  // By route, then method: both strings come from closed tables, so no key is built per request.
+  const spanNames = new Map<string, Map<string, string>>();
   const spanName = (method: string, route: string): string => {
-    const key = method + route;
-    let name = spanNames.get(key);
-    if (name === undefined) spanNames.set(key, (name = `${method} ${route}`));
+    let byMethod = spanNames.get(route);
+    if (byMethod === undefined) spanNames.set(route, (byMethod = new Map()));
+    let name = byMethod.get(method);
+    if (name === undefined) byMethod.set(method, (name = `${method} ${route}`));
     return name;
   };
+
   const spans = ctx.spans;
 
   const refuse = (res: ServerResponse, status: number, method: string, message: string) => {

@@ -229,25 +229,31 @@ export interface ProxySpans {
 
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
+/** `sampler` undefined means the default, parentbased_always_on. */
 export function createProxySpans(
   shared: ProxySpanShared,
-  sampler: Sampler,
+  sampler: Sampler | undefined,
   processor: SpanProcessor,
 ): ProxySpans {
   return {
     start(name, method, route, parent, perfStart) {
       const parentContext = parent === undefined ? undefined : trace.getSpanContext(parent);
       const traceId = parentContext?.traceId ?? nextId(16);
-      const decision = sampler.shouldSample(
-        parent ?? ROOT_CONTEXT,
-        traceId,
-        name,
-        SpanKind.CLIENT,
-        NO_ATTRIBUTES,
-        NO_LINKS,
-      ).decision;
-      // RECORD without SAMPLED would never be exported by the batch processor: skip it.
-      if (decision !== SamplingDecision.RECORD_AND_SAMPLED) return undefined;
+      if (
+        sampler === undefined
+          ? // The default, parentbased_always_on, decided without a call and a result per span.
+            parentContext !== undefined && (parentContext.traceFlags & SAMPLED) === 0
+          : // RECORD without SAMPLED would never be exported by the batch processor: skip it.
+            sampler.shouldSample(
+              parent ?? ROOT_CONTEXT,
+              traceId,
+              name,
+              SpanKind.CLIENT,
+              NO_ATTRIBUTES,
+              NO_LINKS,
+            ).decision !== SamplingDecision.RECORD_AND_SAMPLED
+      )
+        return undefined;
       return new ProxySpan(
         shared,
         traceId,

@@ -66,8 +66,12 @@ class ProxySpanJsonExporter extends OTLPExporterBase<ReadableSpan[]> {
   }
 }
 
-/** The sampler OTEL_TRACES_SAMPLER names, as the SDK reads it (default parentbased_always_on). */
-export function samplerFromEnv(env: TracingOptions['env']): Sampler {
+/**
+ * The sampler OTEL_TRACES_SAMPLER names, as the SDK reads it; undefined for the default,
+ * parentbased_always_on (and for a name the SDK does not know, which it also replaces by the
+ * default).
+ */
+export function samplerFromEnv(env: TracingOptions['env']): Sampler | undefined {
   const ratio = () => {
     const r = Number(env.OTEL_TRACES_SAMPLER_ARG);
     return env.OTEL_TRACES_SAMPLER_ARG !== undefined && r >= 0 && r <= 1 ? r : 1;
@@ -84,7 +88,7 @@ export function samplerFromEnv(env: TracingOptions['env']): Sampler {
     case 'parentbased_traceidratio':
       return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) });
     default:
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+      return undefined;
   }
 }
 
@@ -142,7 +146,7 @@ export function createTracing({ env, version }: TracingOptions): Tracing {
   const sdk = new NodeSDK({
     resource,
     autoDetectResources: false,
-    sampler,
+    sampler: sampler ?? new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     // The exporter reads OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) itself.
     spanProcessors: [
       new BatchSpanProcessor(json ? new OTLPJsonExporter() : new OTLPProtoExporter(), bufferConfig),

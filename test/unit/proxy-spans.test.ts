@@ -5,7 +5,9 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import { detectResources, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
+  AlwaysOnSampler,
   BasicTracerProvider,
+  ParentBasedSampler,
   type ReadableSpan,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
@@ -188,13 +190,23 @@ describe('proxy spans', () => {
   it('follow the sampler: an unsampled parent, always_off and a zero ratio record nothing', () => {
     const { ended, processor } = collector();
     const t0 = performance.now();
-    const parentBased = createProxySpans(shared, samplerFromEnv({}), processor);
-    expect(parentBased.start('GET /v3/grants', 'GET', '/v3/grants', remoteParent(0), t0)).toBe(
-      undefined,
-    );
-    expect(
-      parentBased.start('GET /v3/grants', 'GET', '/v3/grants', remoteParent(1), t0),
-    ).toBeInstanceOf(ProxySpan);
+    // The default (decided inline) and the same sampler as an SDK object (called) agree.
+    for (const sampler of [
+      samplerFromEnv({}),
+      samplerFromEnv({ OTEL_TRACES_SAMPLER: 'parentbased_always_on' }),
+      new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+    ]) {
+      const parentBased = createProxySpans(shared, sampler, processor);
+      expect(parentBased.start('GET /v3/grants', 'GET', '/v3/grants', remoteParent(0), t0)).toBe(
+        undefined,
+      );
+      expect(
+        parentBased.start('GET /v3/grants', 'GET', '/v3/grants', remoteParent(1), t0),
+      ).toBeInstanceOf(ProxySpan);
+      expect(
+        parentBased.start('GET /v3/grants', 'GET', '/v3/grants', undefined, t0),
+      ).toBeInstanceOf(ProxySpan);
+    }
     for (const sampler of [
       new AlwaysOffSampler(),
       samplerFromEnv({ OTEL_TRACES_SAMPLER: 'always_off' }),
