@@ -103,7 +103,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const spanNames = new Map<string, Map<string, string>>();
   const spanName = (method: string, route: string): string => {
     let byMethod = spanNames.get(route);
-    if (byMethod === undefined) spanNames.set(route, (byMethod = new Map()));
+    if (byMethod === undefined) spanNames.set(route, (byMethod = new Map<string, string>()));
     let name = byMethod.get(method);
     if (name === undefined) byMethod.set(method, (name = `${method} ${route}`));
     return name;
