@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createMetrics } from '../../src/metrics/index.js';
+import { COMPONENT_STATUSES } from '../../src/pollers/labels.js';
 import { DASHBOARDS_DIR, renderDashboards } from '../../scripts/dashboards/generate.mjs';
 import {
   dashboardQueries,
@@ -205,6 +206,20 @@ describe('dashboards as code', () => {
       }
     }
     expect(checked).toBeGreaterThan(10);
+  });
+
+  it('maps every component status the status-page poller reports, and no other', () => {
+    // The generator (plain JS, no build) repeats the list from src/pollers/labels.ts.
+    const platform = dashboards.find((d) => d.uid === 'nylas-platform')!;
+    const exprs = allPanels(platform.panels)
+      .flatMap((p) => p.targets ?? [])
+      .map((t) => t.expr)
+      .filter((e) => e.includes('nylas_status_page_component_status') && e.includes('status="'));
+    expect(exprs.length).toBeGreaterThan(0);
+    for (const expr of exprs) {
+      const mapped = [...expr.matchAll(/status="([^"]+)"/g)].map((m) => m[1]);
+      expect(mapped).toEqual([...COMPONENT_STATUSES]);
+    }
   });
 
   it('marks status-page incidents and maintenance on the API panels', () => {
