@@ -6,10 +6,10 @@
 // With two or more cores, the upstream and the proxies run on core 0 and the load generator (this
 // process) on core 1.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, totalmem } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { downloads, fixedRate, saturate, type Percentiles } from './load.js';
@@ -139,6 +139,55 @@ async function startOtlpSink(): Promise<{ url: string; batches: () => number; se
   };
 }
 
+/**
+ * nginx as a reference proxy when Debian's nginx is installed (it is not needed otherwise): one
+ * process (`master_process off`), pinned like the others, keep-alive to the upstream, no
+ * buffering. It shows what a proxy costs on this machine before any of our code runs.
+ */
+async function startNginx(upstream: string): Promise<{ url: string; pid: number } | undefined> {
+  const bin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((b) => existsSync(b));
+  if (!bin) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `daemon off; master_process off; worker_processes 1; pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream up { server ${new URL(upstream).host}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }
+  }
+}
+`,
+  );
+  const argv = [bin, '-c', join(dir, 'nginx.conf'), '-p', dir];
+  const child = spawn(canPin ? 'taskset' : bin, canPin ? ['-c', '0', ...argv] : argv.slice(1), {
+    stdio: 'ignore',
+  });
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    if (
+      await fetch(url + '/v3/grants').then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, pid: child.pid! };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  console.log('nginx is installed but did not start: measured without it');
+  return undefined;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
@@ -158,6 +207,8 @@ async function main() {
   const bare = await startNode(join(here, 'bare-proxy.js'), [upstream]);
   const bareUrl = `http://127.0.0.1:${(JSON.parse(bare.line) as { port: number }).port}`;
   const sidecar = await startSidecar(upstream, sink.url);
+  const nginx = await startNginx(upstream);
+  if (nginx) console.log('Reference: nginx on core 0 as well.');
   const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';
   const targets = { direct: upstream, bare: bareUrl, sidecar: sidecar.proxy } as const;
   type Target = keyof typeof targets;
@@ -165,6 +216,8 @@ async function main() {
 
   // Warm-up: JIT and connection pools.
   for (const t of Object.keys(targets) as Target[]) await saturate(targets[t] + path, 1, 16);
+  if (nginx) await saturate(nginx.url + path, 1, 16);
+  const ref = { rps: [] as number[], cpu: [] as number[], lat: [] as Percentiles[] };
 
   // 1. Saturation throughput and CPU per request.
   const sat: Record<Target, number[]> = { direct: [], bare: [], sidecar: [] };
@@ -178,6 +231,12 @@ async function main() {
       if (pid && (t === 'bare' || t === 'sidecar'))
         cpuPerReq[t].push(((cpuSeconds(pid) - c0) / res.requests) * 1e6);
     }
+    if (nginx) {
+      const c0 = cpuSeconds(nginx.pid);
+      const res = await saturate(nginx.url + path, SAT_SECONDS);
+      ref.rps.push(res.rps);
+      ref.cpu.push(((cpuSeconds(nginx.pid) - c0) / res.requests) * 1e6);
+    }
   }
   console.log('saturation done');
 
@@ -186,6 +245,7 @@ async function main() {
   for (let r = 0; r < ROUNDS; r++) {
     for (const t of ['direct', 'sidecar', 'bare'] as Target[])
       lat[t].push(await fixedRate(targets[t] + path, RATE, RATE_SECONDS));
+    if (nginx) ref.lat.push(await fixedRate(nginx.url + path, RATE, RATE_SECONDS));
   }
   console.log('fixed-rate latency done');
 
@@ -255,6 +315,23 @@ async function main() {
       p99: added('p99', 'direct'),
       p999: added('p999', 'direct'),
     },
+    /** nginx in the same place, when installed: what any proxy costs on this machine. */
+    reference_nginx: nginx
+      ? {
+          saturation_rps: median(ref.rps),
+          cpu_us_per_request: median(ref.cpu),
+          latency_ms_at_1000rps: {
+            p50: ms(ref.lat, 'p50'),
+            p99: ms(ref.lat, 'p99'),
+            p999: ms(ref.lat, 'p999'),
+          },
+          added_latency_ms: {
+            p50: median(ref.lat.map((x, i) => x.p50 - lat.direct[i]!.p50)),
+            p99: median(ref.lat.map((x, i) => x.p99 - lat.direct[i]!.p99)),
+            p999: median(ref.lat.map((x, i) => x.p999 - lat.direct[i]!.p999)),
+          },
+        }
+      : null,
     /** What the instrumentation adds over an uninstrumented proxy in the same place. */
     added_latency_over_bare_proxy_ms: {
       p50: added('p50', 'bare'),
@@ -356,6 +433,11 @@ function printTable(r: {
   latency_ms_at_1000rps: Record<string, { p50: number; p99: number; p999: number }>;
   added_latency_ms: { p50: number; p99: number; p999: number };
   added_latency_over_bare_proxy_ms: { p50: number; p99: number; p999: number };
+  reference_nginx: {
+    saturation_rps: number;
+    cpu_us_per_request: number;
+    added_latency_ms: { p50: number; p99: number; p999: number };
+  } | null;
   download_5mb_x8: Record<string, { mb_per_s: number; peak_rss_growth_mb: number | null }>;
   soak: {
     seconds: number;
@@ -391,6 +473,11 @@ function printTable(r: {
   console.log(
     `added latency (sidecar - direct): p50 ${fmt(r.added_latency_ms.p50, 3)} ms, p99 ${fmt(r.added_latency_ms.p99, 3)} ms, p99.9 ${fmt(r.added_latency_ms.p999, 3)} ms`,
   );
+  const n = r.reference_nginx;
+  if (n)
+    console.log(
+      `reference nginx: ${fmt(n.saturation_rps, 0)} req/s at saturation, CPU ${fmt(n.cpu_us_per_request, 1)} µs per request, added latency p50 ${fmt(n.added_latency_ms.p50, 3)} ms, p99 ${fmt(n.added_latency_ms.p99, 3)} ms, p99.9 ${fmt(n.added_latency_ms.p999, 3)} ms`,
+    );
   const o = r.added_latency_over_bare_proxy_ms;
   console.log(
     `added latency (sidecar - bare proxy): p50 ${fmt(o.p50, 3)} ms, p99 ${fmt(o.p99, 3)} ms, p99.9 ${fmt(o.p999, 3)} ms`,
