@@ -83,6 +83,12 @@ function batch(): ReadableSpan[] {
   });
   spans.end(child, t0 + 1500.000001);
 
+  // Longer than the encoder's per-span estimate, in 3-byte UTF-8 characters: its buffer grows.
+  const long = spans.start('GET /v3/grants', 'GET', '/v3/grants', undefined, t0)!;
+  long.statusCode = 200;
+  long.requestId = '€'.repeat(3000);
+  spans.end(long, t0 + 1);
+
   const failed = spans.start(
     'GET /v3/grants/{grant_id}',
     'GET',
@@ -102,7 +108,7 @@ const decode = (bytes: Uint8Array | undefined) =>
 describe('proxy spans', () => {
   it('encode to the same OTLP/JSON document as the OpenTelemetry serializer', () => {
     const spans = batch();
-    expect(spans).toHaveLength(4);
+    expect(spans).toHaveLength(5);
     expect(decode(serializeProxySpans(spans))).toEqual(
       decode(JsonTraceSerializer.serializeRequest(spans)),
     );
@@ -112,7 +118,7 @@ describe('proxy spans', () => {
     const doc = decode(serializeProxySpans(batch())) as {
       resourceSpans: { scopeSpans: { scope: unknown; spans: Record<string, unknown>[] }[] }[];
     };
-    const [ok, attempt, child, failed] = doc.resourceSpans[0]!.scopeSpans[0]!.spans;
+    const [ok, attempt, child, long, failed] = doc.resourceSpans[0]!.scopeSpans[0]!.spans;
     const attrs = (s: Record<string, unknown>) =>
       Object.fromEntries(
         (s.attributes as { key: string; value: Record<string, unknown> }[]).map((a) => [
@@ -165,6 +171,7 @@ describe('proxy spans', () => {
       'http.response.status_code': 503,
       'error.type': '503',
     });
+    expect(attrs(long!)['nylas.request_id']).toBe('€'.repeat(3000));
     expect(attrs(failed!)).toMatchObject({ 'error.type': 'upstream_timeout' });
     expect(attrs(failed!)['http.response.status_code']).toBeUndefined();
   });
