@@ -1,4 +1,5 @@
 import { trace, type Tracer } from '@opentelemetry/api';
+import type { ExportResult } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -26,7 +27,7 @@ import {
   resourceFromAttributes,
 } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { proxySpanJsonSerializer } from './otlp-json.js';
+import { encodeProxySpansInTurns, proxySpanJsonSerializer } from './otlp-json.js';
 import { createProxySpans, type ProxySpans } from './proxy-spans.js';
 
 /** The tracer the sidecar records spans with, and how to flush it on shutdown. */
@@ -63,6 +64,12 @@ class ProxySpanJsonExporter extends OTLPExporterBase<ReadableSpan[]> {
         undefined,
       ),
     );
+  }
+
+  // The batch is encoded over several event-loop turns first, so that exporting it does not hold
+  // up the requests being proxied (see encodeProxySpansInTurns).
+  override export(items: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    encodeProxySpansInTurns(items, () => super.export(items, resultCallback));
   }
 }
 
