@@ -7,7 +7,7 @@
 // process) on core 1.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -121,21 +121,16 @@ function resetPeak(pid: number): void {
   }
 }
 
-/** An OTLP/HTTP endpoint that accepts and counts span batches (the spans' export cost is real). */
-async function startOtlpSink(): Promise<{ url: string; batches: () => number; server: Server }> {
-  let batches = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      batches++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+/** The OTLP/HTTP receiver (./otlp-sink.ts), pinned with the servers, not in this process. */
+async function startOtlpSink(): Promise<{ url: string; batches: () => Promise<number> }> {
+  const { line } = await startNode(join(here, 'otlp-sink.js'), []);
+  const url = `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    batches: () => batches,
-    server,
+    url,
+    batches: () =>
+      fetch(`${url}/count`)
+        .then((r) => r.json() as Promise<{ batches: number }>)
+        .then((c) => c.batches),
   };
 }
 
@@ -197,7 +192,7 @@ async function main() {
   console.log(`nylas-sidecar benchmark on ${machine}`);
   console.log(
     canPin
-      ? 'Pinned: upstream and proxies on core 0, load generator on core 1.'
+      ? 'Pinned: upstream, proxies and the OTLP receiver on core 0, load generator on core 1.'
       : 'Not pinned (fewer than 2 cores or no taskset): figures are noisier.',
   );
 
@@ -362,7 +357,7 @@ async function main() {
     },
     sidecar_peak_rss_mb: memKb(sidecar.pid, 'VmHWM') / 1024,
     scrape_ms: scrape,
-    span_batches_exported: sink.batches(),
+    span_batches_exported: await sink.batches(),
     ratios: {
       throughput_sidecar_over_direct: median(sat.sidecar) / median(sat.direct),
       cpu_sidecar_over_bare_proxy: median(cpuPerReq.sidecar.map((x, i) => x / cpuPerReq.bare[i]!)),
@@ -375,7 +370,6 @@ async function main() {
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nwritten: ${outFile}`);
-  sink.server.close();
   stopping = true;
   for (const c of children) c.kill('SIGTERM');
 }
