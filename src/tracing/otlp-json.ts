@@ -103,7 +103,7 @@ function templatable(spans: readonly ReadableSpan[]): spans is ProxySpan[] {
 
 /**
  * Writes one batch's OTLP/JSON request span by span, so that it can be written a few spans at a
- * time (see encodeProxySpansInTurns).
+ * time (see encodeProxySpansInSteps).
  */
 class BatchWriter {
   private readonly frame: Frame;
@@ -160,11 +160,11 @@ export function serializeProxySpans(spans: ReadableSpan[]): Uint8Array | undefin
   return new BatchWriter(spans).finish();
 }
 
-/** Batches encoded ahead by encodeProxySpansInTurns, for serializeProxySpans to hand over. */
+/** Batches encoded ahead by encodeProxySpansInSteps, for serializeProxySpans to hand over. */
 const encoded = new WeakMap<ReadableSpan[], Uint8Array>();
 
 /** Spans written per step: about 0.2 ms of work, where a whole batch of 512 took 2. */
-const SPANS_PER_TURN = 64;
+const SPANS_PER_STEP = 64;
 
 /**
  * Encodes `spans` a few at a time, then calls `done`; serializeProxySpans(spans) then returns the
@@ -174,14 +174,14 @@ const SPANS_PER_TURN = 64;
  * sleeps, so a process sharing the core (the app, or the benchmark's upstream) still waited for
  * the whole batch. A batch that is not all proxy spans is left to the library's serializer.
  */
-export function encodeProxySpansInTurns(spans: ReadableSpan[], done: () => void): void {
-  if (!templatable(spans) || spans.length <= SPANS_PER_TURN) {
+export function encodeProxySpansInSteps(spans: ReadableSpan[], done: () => void): void {
+  if (!templatable(spans) || spans.length <= SPANS_PER_STEP) {
     done();
     return;
   }
   const writer = new BatchWriter(spans);
   const step = () => {
-    if (!writer.write(SPANS_PER_TURN)) {
+    if (!writer.write(SPANS_PER_STEP)) {
       setTimeout(step, 1);
       return;
     }

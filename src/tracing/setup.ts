@@ -27,7 +27,7 @@ import {
   resourceFromAttributes,
 } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { encodeProxySpansInTurns, proxySpanJsonSerializer } from './otlp-json.js';
+import { encodeProxySpansInSteps, proxySpanJsonSerializer } from './otlp-json.js';
 import { createProxySpans, type ProxySpans } from './proxy-spans.js';
 
 /** The tracer the sidecar records spans with, and how to flush it on shutdown. */
@@ -66,10 +66,10 @@ class ProxySpanJsonExporter extends OTLPExporterBase<ReadableSpan[]> {
     );
   }
 
-  // The batch is encoded over several event-loop turns first, so that exporting it does not hold
-  // up the requests being proxied (see encodeProxySpansInTurns).
+  // The batch is encoded in several timer steps first, so that exporting it does not hold
+  // up the requests being proxied (see encodeProxySpansInSteps).
   override export(items: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    encodeProxySpansInTurns(items, () => super.export(items, resultCallback));
+    encodeProxySpansInSteps(items, () => super.export(items, resultCallback));
   }
 }
 

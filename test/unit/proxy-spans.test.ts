@@ -17,7 +17,7 @@ import {
   ProxySpan,
   type ProxySpanShared,
 } from '../../src/tracing/proxy-spans.js';
-import { encodeProxySpansInTurns, serializeProxySpans } from '../../src/tracing/otlp-json.js';
+import { encodeProxySpansInSteps, serializeProxySpans } from '../../src/tracing/otlp-json.js';
 import { samplerFromEnv } from '../../src/tracing/setup.js';
 
 // The resource carries every attribute type the detectors produce (process.command_args is an
@@ -176,7 +176,7 @@ describe('proxy spans', () => {
     expect(attrs(failed!)['http.response.status_code']).toBeUndefined();
   });
 
-  it('encode a large batch over several event-loop turns, to the same bytes', async () => {
+  it('encode a large batch in several steps, to the same bytes', async () => {
     // 600 spans: more than one turn's share, with the escaping and buffer growth of batch().
     const spans = Array.from({ length: 120 }, batch).flat();
     const whole = Buffer.from(serializeProxySpans(spans)!);
@@ -187,7 +187,7 @@ describe('proxy spans', () => {
       if (counting) setImmediate(count);
     };
     setImmediate(count);
-    await new Promise<void>((resolve) => encodeProxySpansInTurns(spans, resolve));
+    await new Promise<void>((resolve) => encodeProxySpansInSteps(spans, resolve));
     counting = false;
     expect(turns).toBeGreaterThanOrEqual(5);
     // The exporter's serializer call then hands over the bytes made across turns, once.
@@ -199,13 +199,13 @@ describe('proxy spans', () => {
   it('encode a small batch, or one holding other spans, when the exporter asks', () => {
     const small = batch();
     let done = false;
-    encodeProxySpansInTurns(small, () => (done = true));
+    encodeProxySpansInSteps(small, () => (done = true));
     expect(done).toBe(true);
     const sdkSpan = new BasicTracerProvider().getTracer('t').startSpan('poll grants');
     sdkSpan.end();
     const mixed = [...Array.from({ length: 30 }, batch).flat(), sdkSpan as unknown as ReadableSpan];
     done = false;
-    encodeProxySpansInTurns(mixed, () => (done = true));
+    encodeProxySpansInSteps(mixed, () => (done = true));
     expect(done).toBe(true);
     expect(new TextDecoder().decode(serializeProxySpans(mixed))).toBe(
       new TextDecoder().decode(JsonTraceSerializer.serializeRequest(mixed)),
