@@ -28,7 +28,8 @@ export interface SidecarDeps {
 
 /** The URLs the sidecar listens on once started. */
 export interface SidecarAddresses {
-  proxy: string;
+  /** Unset for the `pollers` role, which runs no proxy. */
+  proxy: string | undefined;
   admin: string;
   webhook: string | undefined;
 }
@@ -50,21 +51,33 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     latencyBuckets: config.proxy.latencyBuckets,
     version: deps.version,
     defaultMetrics: deps.defaultMetrics,
+    role: config.role,
   });
   const tracing = deps.tracing ?? createTracing({ env: deps.otelEnv ?? {}, version: deps.version });
   const recentErrors = new RecentErrors();
   let ready = false;
 
-  const proxy = createProxy({ config, metrics, logger, tracing, recentErrors });
-  const pollers = createPollers({ config, metrics, logger, tracer: tracing.tracer });
-  const webhooks: WebhookListener | undefined = config.webhook.listen
-    ? createWebhookListener({ config, metrics, logger, tracer: tracing.tracer })
+  // SIDECAR_ROLE (SPEC section 10): `pollers` runs no proxy and no webhook listener; `proxy` has
+  // its pollers all disabled (createPollers), so the admin pages say who polls.
+  const serves = config.role !== 'pollers';
+  const proxy = serves
+    ? createProxy({ config, metrics, logger, tracing, recentErrors })
     : undefined;
+  const pollers = createPollers({ config, metrics, logger, tracer: tracing.tracer });
+  const webhooks: WebhookListener | undefined =
+    serves && config.webhook.listen
+      ? createWebhookListener({ config, metrics, logger, tracer: tracing.tracer })
+      : undefined;
   const adminApp = createAdminApp({
     metrics,
     state: { ready: () => ready },
     routers: [
-      createStatusRouter({ pollers, recentErrors, apiHost: config.nylas.apiUri.host }),
+      createStatusRouter({
+        pollers,
+        recentErrors,
+        apiHost: config.nylas.apiUri.host,
+        role: config.role,
+      }),
       ...(deps.adminRouters ?? []),
     ],
   });
@@ -79,12 +92,12 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
       const { createServer } = await import('node:http');
       adminServer = createServer(adminApp);
       const adminAddr: AddressInfo = await listen(adminServer, config.admin.listen);
-      const proxyAddr = await proxy.start();
+      const proxyAddr = proxy ? await proxy.start() : undefined;
       const webhookAddr = webhooks ? await webhooks.start() : undefined;
       pollers.start();
       ready = true;
       return {
-        proxy: urlOf(proxyAddr),
+        proxy: proxyAddr ? urlOf(proxyAddr) : undefined,
         admin: urlOf(adminAddr),
         webhook: webhookAddr ? urlOf(webhookAddr) : undefined,
       };
@@ -93,7 +106,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
       stopping ??= (async () => {
         ready = false;
         const grace = config.shutdownGraceMs;
-        await Promise.all([proxy.stop(grace), webhooks?.stop(grace)]);
+        await Promise.all([proxy?.stop(grace), webhooks?.stop(grace)]);
         await pollers.stop();
         await tracing.shutdown();
         if (adminServer) await closeServer(adminServer, 1000);

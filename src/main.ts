@@ -11,8 +11,9 @@ const USAGE = `Usage: nylas-sidecar [--check-config] [--help] [--version]
 
 Starts the nylas-sidecar: an instrumented proxy for the Nylas API, pollers, an optional
 webhook listener, and /metrics. Configured by environment variables (see README.md);
-SIDECAR_CONFIG=path adds a YAML file with the same settings. With no NYLAS_API_KEY it
-starts in demo mode against a built-in Nylas simulator.
+SIDECAR_CONFIG=path adds a YAML file with the same settings. SIDECAR_ROLE=proxy|pollers|all
+says what this instance runs (default all). With nothing configured (no NYLAS_API_KEY,
+SIDECAR_ROLE or upstream) it starts in demo mode against a built-in Nylas simulator.
 
   --check-config   validate the configuration, print every problem, exit 0 or 1
   --version        print the version
@@ -65,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (args.has('--check-config')) {
     process.stdout.write(
-      `nylas-sidecar: configuration OK${config.demo ? ' (demo mode: no NYLAS_API_KEY)' : ''}\n`,
+      `nylas-sidecar: configuration OK: ${config.demo ? 'demo mode' : `live mode, upstream ${config.nylas.apiUri.origin}`}, role ${config.role} (${config.modeReason})\n`,
     );
     return 0;
   }
@@ -119,12 +120,16 @@ async function main(argv: string[]): Promise<number> {
 
   const lines = [
     demo
-      ? 'nylas-sidecar is running in DEMO MODE: no NYLAS_API_KEY is set, so a built-in Nylas simulator is the upstream and generated traffic flows through the proxy.'
-      : `nylas-sidecar ${version} is running; upstream ${config.nylas.apiUri.origin}`,
-    `  proxy:    ${addresses.proxy}   (point the Nylas SDK's apiUri here)`,
-    `  metrics:  ${addresses.admin}/metrics`,
-    `  overview: ${addresses.admin}/`,
+      ? `nylas-sidecar is running in DEMO MODE (${config.modeReason}): a built-in Nylas simulator is the upstream and generated traffic flows through the proxy.`
+      : `nylas-sidecar ${version} is running, role ${config.role}; upstream ${config.nylas.apiUri.origin}`,
   ];
+  if (addresses.proxy)
+    lines.push(`  proxy:    ${addresses.proxy}   (point the Nylas SDK's apiUri here)`);
+  lines.push(`  metrics:  ${addresses.admin}/metrics`, `  overview: ${addresses.admin}/`);
+  if (!demo && config.role === 'all' && !config.nylas.apiKey)
+    lines.push(
+      '  note: NYLAS_API_KEY is not set, so the grants and webhooks pollers are off (with many replicas, run them in one SIDECAR_ROLE=pollers instance)',
+    );
   if (addresses.webhook) lines.push(`  webhooks: ${addresses.webhook}`);
   if (demo) {
     lines.push(`  simulator: ${demo.upstreamUrl}`);
@@ -134,8 +139,12 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   process.stderr.write(`${lines.join('\n')}\n`);
-  logger.info({ event: 'started', demo: Boolean(demo), ...addresses }, 'nylas-sidecar started');
-  demo?.startTraffic({ proxy: addresses.proxy, webhook: addresses.webhook });
+  logger.info(
+    { event: 'started', demo: Boolean(demo), role: config.role, ...addresses },
+    'nylas-sidecar started',
+  );
+  if (demo && addresses.proxy)
+    demo.startTraffic({ proxy: addresses.proxy, webhook: addresses.webhook });
 
   return new Promise<number>((resolve) => {
     let signalled = false;

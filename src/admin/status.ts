@@ -10,6 +10,8 @@ export interface StatusDeps {
   recentErrors: RecentErrors;
   /** Host of the Nylas API (the region), named in support tickets. */
   apiHost?: string;
+  /** SIDECAR_ROLE of this instance, shown on /status (which instance's data this is). */
+  role?: 'proxy' | 'pollers' | 'all';
   /** Unix ms; default Date.now. */
   now?: () => number;
 }
@@ -29,7 +31,7 @@ export function createStatusRouter(deps: StatusDeps): Router {
 
   router.get('/status', (_req, res) => {
     const model = buildStatusModel(pollers.snapshot(), recentErrors.list(), now());
-    common(res).json(model);
+    common(res).json({ role: deps.role ?? 'all', ...model });
   });
 
   router.get('/', (_req, res) => {

@@ -3,9 +3,35 @@ import { envSchema, SECRET_KEYS, type ListenAddress, type ParsedEnv } from './sc
 
 export type WebhookVerifyMode = 'enforce' | 'observe' | 'off';
 
+/**
+ * What this instance runs (SPEC section 10): `proxy` the proxy (and the webhook listener when
+ * configured), `pollers` the pollers and the admin pages about them, `all` both in one process.
+ */
+export type SidecarRole = 'proxy' | 'pollers' | 'all';
+
+/**
+ * Settings that say "this is a real deployment": any of them set means demo mode never starts by
+ * surprise (a proxy-only sidecar without NYLAS_API_KEY is the ordinary production shape).
+ */
+const PRODUCTION_KEYS = [
+  'SIDECAR_ROLE',
+  'NYLAS_API_KEY',
+  'NYLAS_API_URI',
+  'NYLAS_CLIENT_ID',
+  'NYLAS_CLIENT_SECRET',
+  'NYLAS_WEBHOOK_SECRET',
+  'NYLAS_STATUS_PAGE_URL',
+  'SIDECAR_WEBHOOK_LISTEN',
+  'SIDECAR_WEBHOOK_FORWARD_URL',
+  'SIDECAR_INJECT_API_KEY',
+] as const;
+
 /** The sidecar's configuration: parsed once, validated, frozen. */
 export interface Config {
+  readonly role: SidecarRole;
   readonly demo: boolean;
+  /** Why the sidecar runs in demo or live mode, for --check-config and the banner. */
+  readonly modeReason: string;
   readonly demoScenario: string;
   readonly nylas: {
     readonly apiUri: URL;
@@ -138,7 +164,25 @@ export function loadConfig({ env, readFile }: LoadOptions): Config {
     throw new ConfigError(problems);
   }
   const e = parsed.data;
-  const demo = e.SIDECAR_DEMO || e.NYLAS_API_KEY === undefined;
+  const { demo, modeReason } = decideMode(e, raw);
+  const role: SidecarRole = e.SIDECAR_ROLE ?? 'all';
+  if (demo && role !== 'all')
+    problems.push(
+      `SIDECAR_ROLE=${displayValue('SIDECAR_ROLE', role)}: demo mode (SIDECAR_DEMO) runs every part in one process; allowed with it: all, or unset`,
+    );
+  if (
+    role === 'pollers' &&
+    e.NYLAS_API_KEY === undefined &&
+    e.NYLAS_CLIENT_ID === undefined &&
+    !demo
+  )
+    problems.push(
+      'NYLAS_API_KEY=(unset): required with SIDECAR_ROLE=pollers (the grants and webhooks pollers call Nylas with it)',
+    );
+  if (role === 'pollers' && e.SIDECAR_WEBHOOK_LISTEN)
+    problems.push(
+      `SIDECAR_WEBHOOK_LISTEN=${displayValue('SIDECAR_WEBHOOK_LISTEN', raw.SIDECAR_WEBHOOK_LISTEN)}: the webhook listener runs with SIDECAR_ROLE=proxy or all, not pollers`,
+    );
   const secrets = e.NYLAS_WEBHOOK_SECRET;
   const verify: WebhookVerifyMode =
     e.SIDECAR_WEBHOOK_VERIFY ?? (secrets.length > 0 ? 'enforce' : 'off');
@@ -176,7 +220,9 @@ export function loadConfig({ env, readFile }: LoadOptions): Config {
   // The SDK builds `${apiUri}${path}`; a trailing slash on the base would double it.
   apiUri.pathname = apiUri.pathname.replace(/\/+$/, '');
   return deepFreeze({
+    role,
     demo,
+    modeReason,
     demoScenario: e.SIDECAR_DEMO_SCENARIO,
     nylas: {
       apiUri,
@@ -206,6 +252,29 @@ export function loadConfig({ env, readFile }: LoadOptions): Config {
     shutdownGraceMs: e.SIDECAR_SHUTDOWN_GRACE_MS,
     logLevel: e.SIDECAR_LOG_LEVEL,
   });
+}
+
+/**
+ * Demo mode starts when asked for (SIDECAR_DEMO=true), or on the newcomer path: nothing that
+ * names a real deployment is set (no role, upstream, key or webhook setting). SIDECAR_DEMO=auto
+ * (docker-compose) runs the demo unless Nylas credentials or an upstream are given.
+ */
+function decideMode(
+  e: ParsedEnv,
+  raw: Readonly<Record<string, string>>,
+): { demo: boolean; modeReason: string } {
+  const given = PRODUCTION_KEYS.filter((k) => raw[k] !== undefined && raw[k].trim() !== '');
+  if (e.SIDECAR_DEMO === true) return { demo: true, modeReason: 'SIDECAR_DEMO=true' };
+  if (e.SIDECAR_DEMO === false) return { demo: false, modeReason: 'SIDECAR_DEMO=false' };
+  if (e.SIDECAR_DEMO === 'auto') {
+    const creds = given.filter((k) => k.startsWith('NYLAS_API') || k.startsWith('NYLAS_CLIENT'));
+    return creds.length === 0
+      ? { demo: true, modeReason: 'SIDECAR_DEMO=auto and no Nylas credentials or upstream set' }
+      : { demo: false, modeReason: `SIDECAR_DEMO=auto and ${creds.join(', ')} set` };
+  }
+  return given.length === 0
+    ? { demo: true, modeReason: 'nothing configured (no NYLAS_API_KEY, SIDECAR_ROLE or upstream)' }
+    : { demo: false, modeReason: `${given.join(', ')} set` };
 }
 
 /** Returns a copy of a config with some parts replaced (demo mode, tests). */

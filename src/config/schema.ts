@@ -159,7 +159,19 @@ export const envSchema = z
     SIDECAR_LOG_LEVEL: z
       .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
       .default('info'),
-    SIDECAR_DEMO: bool(false),
+    SIDECAR_ROLE: z.enum(['proxy', 'pollers', 'all']).optional(),
+    SIDECAR_DEMO: z
+      .string()
+      .optional()
+      .transform((v, ctx): boolean | 'auto' | undefined => {
+        if (v === undefined || v.trim() === '') return undefined;
+        const s = v.trim().toLowerCase();
+        if (s === 'auto') return 'auto';
+        if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+        if (['0', 'false', 'no', 'off'].includes(s)) return false;
+        ctx.addIssue({ code: 'custom', message: 'allowed: true, false or auto' });
+        return z.NEVER;
+      }),
     SIDECAR_DEMO_SCENARIO: z.string().default('healthy'),
     SIDECAR_CONFIG: z.string().optional(),
   })

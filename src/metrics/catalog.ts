@@ -14,7 +14,51 @@ export interface MetricsOptions {
   version: string;
   /** Collect prom-client's process and Node.js metrics (off in some unit tests). */
   defaultMetrics?: boolean;
+  /**
+   * What this instance runs (default `all`). A family this role never updates is not exported:
+   * a proxy-only replica exporting `nylas_status_page_indicator 0` would read as "no incident".
+   */
+  role?: 'proxy' | 'pollers' | 'all';
 }
+
+/** Families only the proxy and the webhook listener update (roles `proxy` and `all`). */
+const TRAFFIC_FAMILIES = [
+  'nylas_api_requests_total',
+  'nylas_api_request_duration_seconds',
+  'nylas_api_inflight_requests',
+  'nylas_api_rate_limited_total',
+  'nylas_api_response_bytes_total',
+  'nylas_api_provider_requests_total',
+  'nylas_api_gmail_quota_units_total',
+  'nylas_api_retries_total',
+  'nylas_grant_auth_failures_total',
+  'nylas_webhook_notifications_total',
+  'nylas_webhook_challenges_total',
+  'nylas_webhook_delivery_lag_seconds',
+  'nylas_webhook_delivery_attempts_total',
+  'nylas_webhook_forward_duration_seconds',
+  'nylas_webhook_last_notification_timestamp_seconds',
+];
+
+/** Families only the pollers update (roles `pollers` and `all`). */
+const POLLER_FAMILIES = [
+  'nylas_grants',
+  'nylas_grant_invalid',
+  'nylas_accounts',
+  'nylas_account_unhealthy',
+  'nylas_account_sync_restarts_total',
+  'nylas_webhook_status',
+  'nylas_webhook_info',
+  'nylas_status_page_indicator',
+  'nylas_status_page_component_status',
+  'nylas_status_page_incidents',
+  'nylas_status_page_incident_info',
+  'nylas_status_page_maintenance_active',
+  'nylas_poller_last_success_timestamp_seconds',
+  'nylas_poller_runs_total',
+  'nylas_poller_duration_seconds',
+  'nylas_poller_requests_total',
+];
 
 /** Buckets for webhook delivery lag: seconds to the 10-20 min of Nylas's last retry, and beyond. */
 const WEBHOOK_LAG_BUCKETS = [1, 5, 10, 30, 60, 120, 300, 600, 1200, 3600, 21600];
@@ -238,12 +282,24 @@ export function createMetrics(opts: MetricsOptions) {
       buckets: POLLER_BUCKETS,
       registers,
     }),
+    pollerRequests: new Counter({
+      name: 'nylas_poller_requests_total',
+      help: "Requests the pollers (and /support lookups) made to Nylas and the status page, by API and status code ('error' when no answer came). They share the application's rate limits with the app.",
+      labelNames: ['api', 'code'] as const,
+      registers,
+    }),
 
     // The sidecar itself
     buildInfo: new Gauge({
       name: 'nylas_sidecar_build_info',
       help: 'nylas-sidecar build information (value 1).',
       labelNames: ['version', 'node_version'] as const,
+      registers,
+    }),
+    role: new Gauge({
+      name: 'nylas_sidecar_role',
+      help: 'What this instance runs (value 1): proxy, pollers or all (SIDECAR_ROLE).',
+      labelNames: ['role'] as const,
       registers,
     }),
     seriesDropped: new Counter({
@@ -255,6 +311,10 @@ export function createMetrics(opts: MetricsOptions) {
   };
 
   m.buildInfo.set({ version: opts.version, node_version: process.version }, 1);
+  const role = opts.role ?? 'all';
+  m.role.set({ role }, 1);
+  const unused = role === 'proxy' ? POLLER_FAMILIES : role === 'pollers' ? TRAFFIC_FAMILIES : [];
+  for (const name of unused) registry.removeSingleMetric(name);
   if (opts.defaultMetrics !== false) {
     collectDefaultMetrics({ register: registry });
     // prom-client names these gauges with a counter's _total suffix, which `promtool check

@@ -24,7 +24,19 @@ export interface NylasClientOptions {
   clientSecret?: string;
   dispatcher?: Dispatcher;
   now: () => number;
+  /** Told of every answer: which API (a closed set) and its status code, or 'error'. */
+  onAnswer?: (api: NylasApiName, code: string) => void;
 }
+
+/** The APIs the pollers call, as a bounded label value. */
+export type NylasApiName =
+  | 'grants'
+  | 'grant'
+  | 'webhooks'
+  | 'v2_webhooks'
+  | 'v2_accounts'
+  | 'v2_account_sync'
+  | 'status_page';
 
 export interface PageQuery {
   limit: number;
@@ -70,6 +82,8 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
       : undefined;
   const clientPath = opts.clientId ? `/a/${encodeURIComponent(opts.clientId)}` : '';
   const { dispatcher, now } = opts;
+  const onAnswer = (api: NylasApiName) =>
+    opts.onAnswer ? (code: string) => opts.onAnswer?.(api, code) : undefined;
 
   const v3 = () => {
     if (!bearer)
@@ -94,6 +108,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
         schema: grantListSchema,
         dispatcher,
         now,
+        onAnswer: onAnswer('grants'),
       });
       return res.data;
     },
@@ -107,6 +122,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
           schema: grantGetSchema,
           dispatcher,
           now,
+          onAnswer: onAnswer('grant'),
         });
         return res.data;
       } catch (err) {
@@ -123,6 +139,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
         schema: webhookListSchema,
         dispatcher,
         now,
+        onAnswer: onAnswer('webhooks'),
       });
       return { webhooks: res.data, nextCursor: res.next_cursor ?? undefined };
     },
@@ -136,6 +153,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
           schema: v2WebhookListSchema,
           dispatcher,
           now,
+          onAnswer: onAnswer('v2_webhooks'),
         });
       } catch (err) {
         if (err instanceof NylasCallError && err.status === 404) return undefined;
@@ -151,6 +169,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
         schema: v2AccountListSchema,
         dispatcher,
         now,
+        onAnswer: onAnswer('v2_accounts'),
       });
     },
 
@@ -163,6 +182,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
         schema: v2ActionSchema,
         dispatcher,
         now,
+        onAnswer: onAnswer('v2_account_sync'),
       });
     },
 
@@ -175,6 +195,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
         schema: v2ActionSchema,
         dispatcher,
         now,
+        onAnswer: onAnswer('v2_account_sync'),
       });
     },
   };
@@ -186,6 +207,7 @@ export function fetchStatusSummary(opts: {
   signal: AbortSignal;
   dispatcher?: Dispatcher;
   now: () => number;
+  onAnswer?: (api: NylasApiName, code: string) => void;
 }): Promise<StatusSummary> {
   const base = opts.statusPageUrl.href.endsWith('/')
     ? opts.statusPageUrl.href
@@ -197,5 +219,6 @@ export function fetchStatusSummary(opts: {
     dispatcher: opts.dispatcher,
     now: opts.now,
     maxBytes: 4 * 1024 * 1024,
+    onAnswer: opts.onAnswer ? (code) => opts.onAnswer?.('status_page', code) : undefined,
   });
 }

@@ -53,6 +53,8 @@ export interface CallOptions<S extends z.ZodType> {
   now: () => number;
   /** A page of 200 grants is ~200 KB; anything near this bound is not a Nylas answer. */
   maxBytes?: number;
+  /** Told the status code of every answer, or 'error' when none came (request metrics). */
+  onAnswer?: (code: string) => void;
 }
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -83,8 +85,10 @@ export async function callJson<S extends z.ZodType>(opts: CallOptions<S>): Promi
       body: post ? '{}' : undefined,
     });
   } catch (err) {
+    opts.onAnswer?.('error');
     throw transportError(err, opts.signal);
   }
+  opts.onAnswer?.(String(res.statusCode));
 
   const ok = res.statusCode >= 200 && res.statusCode < 300;
   let text: string;

@@ -84,6 +84,7 @@ export function createPollers(deps: PollersDeps): Pollers {
     clientSecret,
     dispatcher,
     now,
+    onAnswer: (api, code) => metrics.pollerRequests.inc({ api, code }),
   });
   // One pacer for everything that hits the application-scoped limits; the pacer's own clock is
   // monotonic, since the wall clock may be moved by tests.
@@ -119,29 +120,34 @@ export function createPollers(deps: PollersDeps): Pollers {
   });
 
   const common = { metrics, logger, tracer, now, random, deadlineMs: deps.deadlineMs };
+  // A proxy-role instance polls nothing: one pollers instance does it for every replica.
+  const roleOff =
+    config.role === 'proxy' ? 'SIDECAR_ROLE=proxy (a pollers instance polls)' : undefined;
   const pollers: Record<PollerName, Poller> = {
     grants: createPoller({
       ...common,
       source: grants.source,
       schedule: config.pollers.grants,
-      disabledReason: apiKey ? undefined : 'NYLAS_API_KEY is not set',
+      disabledReason: roleOff ?? (apiKey ? undefined : 'NYLAS_API_KEY is not set'),
     }),
     accounts: createPoller({
       ...common,
       source: accounts.source,
       schedule: config.pollers.accounts,
-      disabledReason: v2 ? undefined : 'NYLAS_CLIENT_ID and NYLAS_CLIENT_SECRET are not set',
+      disabledReason:
+        roleOff ?? (v2 ? undefined : 'NYLAS_CLIENT_ID and NYLAS_CLIENT_SECRET are not set'),
     }),
     webhooks: createPoller({
       ...common,
       source: webhooks.source,
       schedule: config.pollers.webhooks,
-      disabledReason: apiKey ? undefined : 'NYLAS_API_KEY is not set',
+      disabledReason: roleOff ?? (apiKey ? undefined : 'NYLAS_API_KEY is not set'),
     }),
     status_page: createPoller({
       ...common,
       source: statusPage.source,
       schedule: config.pollers.statusPage,
+      disabledReason: roleOff,
     }),
   };
   const all = Object.values(pollers);

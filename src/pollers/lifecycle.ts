@@ -34,6 +34,8 @@ export interface PollerState {
   backoffUntil: number | undefined;
   /** Typical time between runs, from the schedule. */
   intervalMs: number | undefined;
+  /** Scheduled runs start this long after their cron time (jitter, fixed per process). */
+  startOffsetMs: number;
 }
 
 export interface PollerOptions {
@@ -74,6 +76,12 @@ export interface Poller {
 const MAX_DEADLINE_MS = 10 * 60_000;
 /** Backoff never grows past this (or one interval, if longer), so a recovered API is seen soon. */
 const MAX_BACKOFF_MS = 30 * 60_000;
+/**
+ * Scheduled runs start up to this long after their cron second (a quarter of the interval at
+ * most): sidecars of many deployments, or several polling instances, must not all call Nylas in
+ * the same second (node-cron fires on the wall clock).
+ */
+const MAX_START_OFFSET_MS = 30_000;
 /** A Retry-After beyond this is treated as this: a broken header must not silence a poller. */
 const MAX_RETRY_AFTER_MS = 60 * 60_000;
 
@@ -113,8 +121,13 @@ export function createPoller(opts: PollerOptions): Poller {
   const deadlineMs =
     opts.deadlineMs ?? Math.min(MAX_DEADLINE_MS, Math.max(1000, (intervalMs ?? 60_000) * 0.8));
   const enabled = opts.schedule !== null && !opts.disabledReason;
+  // One offset per poller and process, so runs stay evenly spaced.
+  const startOffsetMs = Math.floor(
+    random() * Math.min(MAX_START_OFFSET_MS, (intervalMs ?? 60_000) / 4),
+  );
 
   let task: ScheduledTask | undefined;
+  let offsetTimer: NodeJS.Timeout | undefined;
   let current: Promise<'success' | 'error'> | undefined;
   let abort: AbortController | undefined;
   let stopped = false;
@@ -132,6 +145,7 @@ export function createPoller(opts: PollerOptions): Poller {
     consecutiveFailures: 0,
     backoffUntil: undefined,
     intervalMs,
+    startOffsetMs,
   };
 
   async function execute(): Promise<'success' | 'error'> {
@@ -229,7 +243,12 @@ export function createPoller(opts: PollerOptions): Poller {
     start() {
       if (!enabled || task || stopped || !opts.schedule) return;
       // The overlap guard is ours (tick); node-cron's own is kept on as a second line.
-      task = cron.createTask(opts.schedule, tick, {
+      const delayed = () => {
+        clearTimeout(offsetTimer);
+        offsetTimer = setTimeout(() => void tick(), startOffsetMs);
+        offsetTimer.unref();
+      };
+      task = cron.createTask(opts.schedule, delayed, {
         name: `nylas-sidecar-${name}`,
         noOverlap: true,
         logger: cronLogger(logger, name),
@@ -239,6 +258,7 @@ export function createPoller(opts: PollerOptions): Poller {
     },
     async stop() {
       stopped = true;
+      clearTimeout(offsetTimer);
       // Abort first: destroying the task may wait for the tick in progress, which waits for the poll.
       abort?.abort(new Error('poller stopped'));
       const t = task;

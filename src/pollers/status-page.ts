@@ -52,6 +52,7 @@ export function createStatusPageSource(deps: {
   now: () => number;
 }) {
   const { metrics, now } = deps;
+  const onAnswer = (api: string, code: string) => metrics.pollerRequests.inc({ api, code });
   let snapshot: StatusPageSnapshot | undefined;
 
   const source: PollSource = {
@@ -62,6 +63,7 @@ export function createStatusPageSource(deps: {
         signal,
         dispatcher: deps.dispatcher,
         now,
+        onAnswer,
       });
       const components = new Map<string, ComponentStatus>();
       // Group components only summarise their children; the children carry the signal.

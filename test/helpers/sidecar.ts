@@ -6,7 +6,8 @@ import type { Tracing } from '../../src/tracing/index.js';
 
 export interface TestSidecar {
   sidecar: Sidecar;
-  urls: SidecarAddresses;
+  /** `proxy` is '' for a pollers-role sidecar (it runs no proxy). */
+  urls: Omit<SidecarAddresses, 'proxy'> & { proxy: string };
   /** Every JSON log line written so far. */
   logs: string[];
   stop(): Promise<void>;
@@ -46,5 +47,5 @@ export async function startTestSidecar(
     defaultMetrics: false,
   });
   const urls = await sidecar.start();
-  return { sidecar, urls, logs, stop: () => sidecar.stop() };
+  return { sidecar, urls: { ...urls, proxy: urls.proxy ?? '' }, logs, stop: () => sidecar.stop() };
 }

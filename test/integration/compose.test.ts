@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { loadConfig } from '../../src/config/index.js';
 import { startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
 
 const run = promisify(execFile);
@@ -132,6 +133,23 @@ describe('docker-compose.yml', () => {
     expect(e).toHaveProperty('NYLAS_API_KEY', undefined);
     expect(e.SIDECAR_LISTEN).toBe('0.0.0.0:4000');
     expect(e.SIDECAR_ADMIN_LISTEN).toBe('0.0.0.0:9464');
+    // The image sets a role, so it never runs the demo by surprise; compose asks for it (auto),
+    // and passing NYLAS_API_KEY through runs it live.
+    const imageEnv = Object.fromEntries(
+      [...read('Dockerfile').matchAll(/^\s*(?:ENV\s+)?(SIDECAR_[A-Z_]+)=(\S+)/gm)].map((m) => [
+        m[1]!,
+        m[2]!,
+      ]),
+    );
+    expect(imageEnv.SIDECAR_ROLE).toBe('all');
+    expect(loadConfig({ env: imageEnv }).demo).toBe(false);
+    const set = Object.fromEntries(
+      Object.entries(e).filter(
+        (kv): kv is [string, string] => kv[1] !== undefined && kv[0].startsWith('SIDECAR_'),
+      ),
+    );
+    expect(loadConfig({ env: { ...imageEnv, ...set } }).demo).toBe(true);
+    expect(loadConfig({ env: { ...imageEnv, ...set, NYLAS_API_KEY: 'k' } }).demo).toBe(false);
     expect(e.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://otel-collector:4318');
     const collector = parse(read('deploy/otel-collector/config.yml')) as {
       receivers: { otlp: { protocols: { http: { endpoint: string } } } };

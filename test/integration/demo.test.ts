@@ -67,7 +67,7 @@ describe('demo mode in process', () => {
     expect(d.scenarioCommand).toContain(`${d.upstreamUrl}/_simulator/scenario`);
 
     const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    d.startTraffic({ proxy: urls.proxy, webhook: urls.webhook });
+    d.startTraffic({ proxy: urls.proxy!, webhook: urls.webhook });
     await until(async () => {
       const s = await scrape(urls.admin);
       const routes = new Set(series(s, 'nylas_api_requests_total').map((x) => x.labels.route));

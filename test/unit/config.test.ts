@@ -141,8 +141,15 @@ describe('configuration rejections', () => {
   });
 
   it('rejects an API key injection without a key outside demo mode only when a key is missing', () => {
-    // No key means demo mode, where the simulator's key is injected: accepted.
-    expect(loadConfig({ env: { SIDECAR_INJECT_API_KEY: 'true' } }).proxy.injectApiKey).toBe(true);
+    // In demo mode the simulator's key is injected: accepted.
+    expect(
+      loadConfig({ env: { SIDECAR_INJECT_API_KEY: 'true', SIDECAR_DEMO: 'true' } }).proxy
+        .injectApiKey,
+    ).toBe(true);
+    // Asking for injection is a production setting: live mode, and then the key is missing.
+    expect(problems({ SIDECAR_INJECT_API_KEY: 'true' })).toEqual([
+      'SIDECAR_INJECT_API_KEY="true": needs NYLAS_API_KEY',
+    ]);
   });
 
   it('rejects unreadable, malformed and unknown-key YAML files', () => {

@@ -23,6 +23,7 @@ function snapshot(): PollersSnapshot {
         consecutiveFailures: 3,
         backoffUntil: undefined,
         intervalMs: 60_000,
+        startOffsetMs: 0,
       },
     ],
     grants: {

@@ -135,6 +135,17 @@ describe('poller lifecycle', () => {
     });
   });
 
+  it('starts scheduled runs at a jittered offset within a quarter of the interval, at most 30 s', () => {
+    // random() is 0.5 in setup: half of min(30 s, interval / 4).
+    expect(setup(() => Promise.resolve()).poller.state().startOffsetMs).toBe(7_500);
+    expect(
+      setup(() => Promise.resolve(), { schedule: '*/5 * * * *' }).poller.state().startOffsetMs,
+    ).toBe(15_000);
+    expect(
+      setup(() => Promise.resolve(), { schedule: '*/10 * * * * *' }).poller.state().startOffsetMs,
+    ).toBe(1_250);
+  });
+
   it('derives a deadline shorter than the schedule interval', () => {
     expect(scheduleInterval('* * * * *')).toBe(60_000);
     expect(scheduleInterval('*/5 * * * *')).toBe(300_000);
