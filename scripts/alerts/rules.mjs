@@ -98,10 +98,22 @@ export function buildRules(input = {}) {
   const sel = (metric, ...matchers) => `${metric}{${[job, ...matchers].join(',')}}`;
   const runbook = (alert) => `${o.runbookBase}#${anchorOf(alert)}`;
   const lat = num(o.latencyThreshold);
+  // Poller data is read from the freshest polling instance only (SPEC section 10): an instance
+  // whose polls fail keeps its last snapshot, and max() over instances would let it win.
+  const freshest = (poller) => `nylas_sidecar:poller_freshest{${job},poller="${poller}"}`;
+  const fresh = (poller, metric, ...matchers) =>
+    `(${sel(metric, ...matchers)} and on (job, instance) ${freshest(poller)})`;
+  const q = (text) => text.replace(/"/g, '\\"');
+  // While no instance has a successful poll to show (the pollers instance is down, or restarting),
+  // a firing poller-derived alert stays as it was instead of resolving for lack of data:
+  // "resolved" must mean Nylas said so, not that nobody asked.
+  // (Raw series, not the recording rule: that one is written by another group, a step behind.)
+  const latched = (name, poller, by = []) =>
+    `max by (${['job', ...by].join(', ')}) (ALERTS{alertname="${name}",alertstate="firing",${job}})\nunless on (job) count by (job) (${sel('nylas_poller_last_success_timestamp_seconds', `poller="${poller}"`)})`;
 
   // The status page as context on our own API alerts: one look tells whether Nylas knows.
   const statusPageNote =
-    `{{ with query "max(nylas_status_page_indicator{${job.replace(/"/g, '\\"')}})" }}` +
+    `{{ with query "max(${q(fresh('status_page', 'nylas_status_page_indicator'))})" }}` +
     '{{ with first . }}{{ if ge .Value 1.0 }}Nylas has an open incident: the status page indicator is ' +
     '{{ if ge .Value 3.0 }}critical{{ else if ge .Value 2.0 }}major{{ else }}minor{{ end }}.' +
     '{{ else }}No open incident on the Nylas status page.{{ end }}{{ end }}' +
@@ -130,6 +142,19 @@ export function buildRules(input = {}) {
 
   // ---- Recording rules: the API SLIs -------------------------------------------------------
   const recording = [];
+  const lastSuccess = sel('nylas_poller_last_success_timestamp_seconds');
+  recording.push({
+    rule: {
+      record: 'nylas_sidecar:poller_freshest',
+      expr: `0 * (\n  ${lastSuccess}\n  == on (job, poller) group_left\n  max by (job, poller) (${lastSuccess})\n) + 1`,
+    },
+    comment: [
+      'Which instance to believe about each poller: 1 for the one (or ones) whose last successful run is',
+      'the newest. Poller-derived alerts and dashboards read that instance only; an instance whose polls',
+      'fail keeps its last snapshot, and max() over instances would let its stale data win. Proxy-role',
+      'instances export no poller series, so they never count.',
+    ].join('\n'),
+  });
   const requests = (win) =>
     `sum by (job) (rate(${sel('nylas_api_requests_total', 'error_type!="client_aborted"')}[${w(win)}]))`;
   for (const win of WINDOWS) {
@@ -357,7 +382,7 @@ export function buildRules(input = {}) {
     alert('NylasGrantsInvalid', {
       expr: [
         'count by (job) (',
-        `  max by (job, grant_id, provider) (${sel('nylas_grant_invalid')})`,
+        `  max by (job, grant_id, provider) ${fresh('grants', 'nylas_grant_invalid')}`,
         '  unless',
         `  max by (job, grant_id, provider) (${sel('nylas_grant_invalid')} offset ${w('1h')})`,
         ')',
@@ -378,15 +403,15 @@ export function buildRules(input = {}) {
     alert('NylasGrantsInvalidSurge', {
       expr: [
         '(',
-        `  max by (job, provider) (${sel('nylas_grants', 'status="invalid"')})`,
+        `  max by (job, provider) ${fresh('grants', 'nylas_grants', 'status="invalid"')}`,
         '  -',
         `  max by (job, provider) (${sel('nylas_grants', 'status="invalid"')} offset ${w('1h')})`,
         ')',
         '/ on (job, provider)',
-        `sum by (job, provider) (max by (job, provider, status) (${sel('nylas_grants')}))`,
+        `sum by (job, provider) (max by (job, provider, status) ${fresh('grants', 'nylas_grants')})`,
         '> 0.1',
         'and on (job, provider)',
-        `max by (job, provider) (${sel('nylas_grants', 'status="invalid"')}) - max by (job, provider) (${sel('nylas_grants', 'status="invalid"')} offset ${w('1h')}) >= 5`,
+        `max by (job, provider) ${fresh('grants', 'nylas_grants', 'status="invalid"')} - max by (job, provider) (${sel('nylas_grants', 'status="invalid"')} offset ${w('1h')}) >= 5`,
       ].join('\n'),
       for: '5m',
       severity: 'critical',
@@ -402,7 +427,7 @@ export function buildRules(input = {}) {
         'Microsoft client secret.',
     }),
     alert('NylasAccountSyncStopped', {
-      expr: `sum by (job, sync_state) (max by (job, sync_state, provider) (${sel('nylas_accounts', 'sync_state=~"stopped|sync-error|exception"')})) > 0`,
+      expr: `sum by (job, sync_state) (max by (job, sync_state, provider) ${fresh('accounts', 'nylas_accounts', 'sync_state=~"stopped|sync-error|exception"')}) > 0`,
       for: '15m',
       severity: 'warning',
       tier: 3,
@@ -419,7 +444,7 @@ export function buildRules(input = {}) {
   // ---- Webhooks -------------------------------------------------------------------------------
   const webhooks = [
     alert('NylasWebhookFailing', {
-      expr: `max by (job, webhook_id) (${sel('nylas_webhook_status', 'status="failing"')}) == 1`,
+      expr: `max by (job, webhook_id) ${fresh('webhooks', 'nylas_webhook_status', 'status="failing"')} == 1\nor\n${latched('NylasWebhookFailing', 'webhooks', ['webhook_id'])}`,
       for: '2m',
       severity: 'critical',
       tier: 2,
@@ -429,10 +454,11 @@ export function buildRules(input = {}) {
         'to it failed over 15 minutes. The app is missing notifications now; after 72 hours Nylas stops sending.',
       why:
         'Nylas only says "failing" after 15 minutes of >= 95 % failed deliveries, so it is never a blip;\n' +
-        '2 minutes is two polls agreeing.',
+        '2 minutes is two polls agreeing. Read from the freshest polling instance; while no instance polls it\n' +
+        'stays firing (ALERTS) rather than resolving for lack of data.',
     }),
     alert('NylasWebhookFailed', {
-      expr: `max by (job, webhook_id) (${sel('nylas_webhook_status', 'status="failed"')}) == 1`,
+      expr: `max by (job, webhook_id) ${fresh('webhooks', 'nylas_webhook_status', 'status="failed"')} == 1\nor\n${latched('NylasWebhookFailed', 'webhooks', ['webhook_id'])}`,
       for: '2m',
       severity: 'critical',
       tier: 2,
@@ -489,9 +515,11 @@ export function buildRules(input = {}) {
   const platform = [
     alert('NylasPlatformIncident', {
       expr: [
-        `max by (job) (${sel('nylas_status_page_indicator')}) >= 1`,
+        `max by (job) ${fresh('status_page', 'nylas_status_page_indicator')} >= 1`,
         'or on (job)',
-        `sum by (job) (max by (job, impact) (${sel('nylas_status_page_incidents')})) > 0`,
+        `sum by (job) (max by (job, impact) ${fresh('status_page', 'nylas_status_page_incidents')}) > 0`,
+        'or',
+        latched('NylasPlatformIncident', 'status_page'),
       ].join('\n'),
       for: '2m',
       severity: 'info',
@@ -499,17 +527,20 @@ export function buildRules(input = {}) {
       summary: 'The Nylas status page reports an incident.',
       description:
         'The Nylas status page (polled by {{ $labels.job }}) reports an open incident or a degraded component' +
-        `{{ range query "nylas_status_page_incident_info{${job.replace(/"/g, '\\"')}}" }}; incident ` +
+        `{{ range query "max by (incident_id, impact, status) ${q(fresh('status_page', 'nylas_status_page_incident_info'))}" }}; incident ` +
         '{{ .Labels.incident_id }} ({{ .Labels.impact }}, {{ .Labels.status }}){{ end }}.',
       why:
         'Context, not an action: our own API alerts say whether the app is affected. 2 minutes is two polls\n' +
-        'agreeing. Alertmanager uses it to mark (inhibit) the warning-level API alerts.',
+        'agreeing. Alertmanager uses it to mark (inhibit) the warning-level API alerts. Read from the freshest\n' +
+        'polling instance (each incident listed once); while no instance polls it stays firing (ALERTS).',
     }),
     alert('NylasPlatformMajorOutage', {
       expr: [
-        `max by (job) (${sel('nylas_status_page_indicator')}) >= 2`,
+        `max by (job) ${fresh('status_page', 'nylas_status_page_indicator')} >= 2`,
         'or on (job)',
-        `max by (job) (${sel('nylas_status_page_component_status', 'status="major_outage"')}) == 1`,
+        `max by (job) ${fresh('status_page', 'nylas_status_page_component_status', 'status="major_outage"')} == 1`,
+        'or',
+        latched('NylasPlatformMajorOutage', 'status_page'),
       ].join('\n'),
       for: '2m',
       severity: 'warning',
@@ -525,15 +556,18 @@ export function buildRules(input = {}) {
   ];
 
   // ---- The sidecar itself ---------------------------------------------------------------------
+  const stale = o.testTiming ? 20 : o.pollerStaleSeconds;
+  // The role an instance had while it was still scraped: a dead instance exports nothing now.
+  const pollersRole = `last_over_time(${sel('nylas_sidecar_role', 'role="pollers"')}[${w('1h')}])`;
   const sidecar = [
     alert('NylasSidecarPollerStale', {
       expr: [
-        `time() - max by (job, poller) (${sel('nylas_poller_last_success_timestamp_seconds')}) > ${o.testTiming ? 20 : o.pollerStaleSeconds}`,
+        `time() - ${sel('nylas_poller_last_success_timestamp_seconds')} > ${stale}`,
         'or',
         '(',
-        `  sum by (job, poller) (rate(${sel('nylas_poller_runs_total', 'result="error"')}[${w('30m')}])) > 0`,
-        '  unless on (job, poller)',
-        `  sum by (job, poller) (rate(${sel('nylas_poller_runs_total', 'result="success"')}[${w('30m')}])) > 0`,
+        `  sum by (job, instance, poller) (rate(${sel('nylas_poller_runs_total', 'result="error"')}[${w('30m')}])) > 0`,
+        '  unless on (job, instance, poller)',
+        `  sum by (job, instance, poller) (rate(${sel('nylas_poller_runs_total', 'result="success"')}[${w('30m')}])) > 0`,
         ')',
       ].join('\n'),
       for: '5m',
@@ -541,28 +575,91 @@ export function buildRules(input = {}) {
       tier: 3,
       summary: 'A sidecar poller has not succeeded recently.',
       description:
-        'The {{ $labels.poller }} poller of {{ $labels.job }} has not completed a successful run recently ' +
-        `(no success for ${o.testTiming ? 20 : o.pollerStaleSeconds} s, or only errors over 30 minutes). Its metrics are stale.`,
+        'The {{ $labels.poller }} poller of {{ $labels.instance }} ({{ $labels.job }}) has not completed a successful run ' +
+        `recently (no success for ${stale} s, or only errors over 30 minutes). Its metrics are stale; dashboards and ` +
+        'alerts read the freshest polling instance instead, if there is one.',
       why:
-        `No success for ${o.testTiming ? 20 : o.pollerStaleSeconds} s (three runs of the slowest default schedule), or only failed runs over 30m\n` +
-        '(a poller that never succeeded has no last-success timestamp).',
+        `Per instance: no success for ${stale} s (three runs of the slowest default schedule), or only failed runs over\n` +
+        '30m (a poller that never succeeded has no last-success timestamp). One stale instance among fresh ones\n' +
+        'is named, not hidden behind max().',
+    }),
+    alert('NylasSidecarNoPoller', {
+      expr: [
+        `absent(${sel('nylas_sidecar_role', 'role=~"pollers|all"')})`,
+        'and on ()',
+        `count(${sel('up')}) > 0`,
+      ].join('\n'),
+      for: '10m',
+      severity: 'warning',
+      tier: 4,
+      summary: 'No nylas-sidecar instance polls Nylas.',
+      description:
+        'No instance of {{ $labels.job }} runs the pollers (SIDECAR_ROLE=pollers or all): grant health, webhook ' +
+        'destinations and the Nylas status page are not being watched. Open poller-derived alerts stay as they ' +
+        "were until an instance polls again. The app's own calls are not affected.",
+      why:
+        'The pollers run in one instance (SIDECAR_ROLE=pollers) for all app replicas; without it, nothing alerts on\n' +
+        'grants, webhooks or incidents. Only while some target of the job is scraped (else NylasSidecarDown).',
+    }),
+    alert('NylasSidecarInstanceErrors', {
+      expr: [
+        '(',
+        `  sum by (job, instance) (rate(${sel('nylas_api_requests_total', 'code=~"5.."', 'error_type!="client_aborted"')}[${w('5m')}]))`,
+        '  /',
+        `  sum by (job, instance) (rate(${sel('nylas_api_requests_total', 'error_type!="client_aborted"')}[${w('5m')}]))`,
+        ') > 0.1',
+        `> on (job) group_left () (3 * nylas:api_errors:ratio_rate5m{${job}})`,
+        'and on (job, instance)',
+        `sum by (job, instance) (rate(${sel('nylas_api_requests_total', 'code=~"5.."', 'error_type!="client_aborted"')}[${w('5m')}])) * ${ws('5m')} >= 10`,
+      ].join('\n'),
+      for: '10m',
+      severity: 'warning',
+      tier: 3,
+      summary: 'One sidecar replica fails far more requests than the others.',
+      description:
+        '{{ $value | humanizePercentage }} of the requests through {{ $labels.instance }} ({{ $labels.job }}) failed ' +
+        '(5xx or no answer) over the last 5 minutes, more than three times the share of the job as a whole: ' +
+        'that pod (its network, DNS, or its sidecar) is the problem, not Nylas.',
+      why:
+        'The SLO alerts sum every replica, so one bad pod among many stays under their thresholds (one of 70\n' +
+        'replicas failing everything is 1.4 % of the job). More than 10 % of its requests, over three times the\n' +
+        "job's share, and at least 10 errors: a replica to look at. When all replicas fail alike, it stays\n" +
+        'silent and the SLO alerts speak.',
     }),
     alert('NylasSidecarDown', {
-      expr: `up{${job}} == 0\nor\nabsent(up{${job}})`,
+      expr: [
+        `${sel('up')} == 0 unless on (job, instance) ${pollersRole}`,
+        'or',
+        `absent(${sel('up')})`,
+      ].join('\n'),
       for: '3m',
       severity: 'critical',
       tier: 4,
       summary: 'The nylas-sidecar is down or not scraped.',
       description:
         'Prometheus cannot scrape {{ with $labels.instance }}{{ . }} of {{ end }}job {{ $labels.job }}. The sidecar ' +
-        "proxies the app's Nylas traffic: if it is down, so are the app's calls to Nylas, and every other Nylas " +
-        'alert is blind.',
+        "proxies the app's Nylas traffic: if it is down, so are the app's calls to Nylas through it, and every " +
+        'other Nylas alert is blind to them.',
       why:
-        'up == 0: the target fails its scrapes; absent(up): no target of this job at all (wrong job label, or\n' +
-        'service discovery lost it). 3 minutes rides out a restart.',
+        'up == 0 of an instance that proxies (role proxy or all, or not known): the target fails its scrapes;\n' +
+        'absent(up): no target of this job at all (wrong job label, or service discovery lost it). 3 minutes\n' +
+        'rides out a restart. The pollers instance has its own wording below.',
+    }),
+    alert('NylasSidecarDown', {
+      expr: `${sel('up')} == 0 and on (job, instance) ${pollersRole}`,
+      for: '3m',
+      severity: 'warning',
+      tier: 4,
+      summary: 'The nylas-sidecar pollers instance is down or not scraped.',
+      description:
+        'Prometheus cannot scrape the pollers instance {{ $labels.instance }} of job {{ $labels.job }}. Grants, ' +
+        "webhook destinations and the Nylas status page are not being polled; the app's calls to Nylas do not " +
+        'go through this instance and are not affected.',
+      why:
+        'The pollers instance (SIDECAR_ROLE=pollers, known from its last hour of nylas_sidecar_role) proxies\n' +
+        'nothing: its being down blinds the poller-derived alerts but does not hurt the app. A ticket, not a page.',
     }),
   ];
-
   const groups = [
     { name: 'nylas-sidecar.sli', rules: recording },
     { name: 'nylas-sidecar.api', rules: api },
