@@ -13,10 +13,14 @@ import {
   stat,
   statusPageAnnotations,
   steps,
+  table,
   timeseries,
 } from './lib.mjs';
 
 const ROUTE = 'route=~"$route"';
+// Every replica's sidecar reports its own traffic; sums add them up (the job's traffic), the
+// instance variable narrows to one or a few replicas.
+const INSTANCE = 'instance=~"$instance"';
 const REQ = 'nylas_api_requests_total';
 const DUR = 'nylas_api_request_duration_seconds';
 // SLO errors: 5xx, including the sidecar's own 502/504 for transport failures. Not 4xx and not
@@ -27,7 +31,9 @@ const ERR = 'code=~"5.."';
 const SLI = 'error_type!="client_aborted"';
 const BUDGET = +(1 - SLO).toFixed(6);
 
-const rate = (metric, ...m) => `rate(${metric}${sel(JOB, ...m)}[$__rate_interval])`;
+const rate = (metric, ...m) => `rate(${metric}${sel(JOB, INSTANCE, ...m)}[$__rate_interval])`;
+/** Per replica, over the last 5 minutes (the per-replica table). */
+const byInstance = (metric, ...m) => `sum by (instance) (rate(${metric}${sel(JOB, ...m)}[5m]))`;
 const sumRate = (by, metric, ...m) => `sum${by ? ` by (${by})` : ''} (${rate(metric, ...m)})`;
 const quantile = (phi, by, ...m) =>
   `histogram_quantile(${phi}, sum by (${['le', by].filter(Boolean).join(', ')}) (${rate(`${DUR}_bucket`, ...m)}))`;
@@ -38,7 +44,7 @@ export default dashboard({
   description:
     'Calls the app makes to the Nylas API through nylas-sidecar: traffic, errors against the availability SLO, latency against the P90 target, rate limits and provider usage.',
   tags: ['api'],
-  variables: [labelVar('route', 'Route', REQ)],
+  variables: [labelVar('instance', 'Instance', REQ), labelVar('route', 'Route', REQ)],
   annotations: statusPageAnnotations(),
   panels: [
     row('Service level'),
@@ -103,7 +109,7 @@ export default dashboard({
       title: 'In-flight requests',
       description: 'Proxied requests waiting for Nylas right now.',
       unit: 'short',
-      queries: [q(`sum(nylas_api_inflight_requests${sel(JOB)})`, 'in flight')],
+      queries: [q(`sum(nylas_api_inflight_requests${sel(JOB, INSTANCE)})`, 'in flight')],
     }),
     timeseries({
       title: 'Requests by route',
@@ -251,7 +257,58 @@ export default dashboard({
       unit: 'short',
       w: 24,
       h: 6,
-      queries: [q(`sum(nylas_api_inflight_requests${sel(JOB)})`, 'in flight')],
+      queries: [
+        q(`sum by (instance) (nylas_api_inflight_requests${sel(JOB, INSTANCE)})`, '{{instance}}'),
+      ],
+    }),
+
+    row('Replicas'),
+    table({
+      title: 'Per replica (last 5 minutes)',
+      description:
+        'One row per sidecar instance: its traffic, its error ratio (5xx and transport failures), its P90 and in-flight requests, and for an instance that polls, the age of its oldest poller. One replica far worse than the others is a pod problem (NylasSidecarInstanceErrors), not Nylas.',
+      merge: true,
+      w: 24,
+      h: 8,
+      hide: ['Time'],
+      rename: {
+        instance: 'Instance',
+        'Value #A': 'Requests/s',
+        'Value #B': 'Error ratio',
+        'Value #C': 'P90',
+        'Value #D': 'In flight',
+        'Value #E': 'Oldest poll',
+      },
+      overrides: [
+        {
+          matcher: { id: 'byName', options: 'Error ratio' },
+          properties: [
+            { id: 'unit', value: 'percentunit' },
+            { id: 'decimals', value: 2 },
+          ],
+        },
+        { matcher: { id: 'byName', options: 'P90' }, properties: [{ id: 'unit', value: 's' }] },
+        {
+          matcher: { id: 'byName', options: 'Oldest poll' },
+          properties: [{ id: 'unit', value: 's' }],
+        },
+      ],
+      queries: [
+        q(byInstance(REQ), ''),
+        q(
+          `(${byInstance(REQ, ERR, SLI)} or 0 * ${byInstance(REQ, SLI)}) / ${byInstance(REQ, SLI)}`,
+          '',
+        ),
+        q(
+          `histogram_quantile(0.9, sum by (instance, le) (rate(${DUR}_bucket${sel(JOB)}[5m])))`,
+          '',
+        ),
+        q(`sum by (instance) (nylas_api_inflight_requests${sel(JOB)})`, ''),
+        q(
+          `time() - min by (instance) (nylas_poller_last_success_timestamp_seconds${sel(JOB)})`,
+          '',
+        ),
+      ],
     }),
   ],
 });

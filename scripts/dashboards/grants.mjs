@@ -1,12 +1,14 @@
 // Grants and accounts: v3 grant health from the grants poller and from traffic, v2 account sync
 // states from the accounts poller (SPEC section 5, grants and accounts).
 //
-// Poller gauges are aggregated with max, not sum: replicas of one sidecar job poll the same
-// Nylas application, so a grant must count once however many replicas report it.
+// Poller gauges are read from the freshest polling instance (lib.mjs fresh()) and aggregated
+// with max, not sum: instances of one sidecar job poll the same Nylas application, so a grant
+// counts once however many report it, and a stale instance's snapshot never wins.
 import {
   JOB,
   dashLink,
   dashboard,
+  fresh,
   labelVar,
   q,
   row,
@@ -21,7 +23,7 @@ const PROVIDER = 'provider=~"$provider"';
 const GRANTS = 'nylas_grants';
 
 const grants = (status) =>
-  `sum(max by (provider) (${GRANTS}${sel(JOB, PROVIDER, `status="${status}"`)}))`;
+  `sum(max by (provider) ${fresh(GRANTS, 'grants', PROVIDER, `status="${status}"`)})`;
 
 export default dashboard({
   uid: 'nylas-grants',
@@ -54,7 +56,7 @@ export default dashboard({
       thresholds: steps('green', [0.01, 'orange'], [0.1, 'red']),
       queries: [
         q(
-          `${grants('invalid')} / sum(max by (provider, status) (${GRANTS}${sel(JOB, PROVIDER)}))`,
+          `${grants('invalid')} / sum(max by (provider, status) ${fresh(GRANTS, 'grants', PROVIDER)})`,
           'invalid share',
         ),
       ],
@@ -89,14 +91,23 @@ export default dashboard({
         'Per-grant or per-account series not created because SIDECAR_MAX_GRANT_SERIES was reached: the tables below are incomplete.',
       unit: 'short',
       thresholds: steps('green', [1, 'orange']),
-      queries: [q(`sum(nylas_sidecar_series_dropped_total${sel(JOB)}) or vector(0)`, 'dropped')],
+      queries: [
+        q(
+          // max, not sum: every polling instance drops the same grant series.
+          `max(nylas_sidecar_series_dropped_total${sel(JOB, 'metric=~"nylas_grant_invalid|nylas_account_unhealthy"')}) or vector(0)`,
+          'dropped',
+        ),
+      ],
     }),
     timeseries({
       title: 'Grants by status and provider',
       unit: 'short',
       stack: true,
       queries: [
-        q(`max by (status, provider) (${GRANTS}${sel(JOB, PROVIDER)})`, '{{provider}} {{status}}'),
+        q(
+          `max by (status, provider) ${fresh(GRANTS, 'grants', PROVIDER)}`,
+          '{{provider}} {{status}}',
+        ),
       ],
       overrides: [
         {
@@ -111,7 +122,9 @@ export default dashboard({
         'Each grant that needs re-authentication. GET /support/{grant_id} on the admin listener prints a ready-to-send support ticket for one.',
       hide: ['Time', 'Value'],
       rename: { grant_id: 'Grant ID', provider: 'Provider' },
-      queries: [q(`max by (grant_id, provider) (nylas_grant_invalid${sel(JOB, PROVIDER)})`, '')],
+      queries: [
+        q(`max by (grant_id, provider) ${fresh('nylas_grant_invalid', 'grants', PROVIDER)}`, ''),
+      ],
     }),
     timeseries({
       title: '401s on grant routes',
@@ -134,7 +147,7 @@ export default dashboard({
       stack: true,
       queries: [
         q(
-          `max by (sync_state, provider) (nylas_accounts${sel(JOB, PROVIDER)})`,
+          `max by (sync_state, provider) ${fresh('nylas_accounts', 'accounts', PROVIDER)}`,
           '{{provider}} {{sync_state}}',
         ),
       ],
@@ -143,7 +156,9 @@ export default dashboard({
       title: 'Accounts not running',
       hide: ['Time', 'Value'],
       rename: { account_id: 'Account ID', sync_state: 'Sync state' },
-      queries: [q(`max by (account_id, sync_state) (nylas_account_unhealthy${sel(JOB)})`, '')],
+      queries: [
+        q(`max by (account_id, sync_state) ${fresh('nylas_account_unhealthy', 'accounts')}`, ''),
+      ],
     }),
     timeseries({
       title: 'Sync restarts by result',

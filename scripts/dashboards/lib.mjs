@@ -44,13 +44,25 @@ export function enumMappings(states) {
 }
 
 /**
- * Folds a StateSet (one 0/1 series per state) into one number per entity, so a state timeline
- * can colour it: state i counts as i. Relies on the poller setting exactly one state to 1.
+ * A poller-derived series read from the freshest polling instance only (the one whose `poller`
+ * last succeeded most recently), as the alert rules do: with several instances polling, a stale
+ * one keeps its last snapshot and must not win a max() or double a sum(). Self-contained (no
+ * recording rule), so the dashboards work without the rules loaded.
  */
-export function stateSetIndex(metric, by, states, matchers) {
+export function fresh(metric, poller, ...matchers) {
+  const last = `nylas_poller_last_success_timestamp_seconds${sel(JOB, `poller="${poller}"`)}`;
+  return `(${metric}${sel(JOB, ...matchers)} and on (job, instance) (${last} == on (job, poller) group_left max by (job, poller) (${last})))`;
+}
+
+/**
+ * Folds a StateSet (one 0/1 series per state) into one number per entity, so a state timeline
+ * can colour it: state i counts as i. Relies on the poller setting exactly one state to 1; reads
+ * the freshest polling instance and takes max, so several instances never add up.
+ */
+export function stateSetIndex(metric, poller, by, states, matchers) {
   return states
     .map((state, i) => {
-      const s = `sum by (${by}) (${metric}${sel(...matchers, `status="${state}"`)})`;
+      const s = `max by (${by}) ${fresh(metric, poller, ...matchers, `status="${state}"`)}`;
       return i === 0 ? `${s} * 0` : i === 1 ? s : `${s} * ${i}`;
     })
     .join(' + ');
@@ -168,6 +180,8 @@ export function table(p) {
     options: { showHeader: true, cellHeight: 'sm', footer: { show: false } },
     targets: targets(p.queries, 'instant'),
     transformations: [
+      // Several queries keyed by the same labels (one row per instance): joined into one table.
+      ...(p.merge ? [{ id: 'merge', options: {} }] : []),
       {
         id: 'organize',
         options: {
@@ -294,7 +308,7 @@ export function statusPageAnnotations() {
       hide: false,
       iconColor: 'red',
       datasource: DS,
-      expr: `max by (incident_id, impact, status) (nylas_status_page_incident_info${sel(JOB)})`,
+      expr: `max by (incident_id, impact, status) ${fresh('nylas_status_page_incident_info', 'status_page')}`,
       step: '60s',
       titleFormat: 'Nylas status page incident ({{impact}})',
       textFormat: 'Incident {{incident_id}}: {{status}}',
@@ -307,7 +321,7 @@ export function statusPageAnnotations() {
       hide: false,
       iconColor: 'blue',
       datasource: DS,
-      expr: `max(nylas_status_page_maintenance_active${sel(JOB)}) > 0`,
+      expr: `max${fresh('nylas_status_page_maintenance_active', 'status_page')} > 0`,
       step: '60s',
       titleFormat: 'Nylas scheduled maintenance in progress',
       textFormat: '',

@@ -5,6 +5,7 @@ import {
   dashLink,
   dashboard,
   enumMappings,
+  fresh,
   labelVar,
   q,
   row,
@@ -51,7 +52,7 @@ export default dashboard({
       mappings: INDICATOR,
       thresholds: steps('green', [1, 'yellow'], [2, 'orange'], [3, 'red']),
       links: [dashLink('API overview', 'nylas-api-overview')],
-      queries: [q(`max(nylas_status_page_indicator${sel(JOB)})`, 'indicator')],
+      queries: [q(`max${fresh('nylas_status_page_indicator', 'status_page')}`, 'indicator')],
       w: 6,
     }),
     stat({
@@ -59,7 +60,12 @@ export default dashboard({
       unit: 'short',
       graph: false,
       thresholds: steps('green', [1, 'red']),
-      queries: [q(`sum(max by (impact) (nylas_status_page_incidents${sel(JOB)}))`, 'incidents')],
+      queries: [
+        q(
+          `sum(max by (impact) ${fresh('nylas_status_page_incidents', 'status_page')}) or vector(0)`,
+          'incidents',
+        ),
+      ],
       w: 6,
     }),
     stat({
@@ -67,7 +73,9 @@ export default dashboard({
       unit: 'short',
       graph: false,
       thresholds: steps('green', [1, 'blue']),
-      queries: [q(`max(nylas_status_page_maintenance_active${sel(JOB)})`, 'maintenance')],
+      queries: [
+        q(`max${fresh('nylas_status_page_maintenance_active', 'status_page')}`, 'maintenance'),
+      ],
       w: 6,
     }),
     stat({
@@ -89,7 +97,7 @@ export default dashboard({
       h: 4,
       w: 24,
       mappings: INDICATOR,
-      queries: [q(`max(nylas_status_page_indicator${sel(JOB)})`, 'indicator')],
+      queries: [q(`max${fresh('nylas_status_page_indicator', 'status_page')}`, 'indicator')],
     }),
     stateTimeline({
       title: 'Components over time',
@@ -105,10 +113,13 @@ export default dashboard({
       ]),
       queries: [
         q(
-          stateSetIndex('nylas_status_page_component_status', 'component', COMPONENT_STATES, [
-            JOB,
-            COMPONENT,
-          ]),
+          stateSetIndex(
+            'nylas_status_page_component_status',
+            'status_page',
+            'component',
+            COMPONENT_STATES,
+            [COMPONENT],
+          ),
           '{{component}}',
         ),
       ],
@@ -119,14 +130,19 @@ export default dashboard({
       hide: ['Time', 'Value'],
       rename: { incident_id: 'Incident ID', impact: 'Impact', status: 'Status' },
       queries: [
-        q(`max by (incident_id, impact, status) (nylas_status_page_incident_info${sel(JOB)})`, ''),
+        q(
+          `max by (incident_id, impact, status) ${fresh('nylas_status_page_incident_info', 'status_page')}`,
+          '',
+        ),
       ],
     }),
     timeseries({
       title: 'Incidents by impact',
       unit: 'short',
       stack: true,
-      queries: [q(`max by (impact) (nylas_status_page_incidents${sel(JOB)})`, '{{impact}}')],
+      queries: [
+        q(`max by (impact) ${fresh('nylas_status_page_incidents', 'status_page')}`, '{{impact}}'),
+      ],
     }),
 
     row('nylas-sidecar'),
@@ -151,6 +167,69 @@ export default dashboard({
       ],
       w: 18,
       h: 4,
+    }),
+    stat({
+      title: 'Polling instances',
+      description:
+        'Instances that run the pollers (SIDECAR_ROLE=pollers or all). One is the intended shape: with none, nothing watches grants, webhooks or the status page (NylasSidecarNoPoller); with several, each one spends the application’s rate limits.',
+      unit: 'short',
+      graph: false,
+      thresholds: steps('red', [1, 'green'], [2, 'orange']),
+      queries: [
+        q(`count(nylas_sidecar_role${sel(JOB, 'role=~"pollers|all"')}) or vector(0)`, 'polling'),
+      ],
+      w: 6,
+    }),
+    stat({
+      title: 'Proxy replicas',
+      description: 'Instances that proxy the app’s calls (SIDECAR_ROLE=proxy or all).',
+      unit: 'short',
+      graph: false,
+      queries: [
+        q(`count(nylas_sidecar_role${sel(JOB, 'role=~"proxy|all"')}) or vector(0)`, 'proxying'),
+      ],
+      w: 6,
+    }),
+    table({
+      title: 'Pollers by instance',
+      description:
+        'Seconds since each poller of each polling instance last succeeded. Alerts and panels read the freshest instance for each poller; a stale one is named by NylasSidecarPollerStale.',
+      unit: 's',
+      hide: ['Time'],
+      rename: { instance: 'Instance', poller: 'Poller', Value: 'Seconds since success' },
+      thresholds: steps('green', [900, 'red']),
+      queries: [
+        q(
+          `time() - max by (instance, poller) (nylas_poller_last_success_timestamp_seconds${sel(JOB)})`,
+          '',
+        ),
+      ],
+      w: 12,
+      h: 6,
+    }),
+    timeseries({
+      title: 'Poller requests to Nylas',
+      description:
+        'Requests the pollers (and /support lookups) make to Nylas and the status page, by API and status code. They share the application’s 50 requests/s limit with the app; 429s here mean polling too often (or too many polling instances).',
+      unit: 'reqps',
+      stack: true,
+      queries: [
+        q(
+          `sum by (api, code) (rate(nylas_poller_requests_total${sel(JOB)}[$__rate_interval]))`,
+          '{{api}} {{code}}',
+        ),
+      ],
+    }),
+    timeseries({
+      title: 'Poller 429s',
+      description: 'Rate-limited poller requests, by API and instance.',
+      unit: 'reqps',
+      queries: [
+        q(
+          `sum by (api, instance) (rate(nylas_poller_requests_total${sel(JOB, 'code="429"')}[$__rate_interval])) or vector(0)`,
+          '{{api}} {{instance}}',
+        ),
+      ],
     }),
     timeseries({
       title: 'Time since each poller last succeeded',
@@ -197,7 +276,8 @@ export default dashboard({
       unit: 'short',
       queries: [
         q(
-          `sum by (metric) (increase(nylas_sidecar_series_dropped_total${sel(JOB)}[$__rate_interval]))`,
+          // max, not sum: every polling instance drops the same grant series.
+          `max by (metric) (increase(nylas_sidecar_series_dropped_total${sel(JOB)}[$__rate_interval]))`,
           '{{metric}}',
         ),
       ],

@@ -8,6 +8,7 @@ import {
   labelVar,
   q,
   row,
+  fresh,
   sel,
   stat,
   stateSetIndex,
@@ -48,7 +49,7 @@ export default dashboard({
       thresholds: steps('green', [1, 'red']),
       queries: [
         q(
-          `sum(max by (webhook_id) (nylas_webhook_status${sel(JOB, 'status=~"failing|failed"')}))`,
+          `sum(max by (webhook_id) ${fresh('nylas_webhook_status', 'webhooks', 'status=~"failing|failed"')}) or vector(0)`,
           'not active',
         ),
       ],
@@ -96,7 +97,7 @@ export default dashboard({
       },
       queries: [
         q(
-          `max by (webhook_id, status) (nylas_webhook_status${sel(JOB)} == 1) * on (webhook_id) group_left (description, url_host) max by (webhook_id, description, url_host) (nylas_webhook_info${sel(JOB)})`,
+          `max by (webhook_id, status) (${fresh('nylas_webhook_status', 'webhooks')} == 1) * on (webhook_id) group_left (description, url_host) max by (webhook_id, description, url_host) ${fresh('nylas_webhook_info', 'webhooks')}`,
           '',
         ),
       ],
@@ -111,7 +112,10 @@ export default dashboard({
         ['unknown', 'text'],
       ]),
       queries: [
-        q(stateSetIndex('nylas_webhook_status', 'webhook_id', STATES, [JOB]), '{{webhook_id}}'),
+        q(
+          stateSetIndex('nylas_webhook_status', 'webhooks', 'webhook_id', STATES, []),
+          '{{webhook_id}}',
+        ),
       ],
     }),
 

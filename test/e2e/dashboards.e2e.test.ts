@@ -17,7 +17,14 @@ import { startSidecarProcess, type SidecarProcess } from '../helpers/process.js'
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const JOB = 'nylas-sidecar';
-const VARS = { job: JOB, route: '.*', provider: '.*', trigger: '.*', component: '.*' };
+const VARS = {
+  job: JOB,
+  instance: '.*',
+  route: '.*',
+  provider: '.*',
+  trigger: '.*',
+  component: '.*',
+};
 // Scrapes every second: a 15 s window holds enough samples for rate() and histogram_quantile().
 const DURATIONS = { __rate_interval: '15s', __interval: '1s', __range: '5m' };
 

@@ -26,7 +26,14 @@ const EXPECTED = {
 };
 const DS = { type: 'prometheus', uid: '${datasource}' };
 /** Values the label variables take when the dashboards are checked: "All", as Grafana sends it. */
-const VARS = { job: 'nylas-sidecar', route: '.*', provider: '.*', trigger: '.*', component: '.*' };
+const VARS = {
+  job: 'nylas-sidecar',
+  instance: '.*',
+  route: '.*',
+  provider: '.*',
+  trigger: '.*',
+  component: '.*',
+};
 
 interface Panel {
   id?: number;
