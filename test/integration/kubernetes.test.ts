@@ -4,10 +4,8 @@
 // repeat alerts/ and dashboards/ are exactly what the generators write, and the settings that
 // make the topology work (native sidecar, loopback proxy, one pollers instance, the key from a
 // Secret) are what the manifests say.
-import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import {
@@ -20,10 +18,10 @@ import {
 } from '../../scripts/dashboards/configmaps.mjs';
 import { DASHBOARDS_DIR, renderDashboards } from '../../scripts/dashboards/generate.mjs';
 import { type K8sObject, validateObject } from '../helpers/kubernetes-schema.js';
+import { findKubectl, K8S_DIR, kustomizeBuild } from '../helpers/kustomize.js';
 
-const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
-const K8S = join(ROOT, 'deploy', 'kubernetes');
+const K8S = K8S_DIR;
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
 
 /** Fields kustomize v2.0.3 (kubectl 1.14 to 1.20, Debian bookworm's kubernetes-client) knows. */
@@ -47,25 +45,7 @@ const KUSTOMIZE_V2_FIELDS = new Set([
   'crds',
 ]);
 
-const has = (bin: string) =>
-  spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
-
-/**
- * kubectl, installed by the test-dependency script when it is missing (as `npm test`'s pretest
- * does); undefined only when it is missing and cannot be installed here.
- */
-function findKubectl(): string | undefined {
-  if (has('kubectl')) return 'kubectl';
-  spawnSync(process.execPath, [join(ROOT, 'scripts', 'ensure-test-deps.mjs')], {
-    stdio: 'inherit',
-  });
-  if (has('kubectl')) return 'kubectl';
-  process.stderr.write(
-    'SKIPPED kubectl kustomize builds: kubectl is missing and could not be installed ' +
-      "(Debian: apt-get install kubernetes-client). The manifests' static checks still ran.\n",
-  );
-  return undefined;
-}
+// Undefined only when kubectl is missing and not installable: the builds are skipped, and say so.
 const kubectl = findKubectl();
 
 /** Every directory under deploy/kubernetes that holds a kustomization.yaml. */
@@ -90,12 +70,7 @@ interface Kustomization {
 const kustomization = (dir: string) =>
   parse(readFileSync(join(K8S, dir, 'kustomization.yaml'), 'utf8')) as Kustomization;
 
-async function build(dir: string): Promise<K8sObject[]> {
-  const { stdout } = await run(kubectl!, ['kustomize', join(K8S, dir)], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject);
-}
+const build = (dir: string) => kustomizeBuild(kubectl!, dir);
 
 interface EnvVar {
   name: string;
