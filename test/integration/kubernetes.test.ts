@@ -178,6 +178,9 @@ describe('the generated objects', () => {
     expect(maps.flatMap((m) => Object.keys(m.data)).sort()).toEqual(onDisk.sort());
     for (const m of maps) {
       expect(m.metadata.labels?.grafana_dashboard).toBe('1');
+      // `kubectl apply` (client-side) copies the object into an annotation, and an object's
+      // annotations may hold 256 KiB in all: a larger dashboard would need --server-side.
+      expect(Buffer.byteLength(JSON.stringify(m)), m.metadata.name).toBeLessThan(200 * 1024);
       for (const [name, json] of Object.entries(m.data))
         expect(json, name).toBe(readFileSync(join(DASHBOARDS_DIR, name), 'utf8'));
     }
