@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes sure the Debian packages the tests use are present: promtool and prometheus
 // (package prometheus), amtool and alertmanager (prometheus-alertmanager), chromium (the HTML
-// overview test) and docker-compose (validates docker-compose.yml). Installs what is missing
+// overview test), docker-compose (validates docker-compose.yml) and kubectl (kubernetes-client:
+// builds deploy/kubernetes with `kubectl kustomize`). Installs what is missing
 // when it can (root with apt-get); otherwise says exactly what to run, and exits 1.
 import { execFileSync, spawnSync } from 'node:child_process';
 
@@ -12,6 +13,7 @@ const NEEDED = [
   { bin: 'prometheus-alertmanager', pkg: 'prometheus-alertmanager' },
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'docker-compose', pkg: 'docker-compose' },
+  { bin: 'kubectl', pkg: 'kubernetes-client' },
 ];
 
 const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;

@@ -5,10 +5,12 @@
 //   node scripts/alerts/generate.mjs --slo 99.5 --job my-sidecar --out /etc/prometheus/rules
 //   node scripts/alerts/generate.mjs --test-timing --out /tmp/x   # short windows, for tests only
 //   node scripts/alerts/generate.mjs --check         # exit 1 if the committed file is out of date
+// Without --out it also writes the same groups as a PrometheusRule into deploy/kubernetes/.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { PROMETHEUS_RULE_FILE, renderPrometheusRule } from './prometheus-rule.mjs';
 import { renderRules } from './rules.mjs';
 
 /** Name of the generated rule file inside the output directory. */
@@ -24,7 +26,9 @@ const USAGE = `Usage: node scripts/alerts/generate.mjs [options]
   --latency-threshold SEC     P90 latency target; must be a bucket of SIDECAR_LATENCY_BUCKETS (default 0.5)
   --poller-stale-seconds SEC  a poller without success for this long alerts (default 900)
   --test-timing               shorten windows and \`for\` for tests that scrape every second
-  --check                     compare with the file in --out instead of writing; exit 1 if it differs
+  --prometheus-rule FILE      also write the rules as a PrometheusRule (Prometheus Operator) to FILE
+                              (default without --out: ${PROMETHEUS_RULE_FILE})
+  --check                     compare with the files instead of writing; exit 1 if one differs
 `;
 
 function main(argv) {
@@ -38,6 +42,7 @@ function main(argv) {
       'latency-threshold': { type: 'string' },
       'poller-stale-seconds': { type: 'string' },
       'test-timing': { type: 'boolean' },
+      'prometheus-rule': { type: 'string' },
       check: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -46,33 +51,41 @@ function main(argv) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const repoAlerts = resolve(dirname(fileURLToPath(import.meta.url)), '../../alerts');
-  const out = resolve(values.out ?? repoAlerts);
-  const text = renderRules({
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+  const out = resolve(values.out ?? join(root, 'alerts'));
+  const options = {
     slo: values.slo,
     job: values.job,
     runbookBase: values['runbook-base'],
     latencyThreshold: values['latency-threshold'],
     pollerStaleSeconds: values['poller-stale-seconds'],
     testTiming: values['test-timing'],
-  });
-  const file = join(out, RULES_FILE);
+  };
+  const files = [[join(out, RULES_FILE), renderRules(options)]];
+  const ruleObject =
+    values['prometheus-rule'] ?? (values.out === undefined ? join(root, PROMETHEUS_RULE_FILE) : '');
+  if (ruleObject) files.push([resolve(ruleObject), renderPrometheusRule(options)]);
   if (values.check) {
-    let current = '';
-    try {
-      current = readFileSync(file, 'utf8');
-    } catch {
-      // A missing file is simply out of date.
+    let stale = 0;
+    for (const [file, text] of files) {
+      let current = '';
+      try {
+        current = readFileSync(file, 'utf8');
+      } catch {
+        // A missing file is simply out of date.
+      }
+      if (current !== text) {
+        process.stderr.write(`${file} is out of date: run npm run alerts:generate\n`);
+        stale++;
+      }
     }
-    if (current !== text) {
-      process.stderr.write(`${file} is out of date: run npm run alerts:generate\n`);
-      return 1;
-    }
-    return 0;
+    return stale === 0 ? 0 : 1;
   }
-  mkdirSync(out, { recursive: true });
-  writeFileSync(file, text);
-  process.stdout.write(`wrote ${file}\n`);
+  for (const [file, text] of files) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+    process.stdout.write(`wrote ${file}\n`);
+  }
   return 0;
 }
 
