@@ -7,6 +7,8 @@ import type { StatusPage } from './status-page.js';
 export interface SimulatorStats {
   /** Every request to the API, v2 and status-page routes (not the control API). */
   requests: number;
+  /** Of those, the ones the sidecar's own pollers and lookups made (user-agent nylas-sidecar). */
+  sidecarRequests: number;
   /** Requests to /v3/grants and /v3/grants/{id} (the application-scoped Grants API). */
   grantsRequests: number;
   /** Requests refused by the simulated 50 req/s application limit (not fault 429s). */

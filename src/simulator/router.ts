@@ -101,6 +101,8 @@ export function createRequestHandler(
       x.parts = parseParts(x.url.pathname);
       if (x.parts[0] === '_simulator') return await control(x);
       ctx.stats.requests++;
+      if ((req.headers['user-agent'] ?? '').startsWith('nylas-sidecar'))
+        ctx.stats.sidecarRequests++;
       if (x.url.pathname.startsWith('/api/v2/')) {
         if (!ctx.statusPage.handle(x)) sendJson(res, 404, { error: 'Not found' });
         return;

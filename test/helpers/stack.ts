@@ -65,6 +65,11 @@ export interface StackOptions {
   alertmanager?: boolean | { config: (receiverUrl: string) => unknown };
   /** Extra command-line flags for prometheus. */
   prometheusFlags?: string[];
+  /**
+   * More scrape jobs (`host:port` targets, /metrics), each with its own `job` label: one
+   * Prometheus can then compare the same queries over different sets of instances.
+   */
+  extraJobs?: Array<{ job: string; targets: string[] }>;
 }
 
 export interface WaitOptions {
@@ -318,14 +323,24 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         evaluation_interval: interval,
       },
       rule_files: opts.ruleFiles ?? [],
-      scrape_configs: [...byPath.entries()].map(([key, { scheme, targets }], i) => ({
-        // Job names must be unique per scrape config; the `job` label stays the same for all.
-        job_name: i === 0 ? job : `${job}-${i}`,
-        scheme,
-        metrics_path: key.slice(scheme.length + 1),
-        static_configs: [{ targets, labels: { job } }],
-        honor_labels: false,
-      })),
+      scrape_configs: [...byPath.entries()]
+        .map(([key, { scheme, targets }], i) => ({
+          // Job names must be unique per scrape config; the `job` label stays the same for all.
+          job_name: i === 0 ? job : `${job}-${i}`,
+          scheme,
+          metrics_path: key.slice(scheme.length + 1),
+          static_configs: [{ targets, labels: { job } }],
+          honor_labels: false,
+        }))
+        .concat(
+          (opts.extraJobs ?? []).map((j) => ({
+            job_name: j.job,
+            scheme: 'http',
+            metrics_path: '/metrics',
+            static_configs: [{ targets: j.targets, labels: { job: j.job } }],
+            honor_labels: false,
+          })),
+        ),
       ...(amUrl
         ? {
             alerting: { alertmanagers: [{ static_configs: [{ targets: [new URL(amUrl).host] }] }] },

@@ -1,4 +1,4 @@
-import Nylas from 'nylas';
+import { Nylas } from '../../src/demo/nylas-sdk.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
