@@ -62,6 +62,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     : undefined;
   const adminApp = createAdminApp({
     metrics,
+    logger,
     state: { ready: () => ready },
     routers: [
       createStatusRouter({ pollers, recentErrors, apiHost: config.nylas.apiUri.host }),
