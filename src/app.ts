@@ -70,6 +70,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
       : undefined;
   const adminApp = createAdminApp({
     metrics,
+    logger,
     state: { ready: () => ready },
     routers: [
       createStatusRouter({

@@ -6,6 +6,7 @@ import { createSidecar, type Sidecar } from './app.js';
 import { ConfigError, loadConfig, withOverrides, type Config } from './config/index.js';
 import { createLogger } from './log/logger.js';
 import { createDemoRouter } from './admin/demo.js';
+import { redactCredentials } from './util/redact.js';
 
 const USAGE = `Usage: nylas-sidecar [--check-config] [--help] [--version]
 
@@ -79,7 +80,9 @@ async function main(argv: string[]): Promise<number> {
     try {
       demo = await startDemo({ scenario: config.demoScenario, logger });
     } catch (err) {
-      process.stderr.write(`nylas-sidecar: could not start demo mode: ${(err as Error).message}\n`);
+      process.stderr.write(
+        `nylas-sidecar: could not start demo mode: ${redactCredentials((err as Error).message)}\n`,
+      );
       return 1;
     }
     const d = demo;
@@ -112,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     process.stderr.write(
-      `nylas-sidecar: could not start: ${code === 'EADDRINUSE' ? 'an address is already in use (check SIDECAR_LISTEN, SIDECAR_ADMIN_LISTEN, SIDECAR_WEBHOOK_LISTEN)' : String((err as Error).message)}\n`,
+      `nylas-sidecar: could not start: ${code === 'EADDRINUSE' ? 'an address is already in use (check SIDECAR_LISTEN, SIDECAR_ADMIN_LISTEN, SIDECAR_WEBHOOK_LISTEN)' : redactCredentials(String((err as Error).message))}\n`,
     );
     await demo?.stop();
     return 1;
@@ -138,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
       `    curl -X POST ${addresses.admin}/demo/scenario -H 'content-type: application/json' -d '{"name":"outage"}'`,
     );
   }
-  process.stderr.write(`${lines.join('\n')}\n`);
+  process.stderr.write(`${redactCredentials(lines.join('\n'))}\n`);
   logger.info(
     { event: 'started', demo: Boolean(demo), role: config.role, ...addresses },
     'nylas-sidecar started',
@@ -172,7 +175,9 @@ main(process.argv.slice(2)).then(
     setTimeout(() => process.exit(code), 200).unref();
   },
   (err: unknown) => {
-    process.stderr.write(`nylas-sidecar: fatal: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(
+      `nylas-sidecar: fatal: ${redactCredentials((err as Error)?.stack ?? String(err))}\n`,
+    );
     process.exit(1);
   },
 );

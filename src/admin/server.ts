@@ -1,5 +1,7 @@
 import express, { type Express, type Router } from 'express';
+import type { Logger } from '../log/logger.js';
 import { createExposition, type Metrics } from '../metrics/index.js';
+import { adminErrorHandler, adminNotFound } from './errors.js';
 
 /** What the admin endpoints need to know about the running sidecar. */
 export interface AdminState {
@@ -10,12 +12,14 @@ export interface AdminState {
 export interface AdminOptions {
   metrics: Metrics;
   state: AdminState;
+  /** Where failed admin requests are logged (one JSON line each). */
+  logger: Logger;
   /** Extra routes (status pages), mounted after the built-in ones. */
   routers?: Router[];
 }
 
 /** Builds the admin listener's app: /metrics, /healthz, /readyz and any extra routers. */
-export function createAdminApp({ metrics, state, routers = [] }: AdminOptions): Express {
+export function createAdminApp({ metrics, state, logger, routers = [] }: AdminOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -39,5 +43,8 @@ export function createAdminApp({ metrics, state, routers = [] }: AdminOptions): 
       .send(ok ? 'ready\n' : 'not ready\n');
   });
   for (const r of routers) app.use(r);
+  // Last: every error and unknown path gets a short JSON answer, whatever NODE_ENV says.
+  app.use(adminNotFound);
+  app.use(adminErrorHandler(logger));
   return app;
 }

@@ -58,6 +58,15 @@ export function createStatusRouter(deps: StatusDeps): Router {
         const grant = lookup.found ? lookup.grant : undefined;
         const errors = recentErrors.list();
         const seen = errors.some((r) => r.grantId === grantId || (grant && r.grantId === grant.id));
+        if (!grant && !seen && lookup.found === false && lookup.reason === 'busy') {
+          // Other lookups are asking Nylas: answered at once, without a call of its own.
+          common(res)
+            .status(503)
+            .set('retry-after', '1')
+            .type('text/plain')
+            .send('Busy looking up other grants; try again in a second.\n');
+          return;
+        }
         if (!grant && !seen) {
           const why =
             lookup.found === false && lookup.reason === 'not_found'
@@ -79,7 +88,7 @@ export function createStatusRouter(deps: StatusDeps): Router {
           grantCheckedAt: lookup.found
             ? lookup.source === 'poll'
               ? snap.grants?.at
-              : now()
+              : (lookup.checkedAt ?? now())
             : undefined,
           errors,
           grants: snap.grants,

@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import { redactCredentials } from '../util/redact.js';
 import { envSchema, SECRET_KEYS, type ListenAddress, type ParsedEnv } from './schema.js';
 
 export type WebhookVerifyMode = 'enforce' | 'observe' | 'off';
@@ -78,11 +79,16 @@ export class ConfigError extends Error {
 
 const KNOWN_KEYS = new Set(Object.keys(envSchema.shape));
 
-/** Shows a value in an error message; secrets are never shown. */
+/**
+ * Shows a value in a message: secrets never, and any other value with the credentials a URL can
+ * carry (userinfo, query and fragment values) masked, whichever setting it belongs to.
+ */
 export function displayValue(key: string, value: unknown): string {
   if (value === undefined) return '(unset)';
-  const s = typeof value === 'string' ? value : JSON.stringify(value);
-  if (SECRET_KEYS.has(key)) return `"****" (secret, ${s.length} characters)`;
+  const raw = typeof value === 'string' ? value : JSON.stringify(value);
+  if (SECRET_KEYS.has(key)) return `"****" (secret, ${raw.length} characters)`;
+  // Masked before it is cut, so that a cut cannot leave half a credential unrecognised.
+  const s = redactCredentials(raw);
   return JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}…` : s);
 }
 
@@ -93,13 +99,15 @@ export interface LoadOptions {
   readFile?: (path: string) => string;
 }
 
-function readYaml(path: string, readFile: (p: string) => string, problems: string[]) {
+function readYaml(file: string, readFile: (p: string) => string, problems: string[]) {
+  const path = redactCredentials(file);
+  const shown = displayValue('SIDECAR_CONFIG', file);
   let text: string;
   try {
-    text = readFile(path);
+    text = readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
-    problems.push(`SIDECAR_CONFIG=${JSON.stringify(path)}: cannot read the file (${code})`);
+    problems.push(`SIDECAR_CONFIG=${shown}: cannot read the file (${code})`);
     return {};
   }
   let doc: unknown;
@@ -107,22 +115,19 @@ function readYaml(path: string, readFile: (p: string) => string, problems: strin
     doc = parseYaml(text);
   } catch (err) {
     const line = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
-    problems.push(
-      `SIDECAR_CONFIG=${JSON.stringify(path)}: not valid YAML${line ? ` (line ${line})` : ''}`,
-    );
+    problems.push(`SIDECAR_CONFIG=${shown}: not valid YAML${line ? ` (line ${line})` : ''}`);
     return {};
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) {
-    problems.push(
-      `SIDECAR_CONFIG=${JSON.stringify(path)}: the file must hold a mapping of settings`,
-    );
+    problems.push(`SIDECAR_CONFIG=${shown}: the file must hold a mapping of settings`);
     return {};
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
     if (!KNOWN_KEYS.has(k) || k === 'SIDECAR_CONFIG') {
-      problems.push(`${k} (in ${path}): unknown setting`);
+      // Only the key's name: the value of a mistyped key may well be a secret.
+      problems.push(`${redactCredentials(k)} (in ${path}): unknown setting`);
       continue;
     }
     if (Array.isArray(v)) out[k] = v.map(String).join(',');

@@ -3,8 +3,9 @@ import { Agent, type Dispatcher } from 'undici';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/index.js';
-import { createNylasClient, NylasCallError, type Grant } from '../nylas/index.js';
+import { createNylasClient } from '../nylas/index.js';
 import { createAccountsSource, type AccountsSnapshot } from './accounts.js';
+import { createGrantLookup, type GrantLookup } from './grant-lookup.js';
 import { createGrantsSource, type GrantsSnapshot } from './grants.js';
 import { createPoller, type Poller, type PollerName, type PollerState } from './lifecycle.js';
 import { createPacer, realSleep, type Sleep } from './pace.js';
@@ -48,9 +49,7 @@ export interface PollersSnapshot {
   statusPage: StatusPageSnapshot | undefined;
 }
 
-export type GrantLookup =
-  | { found: true; grant: Grant; source: 'poll' | 'api' }
-  | { found: false; reason: 'not_found' | 'unavailable' };
+export type { GrantLookup } from './grant-lookup.js';
 
 export interface Pollers {
   /** Schedules every enabled poller (and runs each once at start). */
@@ -63,9 +62,6 @@ export interface Pollers {
   /** One grant: from the last poll when it was invalid, else `GET /v3/grants/{id}`. */
   lookupGrant(grantId: string): Promise<GrantLookup>;
 }
-
-/** A /support lookup must answer a human quickly; the page still renders without it. */
-const LOOKUP_TIMEOUT_MS = 5000;
 
 /** Creates the pollers that are enabled by the configuration. */
 export function createPollers(deps: PollersDeps): Pollers {
@@ -94,6 +90,14 @@ export function createPollers(deps: PollersDeps): Pollers {
     sleep: deps.sleep ?? realSleep,
   });
   const v2 = clientId !== undefined && clientSecret !== undefined;
+  // Bounded, cached and paced in its own lane: /support requests never take the pollers' share.
+  const lookup = createGrantLookup({
+    client,
+    pace,
+    logger,
+    now,
+    clock: () => performance.now(),
+  });
 
   const grants = createGrantsSource({
     client,
@@ -197,23 +201,7 @@ export function createPollers(deps: PollersDeps): Pollers {
           },
         };
       if (!client.hasApiKey) return { found: false, reason: 'unavailable' };
-      try {
-        // Paced with the pollers: /support requests must not eat into the app's Grants API limit.
-        const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS);
-        const grant = await pace.call(() => client.getGrant(grantId, signal), signal);
-        return grant
-          ? { found: true, source: 'api', grant }
-          : { found: false, reason: 'not_found' };
-      } catch (err) {
-        logger.warn(
-          {
-            event: 'grant_lookup_failed',
-            error_code: err instanceof NylasCallError ? err.code : 'ERR_LOOKUP_FAILED',
-          },
-          'grant lookup for /support failed',
-        );
-        return { found: false, reason: 'unavailable' };
-      }
+      return lookup(grantId);
     },
   };
 }

@@ -10,21 +10,108 @@ export const realSleep: Sleep = async (ms, signal) => {
 };
 
 /**
+ * Who asks for a slot: the pollers, or the /support grant lookups that people (or anything that
+ * reaches the admin listener) trigger. Lookups are capped at a share of the pace, so that the
+ * pollers keep theirs whatever the admin listener receives.
+ */
+export type PaceLane = 'poll' | 'lookup';
+
+/**
+ * Share of the slots lookups may take: one in five. At the default 10/s that is 2 lookups a
+ * second, plenty for people reading support tickets; the pollers keep at least 8/s.
+ */
+export const LOOKUP_SHARE = 0.2;
+
+interface Waiter {
+  lane: PaceLane;
+  grant(): void;
+}
+
+/**
  * Spaces request starts at least `1000 / perSecond` ms apart. The Grants and Webhooks APIs allow
  * 50 requests per second per application, shared with the app itself, so the pollers keep to a
  * fraction of it.
+ *
+ * A slot is given out only when it is due, to a waiter still waiting: a wait that its signal
+ * aborts leaves the queue and takes no slot, so the requests behind it move up. Lookups start at
+ * most `lookupShare` of the pace apart from each other and, within that, before pollers (so a long
+ * poll cannot starve them); pollers take every other slot.
  */
-export function createPacer(opts: { perSecond: number; now: () => number; sleep: Sleep }) {
+export function createPacer(opts: {
+  perSecond: number;
+  now: () => number;
+  sleep: Sleep;
+  lookupShare?: number;
+}) {
   const gap = 1000 / opts.perSecond;
-  let next = 0;
-  async function wait(signal: AbortSignal): Promise<void> {
+  const lookupGap = gap / (opts.lookupShare ?? LOOKUP_SHARE);
+  const queues: Record<PaceLane, Waiter[]> = { poll: [], lookup: [] };
+  let last = -Infinity;
+  let lastLookup = -Infinity;
+  let pumping = false;
+  /** Ends the pump's current sleep early: a waiter arrived that may go sooner, or none is left. */
+  let wake: AbortController | undefined;
+
+  /** The lane whose head goes next and when, or undefined when nobody waits. */
+  function due(): { lane: PaceLane; at: number } | undefined {
+    const slot = last + gap;
+    const lookupAt = Math.max(slot, lastLookup + lookupGap);
+    if (queues.lookup.length > 0 && (queues.poll.length === 0 || lookupAt <= slot))
+      return { lane: 'lookup', at: lookupAt };
+    if (queues.poll.length > 0) return { lane: 'poll', at: slot };
+    return undefined;
+  }
+
+  // One loop hands out the slots, so that the order and spacing are decided in one place.
+  async function pump(): Promise<void> {
+    if (pumping) return;
+    pumping = true;
+    try {
+      for (let next = due(); next; next = due()) {
+        const t = opts.now();
+        if (next.at > t) {
+          wake = new AbortController();
+          // Aborted by wakeUp(): the loop looks again at who is due.
+          await opts.sleep(next.at - t, wake.signal).catch(() => undefined);
+          wake = undefined;
+          continue;
+        }
+        const w = queues[next.lane].shift()!;
+        last = t;
+        if (next.lane === 'lookup') lastLookup = t;
+        w.grant();
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+  const wakeUp = () => wake?.abort();
+
+  function wait(signal: AbortSignal, lane: PaceLane = 'poll'): Promise<void> {
     signal.throwIfAborted();
-    const t = opts.now();
-    const ms = next - t;
-    next = Math.max(t, next) + gap;
-    if (ms > 0) await opts.sleep(ms, signal);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const q = queues[lane];
+        const i = q.indexOf(w);
+        if (i >= 0) q.splice(i, 1);
+        wakeUp();
+        reject(signal.reason as Error);
+      };
+      const w: Waiter = {
+        lane,
+        grant() {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      queues[lane].push(w);
+      wakeUp();
+      void pump();
+    });
   }
   return {
+    /** Resolves when this request may start; rejects (taking no slot) when `signal` aborts. */
     wait,
     /** Paces, calls, and waits out 429s (retryRateLimited), pacing each attempt. */
     call<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
@@ -35,6 +122,10 @@ export function createPacer(opts: { perSecond: number; now: () => number; sleep:
         },
         { signal, sleep: opts.sleep },
       );
+    },
+    /** Requests waiting per lane (tests, and the lookup bound). */
+    waiting(): Record<PaceLane, number> {
+      return { poll: queues.poll.length, lookup: queues.lookup.length };
     },
   };
 }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { NylasCallError } from '../../src/nylas/index.js';
-import { createPacer, retryRateLimited, type Sleep } from '../../src/pollers/pace.js';
+import {
+  createPacer,
+  retryRateLimited,
+  type PaceLane,
+  type Sleep,
+} from '../../src/pollers/pace.js';
 
 /** A clock that only moves when the code under test sleeps. */
 function fakeTime() {
@@ -12,6 +17,68 @@ function fakeTime() {
     return Promise.resolve();
   };
   return { clock, sleeps, sleep, now: () => clock.t };
+}
+
+/**
+ * A clock that moves only when the test says, with sleeps that end when it passes their time (or
+ * when their signal aborts), like real timers.
+ */
+function fakeTimers() {
+  let t = 0;
+  const timers: { at: number; fire: () => void }[] = [];
+  const sleep: Sleep = (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = {
+        at: t + ms,
+        fire: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        timers.splice(timers.indexOf(timer), 1);
+        reject(signal.reason as Error);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      timers.push(timer);
+    });
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+  };
+  return {
+    sleep,
+    now: () => t,
+    /** Moves the clock to `to`, firing each due timer at its own time. */
+    async advanceTo(to: number) {
+      await settle();
+      for (;;) {
+        timers.sort((a, b) => a.at - b.at);
+        const next = timers[0];
+        if (!next || next.at > to) break;
+        timers.shift();
+        t = Math.max(t, next.at);
+        next.fire();
+        await settle();
+      }
+      t = to;
+      await settle();
+    },
+  };
+}
+
+/** Queues a wait and records when it was granted (or that it was refused). */
+function track(
+  pacer: ReturnType<typeof createPacer>,
+  now: () => number,
+  signal: AbortSignal,
+  lane: PaceLane = 'poll',
+) {
+  const r: { at?: number; aborted?: boolean } = {};
+  pacer.wait(signal, lane).then(
+    () => (r.at = now()),
+    () => (r.aborted = true),
+  );
+  return r;
 }
 
 const limited = (retryAfterMs?: number) =>
@@ -38,6 +105,70 @@ describe('request pacing', () => {
       clock.t += 500;
     }
     expect(sleeps).toEqual([]);
+  });
+
+  it("gives an aborted wait's slot to the next request", async () => {
+    const ft = fakeTimers();
+    const pacer = createPacer({ perSecond: 10, now: ft.now, sleep: ft.sleep });
+    const never = new AbortController().signal;
+    const first = track(pacer, ft.now, never);
+    const gaveUp = new AbortController();
+    const second = track(pacer, ft.now, gaveUp.signal);
+    const third = track(pacer, ft.now, never);
+    await ft.advanceTo(50);
+    gaveUp.abort(new Error('timed out'));
+    await ft.advanceTo(1000);
+    expect(first.at).toBe(0);
+    expect(second).toEqual({ aborted: true });
+    // The slot at 100 ms the aborted wait had is the third one's now (it was 200 ms).
+    expect(third.at).toBe(100);
+    expect(pacer.waiting()).toEqual({ poll: 0, lookup: 0 });
+  });
+
+  it('lets no flood of lookups delay the pollers by more than a slot', async () => {
+    const ft = fakeTimers();
+    const pacer = createPacer({ perSecond: 10, now: ft.now, sleep: ft.sleep });
+    const never = new AbortController().signal;
+    const lookups = Array.from({ length: 200 }, () => track(pacer, ft.now, never, 'lookup'));
+    const poll = track(pacer, ft.now, never);
+    await ft.advanceTo(300);
+    expect(poll.at).toBeDefined();
+    expect(poll.at!).toBeLessThanOrEqual(100);
+    expect(lookups.filter((l) => l.at !== undefined)).toHaveLength(1);
+  });
+
+  it('keeps the pollers at least four fifths of the pace while lookups wait, and lookups moving', async () => {
+    const ft = fakeTimers();
+    const pacer = createPacer({ perSecond: 10, now: ft.now, sleep: ft.sleep });
+    const never = new AbortController().signal;
+    const lookups = Array.from({ length: 200 }, () => track(pacer, ft.now, never, 'lookup'));
+    // A long poll: each page asks for the next slot as soon as it has one.
+    const pollStarts: number[] = [];
+    let polling = true;
+    void (async () => {
+      while (polling) {
+        await pacer.wait(never);
+        pollStarts.push(ft.now());
+      }
+    })();
+    await ft.advanceTo(10_000 - 1);
+    polling = false;
+    const lookupStarts = lookups.filter((l) => l.at !== undefined).map((l) => l.at!);
+    // 100 slots in 10 s: at most one in five for lookups.
+    expect(lookupStarts.length).toBeLessThanOrEqual(20);
+    expect(lookupStarts.length).toBeGreaterThanOrEqual(19);
+    expect(pollStarts.length).toBeGreaterThanOrEqual(80);
+    const all = [...lookupStarts, ...pollStarts].sort((a, b) => a - b);
+    for (let i = 1; i < all.length; i++) expect(all[i]! - all[i - 1]!).toBeGreaterThanOrEqual(100);
+  });
+
+  it('gives the pollers every slot when no lookup waits', async () => {
+    const ft = fakeTimers();
+    const pacer = createPacer({ perSecond: 10, now: ft.now, sleep: ft.sleep });
+    const never = new AbortController().signal;
+    const polls = Array.from({ length: 30 }, () => track(pacer, ft.now, never));
+    await ft.advanceTo(3_000);
+    expect(polls.map((p) => p.at)).toEqual(Array.from({ length: 30 }, (_, i) => i * 100));
   });
 });
 
