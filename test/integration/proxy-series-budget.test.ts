@@ -19,14 +19,12 @@ async function sweep(proxy: string, concurrency = 50): Promise<number> {
   );
   for (let i = 0; i < jobs.length; i += concurrency) {
     await Promise.all(
-      jobs
-        .slice(i, i + concurrency)
-        .map((j) =>
-          fetch(proxy + j.path, {
-            method: j.method,
-            body: j.method === 'GET' || j.method === 'HEAD' ? undefined : '{}',
-          }).then((r) => r.arrayBuffer()),
-        ),
+      jobs.slice(i, i + concurrency).map((j) =>
+        fetch(proxy + j.path, {
+          method: j.method,
+          body: j.method === 'GET' || j.method === 'HEAD' ? undefined : '{}',
+        }).then((r) => r.arrayBuffer()),
+      ),
     );
   }
   return jobs.length;
