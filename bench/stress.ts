@@ -220,6 +220,16 @@ async function slowClients(): Promise<void> {
     )} ` +
       `(bytes sent by then: at most ${Math.max(0, ...uploads.map((u) => u.st.sent))} of 100000)`,
   );
+  const statuses = new Map<string, number>();
+  for (const u of uploads) {
+    const line =
+      u.st.answer === '' ? 'no answer' : u.st.answer.slice(0, u.st.answer.indexOf('\r\n'));
+    statuses.set(line, (statuses.get(line) ?? 0) + 1);
+  }
+  console.log(
+    `uploads' answers: ${[...statuses].map(([l, n]) => `${n} x ${l}`).join(', ')} ` +
+      '(504: waited longer than the upstream timeout for one of the 256 upload connections)',
+  );
   console.log(
     `header senders cut: ${cutHeaders.length} of 50, after ${ms(
       pct(
@@ -291,7 +301,7 @@ async function sigterm(): Promise<void> {
     );
   }
   console.log(
-    `total: ${servedTotal} served, ${cutTotal} cut; SIGTERM to exit p50 ${ms(pct(exitMs, 50))}, max ${ms(pct(exitMs, 100))} (grace 4000 ms; the process waits ~200 ms for logs after stopping)`,
+    `total: ${servedTotal} served, ${cutTotal} cut; SIGTERM to exit p50 ${ms(pct(exitMs, 50))}, max ${ms(pct(exitMs, 100))} (grace 4000 ms)`,
   );
   up.child.kill('SIGTERM');
 }
