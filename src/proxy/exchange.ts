@@ -106,7 +106,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
     this.windowStart = 0;
     // Uploads get their own pool: clients that send their bodies slowly hold upstream
     // connections, and must not make requests without a body wait for one.
-    (hasBody ? c.uploadPool : c.pool).dispatch(
+    const free = (hasBody ? c.uploadPool : c.pool).dispatch(
       {
         path: c.basePath + this.req.url!,
         method: this.method,
@@ -117,9 +117,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
       },
       this,
     );
-    // A free connection takes the request at once (onRequestStart has run); only a request left
-    // waiting in the pool, or one whose body is still to come, needs a deadline watched.
-    if (!this.watched && (this.controller === undefined || hasBody)) {
+    // dispatch() answers false once the pool has no free connection left: only then may this
+    // request wait for one. Watching every request would keep each finished exchange (and its
+    // req and res) alive until the next sweep, which costs the garbage collector on the hot path.
+    if (!this.watched && (hasBody || (!free && this.controller === undefined))) {
       this.watched = true;
       c.sweeper.add(this);
     }
