@@ -364,6 +364,9 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
     const socket = this.res.socket;
     if (!socket) return;
     const resume = () => {
+      // Read whole after all (Node's own dump did it): the socket may be carrying the next
+      // request by now, and must not be resumed behind that request's back.
+      if (req.complete) return;
       // Node's parser hands body bytes of a dumped request to no one instead of pausing on them.
       req._dumped = true;
       if (!socket.destroyed) socket.resume();
