@@ -163,8 +163,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
    * it has started or still waits for a connection.
    */
   private failEarly(err: PoolWaitTimeoutError | ClientTimeoutError): void {
-    // A client whose body stalled is not worth keeping the connection for.
-    if (err instanceof ClientTimeoutError) this.res.shouldKeepAlive = false;
+    // A client whose body stalled, or whose body the upstream never saw, is not worth keeping
+    // the connection for (reading the rest of its body only to drop it).
+    if (err instanceof ClientTimeoutError || (this.hasBody && !this.req.complete))
+      this.res.shouldKeepAlive = false;
     this.onResponseError(undefined, err);
     this.controller?.abort(err);
     this.abortOnStart = err;

@@ -129,53 +129,56 @@ describe('slow uploads and the upstream pool', () => {
     await upstream?.close();
   });
 
-  it(
-    'serves a GET at once while more slow uploads than pool connections trickle in, and answers the stalled uploads 408',
-    { timeout: 20_000 },
-    async () => {
-      const agent = new Agent({ keepAlive: false, maxSockets: 64 });
-      // More uploads than the 256 upstream connections, each promising 100,000 bytes and sending
-      // one byte every 200 ms.
-      const uploads = Array.from({ length: 300 }, () => {
-        const raw = openRaw(sidecar.urls.proxy);
-        raw.sock.write(
-          'POST /v3/grants/g/messages/send HTTP/1.1\r\nHost: x\r\ncontent-type: application/octet-stream\r\ncontent-length: 100000\r\n\r\n',
-        );
-        const sending = trickle(raw.sock, 'x'.repeat(100), 200);
-        return { raw, sending };
+  it('serves a GET at once while more slow uploads than pool connections trickle in, and answers every upload 408 or 504 and closes it', async () => {
+    const agent = new Agent({ keepAlive: false, maxSockets: 64 });
+    // More uploads than the 256 upstream connections, each promising 100,000 bytes and sending
+    // one byte every 200 ms.
+    const uploads = Array.from({ length: 300 }, () => {
+      const raw = openRaw(sidecar.urls.proxy);
+      raw.sock.write(
+        'POST /v3/grants/g/messages/send HTTP/1.1\r\nHost: x\r\ncontent-type: application/octet-stream\r\ncontent-length: 100000\r\n\r\n',
+      );
+      const sending = trickle(raw.sock, 'x'.repeat(100), 200);
+      return { raw, sending };
+    });
+    await expect.poll(() => upstream.open(), { timeout: 5000 }).toBeGreaterThanOrEqual(1);
+    const get = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${sidecar.urls.proxy}/v3/grants`, { agent }, (r) => {
+        let body = '';
+        r.setEncoding('utf8');
+        r.on('data', (d: string) => (body += d));
+        r.on('end', () => resolve({ status: r.statusCode!, body }));
       });
-      await expect.poll(() => upstream.open(), { timeout: 5000 }).toBeGreaterThanOrEqual(1);
-      const get = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = request(`${sidecar.urls.proxy}/v3/grants`, { agent }, (r) => {
-          let body = '';
-          r.setEncoding('utf8');
-          r.on('data', (d: string) => (body += d));
-          r.on('end', () => resolve({ status: r.statusCode!, body }));
-        });
-        req.on('error', reject);
-        req.end();
-      });
-      expect(get.status).toBe(200);
-      expect(get.body).toContain('grant-1');
-      // Every slow upload is answered (408 for a stalled body) and its connection closed, long
-      // before its 100 bytes would have been sent.
-      for (const u of uploads) {
-        await u.raw.closed;
-        expect(u.raw.state.received).toMatch(/^HTTP\/1\.1 408 /);
-        expect(await u.sending).toBeLessThan(100);
-      }
-      agent.destroy();
-      const samples = await scrape(sidecar.urls.admin);
-      expect(
-        total(samples, 'nylas_api_requests_total', {
-          route: '/v3/grants/{grant_id}/messages/send',
-          code: '408',
-          error_type: 'client_timeout',
-        }),
-      ).toBe(300);
-      expect(total(samples, 'nylas_api_inflight_requests')).toBe(0);
-    },
-  );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(get.status).toBe(200);
+    expect(get.body).toContain('grant-1');
+    // Every slow upload is answered and its connection closed, long before its 100 bytes would
+    // have been sent: 408 for a body that stalled on an upstream connection, or 504 for one that
+    // waited longer than the upstream timeout for a connection (there are 256 for uploads).
+    for (const u of uploads) {
+      await u.raw.closed;
+      expect(u.raw.state.received).toMatch(/^HTTP\/1\.1 (408|504) /);
+      expect(await u.sending).toBeLessThan(100);
+    }
+    agent.destroy();
+    const samples = await scrape(sidecar.urls.admin);
+    const route = '/v3/grants/{grant_id}/messages/send';
+    const stalled = total(samples, 'nylas_api_requests_total', {
+      route,
+      code: '408',
+      error_type: 'client_timeout',
+    });
+    const waited = total(samples, 'nylas_api_requests_total', {
+      route,
+      code: '504',
+      error_type: 'upstream_timeout',
+    });
+    expect(stalled).toBeGreaterThan(0);
+    expect(stalled + waited).toBe(300);
+    expect(total(samples, 'nylas_api_inflight_requests')).toBe(0);
+  });
 
   it(
     'answers 504 upstream_timeout to a request that waits longer than the upstream timeout for a connection',
