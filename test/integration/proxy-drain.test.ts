@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { startTestSidecar } from '../helpers/sidecar.js';
 
@@ -69,10 +70,21 @@ describe('SIGTERM with busy keep-alive clients', () => {
     // Each client stops once it has been told to close after shutdown began (a real app would
     // open a new connection, which is refused).
     const clients = tallies.map((t) => backToBack(url, t, () => stopping));
+    // And one keep-alive connection that sits idle after its one request.
+    const idle = connect(Number(new URL(sidecar.urls.proxy).port), '127.0.0.1');
+    let idleAnswer = '';
+    idle.setEncoding('latin1');
+    idle.on('data', (d: string) => (idleAnswer += d));
+    idle.write('GET /v3/grants HTTP/1.1\r\nHost: x\r\n\r\n');
+    const idleClosed = new Promise<void>((r) => idle.on('close', () => r()));
+    await expect.poll(() => idleAnswer.includes('grant-1'), { timeout: 10_000 }).toBe(true);
     await expect.poll(() => tallies.every((t) => t.ok >= 5), { timeout: 10_000 }).toBe(true);
     stopping = true;
     await sidecar.stop();
     await Promise.all(clients);
+    // The idle connection was closed by the proxy (stop() waits for every connection).
+    await idleClosed;
+    expect(idleAnswer).toMatch(/connection: keep-alive/i);
     for (const t of tallies) {
       expect(t.cut).toEqual([]);
       expect(t.closing).toBeGreaterThanOrEqual(1);
