@@ -45,7 +45,12 @@ export interface Config {
   readonly proxy: {
     readonly listen: ListenAddress;
     readonly injectApiKey: boolean;
+    /** Idle timer on the upstream: headers, then each gap in the response body. */
     readonly upstreamTimeoutMs: number;
+    /** Longest a client may take to send a request's headers. */
+    readonly headersTimeoutMs: number;
+    /** Distinct (route, method) pairs labelled by name; later pairs become route="other". */
+    readonly maxRouteSeries: number;
     readonly retryMax: number;
     readonly latencyBuckets: readonly number[];
   };
@@ -241,6 +246,8 @@ export function loadConfig({ env, readFile }: LoadOptions): Config {
       listen: a,
       injectApiKey: e.SIDECAR_INJECT_API_KEY,
       upstreamTimeoutMs: e.SIDECAR_UPSTREAM_TIMEOUT_MS,
+      headersTimeoutMs: e.SIDECAR_HEADERS_TIMEOUT_MS,
+      maxRouteSeries: e.SIDECAR_MAX_ROUTE_SERIES,
       retryMax: e.SIDECAR_RETRY_MAX,
       latencyBuckets: e.SIDECAR_LATENCY_BUCKETS,
     },

@@ -130,6 +130,9 @@ export const envSchema = z
     SIDECAR_WEBHOOK_VERIFY: z.enum(['enforce', 'observe', 'off']).optional(),
     SIDECAR_INJECT_API_KEY: bool(false),
     SIDECAR_UPSTREAM_TIMEOUT_MS: int(95_000, 100, 3_600_000),
+    // Node's own default is 60 s, checked every 30 s (so up to 90 s); half of it, checked every
+    // second, bounds a slow header sender well inside a minute.
+    SIDECAR_HEADERS_TIMEOUT_MS: int(30_000, 100, 600_000),
     SIDECAR_RETRY_MAX: int(0, 0, 5),
     SIDECAR_POLL_GRANTS: schedule('*/5 * * * *'),
     SIDECAR_POLL_WEBHOOKS: schedule('* * * * *'),
@@ -137,6 +140,7 @@ export const envSchema = z
     SIDECAR_POLL_ACCOUNTS: schedule('*/5 * * * *'),
     SIDECAR_RESTART_STOPPED_ACCOUNTS: bool(false),
     SIDECAR_MAX_GRANT_SERIES: int(1000, 0, 1_000_000),
+    SIDECAR_MAX_ROUTE_SERIES: int(150, 0, 100_000),
     SIDECAR_LATENCY_BUCKETS: z
       .string()
       .default(DEFAULT_BUCKETS)

@@ -304,7 +304,7 @@ export function createMetrics(opts: MetricsOptions) {
     }),
     seriesDropped: new Counter({
       name: 'nylas_sidecar_series_dropped_total',
-      help: 'Series not created because a cardinality cap was reached, by metric.',
+      help: 'Series not created because a cardinality cap was reached, by metric; for nylas_api_requests_total (SIDECAR_MAX_ROUTE_SERIES), the requests labelled route="other" instead of their route.',
       labelNames: ['metric'] as const,
       registers,
     }),

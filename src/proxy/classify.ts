@@ -1,12 +1,13 @@
 import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
 
 /** The sidecar's own transport error classes (SPEC section 4). */
-export type TransportErrorType = 'upstream_unavailable' | 'upstream_timeout' | 'client_aborted';
+export type TransportErrorType =
+  'upstream_unavailable' | 'upstream_timeout' | 'client_aborted' | 'client_timeout';
 
 /** An upstream failure as the app will see it. */
 export interface UpstreamFailure {
-  /** 502 or 504; 499 for a client that went away (nothing was sent). */
-  status: 502 | 504 | 499;
+  /** 502 or 504; 408 for a request body that stalled; 499 for a client that went away. */
+  status: 502 | 504 | 499 | 408;
   errorType: TransportErrorType;
   /** What the Nylas-shaped body says; no addresses, no secrets. */
   message: string;
@@ -19,6 +20,7 @@ const TIMEOUT_CODES = new Set([
   'ETIMEDOUT',
   'ESOCKETTIMEDOUT',
   'SIDECAR_DEADLINE',
+  'SIDECAR_POOL_WAIT_TIMEOUT',
 ]);
 
 /** Marks an abort the sidecar made because the app went away. */
@@ -27,6 +29,24 @@ export class ClientAbortedError extends Error {
   constructor() {
     super('the client closed the connection');
     this.name = 'ClientAbortedError';
+  }
+}
+
+/** Marks an abort the sidecar made because the app's request body stopped arriving. */
+export class ClientTimeoutError extends Error {
+  readonly code = 'SIDECAR_CLIENT_TIMEOUT';
+  constructor() {
+    super('the request body stalled');
+    this.name = 'ClientTimeoutError';
+  }
+}
+
+/** Marks a request that waited longer than the upstream timeout for an upstream connection. */
+export class PoolWaitTimeoutError extends Error {
+  readonly code = 'SIDECAR_POOL_WAIT_TIMEOUT';
+  constructor() {
+    super('no upstream connection became free in time');
+    this.name = 'PoolWaitTimeoutError';
   }
 }
 
@@ -50,6 +70,12 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
       status: 499,
       errorType: 'client_aborted',
       message: 'The client closed the connection.',
+    };
+  if (code === 'SIDECAR_CLIENT_TIMEOUT')
+    return {
+      status: 408,
+      errorType: 'client_timeout',
+      message: 'The request body stopped arriving: the sidecar stopped waiting for it.',
     };
   if (code !== undefined && TIMEOUT_CODES.has(code))
     return {

@@ -3,10 +3,18 @@ import type { Pool } from 'undici';
 import type { ProxySpans } from '../tracing/proxy-spans.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Recorder } from './instrument.js';
+import type { Sweeper } from './sweeper.js';
 
 /** What every exchange shares: built once per proxy, read on every request. */
 export interface ProxyContext {
+  /** Connections for requests without a body. */
   pool: Pool;
+  /** Connections for requests with a body (see Exchange.dispatch). */
+  uploadPool: Pool;
+  /** Checks the deadlines of requests waiting for a connection or for their body. */
+  sweeper: Sweeper;
+  /** How long a request body may bring almost nothing before it counts as stalled. */
+  stallWindowMs: number;
   /** Path of the upstream base URL, without a trailing slash ('' for a bare origin). */
   basePath: string;
   timeoutMs: number;

@@ -1,18 +1,33 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { classifyErrorBody, classifyUpstreamError, ClientAbortedError } from './classify.js';
+import {
+  classifyErrorBody,
+  classifyUpstreamError,
+  ClientAbortedError,
+  ClientTimeoutError,
+  PoolWaitTimeoutError,
+} from './classify.js';
 import { headerValue, responseHeaderList } from './headers.js';
 import type { Outcome } from './instrument.js';
 import type { ProxyContext } from './context.js';
 import type { RouteMatch } from './routes.js';
 import type { ProxySpan } from '../tracing/proxy-spans.js';
+import type { Watched } from './sweeper.js';
+import { safeReasonPhrase } from './reason-phrase.js';
 
 /** Bytes of an error body copied aside to read its error type (the app gets them all anyway). */
 const SNIFF_LIMIT = 16 * 1024;
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 /** Longest Retry-After the proxy waits for before retrying; longer ones are the app's to handle. */
 const MAX_RETRY_WAIT_MS = 10_000;
+/**
+ * A request body that brings fewer bytes than this in one stall window (SIDECAR_UPSTREAM_TIMEOUT_MS,
+ * at most 10 s), while the proxy is ready to read, has stalled: about 100 bytes a second at the
+ * default, far below any app that means to finish its upload, far above a client that trickles a
+ * byte a second to hold an upstream connection.
+ */
+const MIN_BODY_PROGRESS = 1024;
 
 /** Parses Retry-After (seconds or HTTP date) into milliseconds, if usable. */
 export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
@@ -28,7 +43,7 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
  * straight into the app's ServerResponse (no intermediate stream, no pipeline: see
  * reference/proxy-performance.md), honouring backpressure both ways.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler, Watched {
   private controller: Dispatcher.DispatchController | undefined;
   private status = 0;
   private responded = false;
@@ -50,6 +65,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private retryAfter: number | undefined;
   private retryReason = '';
   private span: ProxySpan | undefined;
+  /** Set when the app was answered before the upstream request started: cancel it then. */
+  private abortOnStart: Error | undefined;
+  private readonly hasBody: boolean;
+  private watched = false;
+  /** performance.now() when the current attempt was handed to the pool. */
+  private dispatchedAt = 0;
+  /** The current stall window of the request body: its start and the socket's bytesRead then. */
+  private windowStart = 0;
+  private windowBytes = 0;
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -62,6 +86,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly start: number,
   ) {
     ctx.metrics.inflight.value++;
+    this.hasBody =
+      req.headers['content-length'] !== undefined
+        ? req.headers['content-length'] !== '0'
+        : req.headers['transfer-encoding'] !== undefined;
     // on/off rather than once: once() allocates a wrapper per request.
     res.on('close', this.onClientClose);
   }
@@ -73,12 +101,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   private dispatch(): void {
     const c = this.ctx;
-    const hasBody =
-      this.req.headers['content-length'] !== undefined
-        ? this.req.headers['content-length'] !== '0'
-        : this.req.headers['transfer-encoding'] !== undefined;
-    this.attemptStart = performance.now();
-    c.pool.dispatch(
+    const hasBody = this.hasBody;
+    this.attemptStart = this.dispatchedAt = performance.now();
+    this.windowStart = 0;
+    // Uploads get their own pool: clients that send their bodies slowly hold upstream
+    // connections, and must not make requests without a body wait for one.
+    const free = (hasBody ? c.uploadPool : c.pool).dispatch(
       {
         path: c.basePath + this.req.url!,
         method: this.method,
@@ -89,6 +117,59 @@ export class Exchange implements Dispatcher.DispatchHandler {
       },
       this,
     );
+    // dispatch() answers false once the pool has no free connection left: only then may this
+    // request wait for one. Watching every request would keep each finished exchange (and its
+    // req and res) alive until the next sweep, which costs the garbage collector on the hot path.
+    if (!this.watched && (hasBody || (!free && this.controller === undefined))) {
+      this.watched = true;
+      c.sweeper.add(this);
+    }
+  }
+
+  /**
+   * Called by the proxy's sweeper: bounds the wait for an upstream connection (504
+   * upstream_timeout) and a request body that stops arriving (408 client_timeout).
+   */
+  check(now: number): boolean {
+    if (this.done) return (this.watched = false);
+    const c = this.ctx;
+    if (this.controller === undefined) {
+      // Between retries nothing waits on the pool; the retry timer is bounded already.
+      if (!this.discarding && now - this.dispatchedAt >= c.timeoutMs)
+        this.failEarly(new PoolWaitTimeoutError());
+      return (this.watched = !this.done);
+    }
+    if (!this.hasBody || this.req.complete || this.responded) return (this.watched = false);
+    const bytes = this.req.socket?.bytesRead ?? 0;
+    // Only time the client while the proxy is reading: a body paused because the upstream reads
+    // slowly is not the client's fault.
+    if (this.windowStart === 0 || this.req.readableFlowing !== true) {
+      this.windowStart = now;
+      this.windowBytes = bytes;
+      return true;
+    }
+    if (now - this.windowStart < c.stallWindowMs) return true;
+    if (bytes - this.windowBytes < MIN_BODY_PROGRESS) {
+      this.failEarly(new ClientTimeoutError());
+      return (this.watched = false);
+    }
+    this.windowStart = now;
+    this.windowBytes = bytes;
+    return true;
+  }
+
+  /**
+   * Answers the app now (the sidecar's own 504 or 408) and cancels the upstream request, whether
+   * it has started or still waits for a connection.
+   */
+  private failEarly(err: PoolWaitTimeoutError | ClientTimeoutError): void {
+    // A client whose body stalled, or whose body the upstream never saw, is not worth keeping
+    // the connection for (reading the rest of its body only to drop it).
+    if (err instanceof ClientTimeoutError || (this.hasBody && !this.req.complete))
+      this.res.shouldKeepAlive = false;
+    this.onResponseError(undefined, err);
+    this.controller?.abort(err);
+    this.abortOnStart = err;
   }
 
   private readonly onClientClose = (): void => {
@@ -107,6 +188,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.clientGone) controller.abort(new ClientAbortedError());
+    else if (this.abortOnStart) controller.abort(this.abortOnStart);
   }
 
   onResponseStart(
@@ -139,7 +221,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.expectedLength = len === undefined ? -1 : Number(headerValue(len));
     if (this.clientGone) return;
     const out = responseHeaderList(headers);
-    if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
+    const reason = safeReasonPhrase(statusCode, statusMessage);
+    if (reason) this.res.writeHead(statusCode, reason, out);
     else this.res.writeHead(statusCode, out);
     void controller;
   }
@@ -187,10 +270,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.finish(errorType, providerError);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.done) return;
     const failure = classifyUpstreamError(this.clientGone ? new ClientAbortedError() : err);
-    if (failure.errorType !== 'client_aborted' && !this.responded && this.canRetry()) {
+    const ownDeadline = err instanceof PoolWaitTimeoutError || err instanceof ClientTimeoutError;
+    if (
+      failure.errorType !== 'client_aborted' &&
+      !ownDeadline &&
+      !this.responded &&
+      this.canRetry()
+    ) {
       this.discarding = true;
       this.retryReason = failure.errorType;
       this.retryAfter = undefined;
@@ -265,12 +354,37 @@ export class Exchange implements Dispatcher.DispatchHandler {
     });
   }
 
+  /**
+   * The response ended before the app finished sending its body (the upstream answered early: a
+   * 401 or 429 to a large send). undici destroys the request stream once the upstream stops
+   * reading it, leaving the app's connection paused mid-body: the app's next request on it would
+   * wait for the keep-alive timeout and then be reset. Read the rest of the body and drop it, as
+   * Node does for a body no handler read, so the connection carries the next request at once.
+   */
+  private discardRestOfBody(): void {
+    const req = this.req as IncomingMessage & { _dumped?: boolean };
+    const socket = this.res.socket;
+    if (!socket) return;
+    const resume = () => {
+      // Read whole after all (Node's own dump did it): the socket may be carrying the next
+      // request by now, and must not be resumed behind that request's back.
+      if (req.complete) return;
+      // Node's parser hands body bytes of a dumped request to no one instead of pausing on them.
+      req._dumped = true;
+      if (!socket.destroyed) socket.resume();
+    };
+    if (req.destroyed) resume();
+    else req.once('close', resume);
+  }
+
   private finish(errorType: string, providerError = false): void {
     if (this.done) return;
     this.done = true;
     const c = this.ctx;
     c.metrics.inflight.value--;
     this.res.off('close', this.onClientClose);
+    if (this.hasBody && !this.clientGone && !this.req.complete && this.res.shouldKeepAlive)
+      this.discardRestOfBody();
     const aborted = errorType === 'client_aborted';
     const code = aborted && !this.responded ? 499 : this.status;
     const span = this.span;

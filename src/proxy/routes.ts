@@ -1,4 +1,5 @@
 import { OTHER_ROUTE, V2_TEMPLATES, V3_TEMPLATES } from './route-table.js';
+import { routeMethodMask } from './route-methods.js';
 
 /** What the route table says about a request path. */
 export interface RouteMatch {
@@ -8,6 +9,10 @@ export interface RouteMatch {
   grantScoped: boolean;
   /** The raw {grant_id} segment, when the template has one. */
   grantSegment: string | undefined;
+  /** The methods the route has, as a mask of METHOD_BITS (0 for "other"). */
+  methods: number;
+  /** The template's index (-1 for "other"): a slot for per-route state kept in arrays. */
+  slot: number;
 }
 
 interface Node {
@@ -17,6 +22,7 @@ interface Node {
   template: string | undefined;
   /** Position of {grant_id} in the template's segments, or -1. */
   grantIndex: number;
+  slot: number;
 }
 
 const newNode = (): Node => ({
@@ -24,11 +30,12 @@ const newNode = (): Node => ({
   param: undefined,
   template: undefined,
   grantIndex: -1,
+  slot: -1,
 });
 
 function build(templates: readonly string[]): Node {
   const root = newNode();
-  for (const t of templates) {
+  for (const [slot, t] of templates.entries()) {
     const segs = t.split('/').slice(1);
     let node = root;
     for (const s of segs) {
@@ -41,15 +48,20 @@ function build(templates: readonly string[]): Node {
     }
     node.template = t;
     node.grantIndex = segs.indexOf('{grant_id}');
+    node.slot = slot;
   }
   return root;
 }
 
-const OTHER: RouteMatch = Object.freeze({
+/** The match for any path, or method, that is not in the table. */
+export const OTHER_MATCH: RouteMatch = Object.freeze({
   route: OTHER_ROUTE,
   grantScoped: false,
   grantSegment: undefined,
+  methods: 0,
+  slot: -1,
 });
+const OTHER = OTHER_MATCH;
 
 /** Decodes a segment for comparison with literals; a malformed escape is kept as it is. */
 function decode(seg: string): string {
@@ -100,6 +112,8 @@ export function createRouteMatcher(
         route: template,
         grantScoped: template.startsWith('/v3/grants/{grant_id}/'),
         grantSegment: undefined,
+        methods: routeMethodMask(template),
+        slot: node.slot,
       };
       results.set(template, shared);
     }
@@ -108,6 +122,8 @@ export function createRouteMatcher(
       route: shared.route,
       grantScoped: shared.grantScoped,
       grantSegment: segs[node.grantIndex],
+      methods: shared.methods,
+      slot: shared.slot,
     };
   };
 }

@@ -10,12 +10,16 @@ import type { Metrics } from '../metrics/index.js';
 import type { Tracing } from '../tracing/index.js';
 import type { ProxySpan } from '../tracing/proxy-spans.js';
 import type { RecentErrors } from './recent-errors.js';
-import { closeServer, listen } from '../util/listen.js';
+import { listen } from '../util/listen.js';
 import { createRouteMatcher } from './routes.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { createRecorder } from './instrument.js';
 import { Exchange } from './exchange.js';
 import type { ProxyContext } from './context.js';
+import { Sweeper } from './sweeper.js';
+import { KeepAliveDrain } from './drain.js';
+import { createSeriesBudget } from './series-budget.js';
+import { V2_TEMPLATES, V3_TEMPLATES } from './route-table.js';
 
 export interface ProxyDeps {
   config: Config;
@@ -77,17 +81,33 @@ function escapesBase(pathname: string): boolean {
 export function createProxy(deps: ProxyDeps): Proxy {
   const { config, metrics, logger, tracing } = deps;
   const upstream = config.nylas.apiUri;
-  const pool = new Pool(upstream.origin, {
+  const poolOptions: Pool.Options = {
     connections: 256,
     keepAliveTimeout: 4_000,
     connect: { timeout: Math.min(10_000, config.proxy.upstreamTimeoutMs) },
-  });
+  };
+  const pool = new Pool(upstream.origin, poolOptions);
+  const uploadPool = new Pool(upstream.origin, poolOptions);
+  // The upstream timeout is an idle timer; the same span of silence bounds a wait for a
+  // connection and a stalled request body. Capped so that a long upstream timeout (Nylas's own
+  // is 90 s) does not let a trickling upload hold a connection for minutes.
+  const stallWindowMs = Math.min(10_000, config.proxy.upstreamTimeoutMs);
+  const sweeper = new Sweeper(Math.max(25, Math.min(1000, stallWindowMs / 4)));
   const match = createRouteMatcher();
+  const folded = metrics.seriesDropped.labels({ metric: 'nylas_api_requests_total' });
+  const label = createSeriesBudget({
+    max: config.proxy.maxRouteSeries,
+    templates: V3_TEMPLATES.length + V2_TEMPLATES.length,
+    onFold: () => folded.inc(),
+  });
   const record = createRecorder({ metrics, logger, recentErrors: deps.recentErrors });
   const serverAddress = upstream.hostname;
   const serverPort = Number(upstream.port) || (upstream.protocol === 'https:' ? 443 : 80);
   const ctx: ProxyContext = {
     pool,
+    uploadPool,
+    sweeper,
+    stallWindowMs,
     basePath: upstream.pathname === '/' ? '' : upstream.pathname,
     timeoutMs: config.proxy.upstreamTimeoutMs,
     retryMax: config.proxy.retryMax,
@@ -145,6 +165,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (drain.active) res.shouldKeepAlive = false;
     const rawMethod = req.method ?? 'GET';
     const method = METHODS.has(rawMethod) ? rawMethod : '_OTHER';
     const url = req.url ?? '';
@@ -168,7 +189,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       req.resume();
       return refuse(res, 400, method, 'Paths with dot segments or backslashes are refused.');
     }
-    const m = match(pathname);
+    const m = label(match(pathname), method);
     const start = performance.now();
     let span: ProxySpan | undefined;
     if (spans !== undefined) {
@@ -182,7 +203,20 @@ export function createProxy(deps: ProxyDeps): Proxy {
     new Exchange(ctx, req, res, m, method, headers, start).run(span);
   };
 
-  const server = createServer({ requestTimeout: 0 }, onRequest);
+  // requestTimeout 0: a download or upload that keeps moving is never cut (the upstream timers
+  // and the stall window watch for silence). Node derives its header timeout from requestTimeout
+  // unless told, so 0 there would let a client send its headers one byte a minute for ever; and
+  // Node checks it only every connectionsCheckingInterval (30 s by default).
+  const headersTimeout = config.proxy.headersTimeoutMs;
+  const server = createServer(
+    {
+      requestTimeout: 0,
+      headersTimeout,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, headersTimeout / 4)),
+    },
+    onRequest,
+  );
+  const drain = new KeepAliveDrain(server);
   // CONNECT never reaches 'request': answer it here so the socket is not left hanging.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
     const body = JSON.stringify({
@@ -199,6 +233,21 @@ export function createProxy(deps: ProxyDeps): Proxy {
     });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // The headers did not arrive within SIDECAR_HEADERS_TIMEOUT_MS: no method or path is known.
+      metrics.apiRequests.inc({
+        method: '_OTHER',
+        route: 'other',
+        code: '408',
+        error_type: 'client_timeout',
+      });
+      if (socket.writable)
+        socket.end(
+          'HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+        );
+      else socket.destroy();
+      return;
+    }
     if (socket.writable && err.code !== 'ECONNRESET')
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
@@ -210,8 +259,12 @@ export function createProxy(deps: ProxyDeps): Proxy {
     start: () => listen(server, config.proxy.listen),
     stop(graceMs) {
       stopped ??= (async () => {
-        await closeServer(server, graceMs);
-        await pool.close().catch(() => pool.destroy());
+        await drain.close(graceMs);
+        sweeper.stop();
+        await Promise.all([
+          pool.close().catch(() => pool.destroy()),
+          uploadPool.close().catch(() => uploadPool.destroy()),
+        ]);
       })();
       return stopped;
     },

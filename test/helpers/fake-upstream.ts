@@ -57,6 +57,26 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     res.on('close', () => {
       if (!res.writableFinished) rec.aborted = true;
     });
+    const early = /[?&]early=(\d{3})/.exec(req.url ?? '');
+    if (early) {
+      // Answers before reading the request body, as Nylas does with 401 or 429 on a large send;
+      // `close=1` then closes the connection with the body still unread.
+      const status = Number(early[1]);
+      const body = JSON.stringify({
+        request_id: `req-early-${status}`,
+        error: {
+          type: status === 429 ? 'rate_limit_error' : 'unauthorized',
+          message: 'answered before the body was read',
+        },
+      });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'x-request-id': `req-early-${status}`,
+        ...(/[?&]close=1/.test(req.url ?? '') ? { connection: 'close' } : {}),
+      });
+      res.end(body);
+      return;
+    }
     req.on('data', (c: Buffer) => {
       bytes += c.length;
       hash.update(c);
@@ -281,6 +301,21 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
           }
           res.end();
         };
+        const trickle = Number(url.searchParams.get('trickle') ?? 0);
+        if (trickle > 0) {
+          // 1 KB every `trickle` ms: a download that keeps moving, slowly, holding its connection.
+          const timer = setInterval(() => {
+            const n = Math.min(left, 1024);
+            left -= n;
+            res.write(chunk.subarray(0, n));
+            if (left === 0) {
+              clearInterval(timer);
+              res.end();
+            }
+          }, trickle);
+          res.on('close', () => clearInterval(timer));
+          return;
+        }
         if (url.searchParams.get('gate') === '1') {
           // One chunk now, the rest once the test calls release(): proves the proxy streams.
           left -= chunk.length;

@@ -29,6 +29,8 @@ describe('configuration defaults', () => {
     expect(c.admin.listen).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(c.webhook.listen).toBeUndefined();
     expect(c.proxy.upstreamTimeoutMs).toBe(95_000);
+    expect(c.proxy.headersTimeoutMs).toBe(30_000);
+    expect(c.proxy.maxRouteSeries).toBe(150);
     expect(c.proxy.retryMax).toBe(0);
     expect(c.proxy.latencyBuckets).toContain(0.5);
     expect(c.proxy.latencyBuckets.at(-1)).toBe(120);
@@ -104,6 +106,14 @@ describe('configuration rejections', () => {
     [{ SIDECAR_POLL_ACCOUNTS: '* * *' }, /SIDECAR_POLL_ACCOUNTS=/],
     [{ SIDECAR_RESTART_STOPPED_ACCOUNTS: 'yes please' }, /SIDECAR_RESTART_STOPPED_ACCOUNTS=/],
     [{ SIDECAR_MAX_GRANT_SERIES: '1e9' }, /SIDECAR_MAX_GRANT_SERIES=/],
+    [
+      { SIDECAR_HEADERS_TIMEOUT_MS: '0' },
+      /SIDECAR_HEADERS_TIMEOUT_MS="0": allowed: a whole number from 100 to 600000/,
+    ],
+    [
+      { SIDECAR_MAX_ROUTE_SERIES: 'lots' },
+      /SIDECAR_MAX_ROUTE_SERIES="lots": allowed: a whole number from 0 to 100000/,
+    ],
     [
       { SIDECAR_LATENCY_BUCKETS: '1,0.5' },
       /SIDECAR_LATENCY_BUCKETS="1,0.5": allowed: up to 40 increasing positive numbers/,
