@@ -9,6 +9,7 @@ import { createAdminApp } from './admin/index.js';
 import { createStatusRouter } from './admin/status.js';
 import { createProxy } from './proxy/index.js';
 import { RecentErrors } from './proxy/recent-errors.js';
+import { createKeyHealth, type KeyHealth } from './auth/key-health.js';
 import { createPollers, type Pollers } from './pollers/index.js';
 import { createWebhookListener, type WebhookListener } from './webhooks/index.js';
 import { closeServer, listen, urlOf } from './util/listen.js';
@@ -37,12 +38,17 @@ export interface SidecarAddresses {
 export interface Sidecar {
   readonly metrics: Metrics;
   readonly recentErrors: RecentErrors;
+  /** Tells a bad API key from invalid grants (tests settle it with sweep()). */
+  readonly keyHealth: KeyHealth;
   /** The pollers (tests run them with runOnce instead of waiting for cron). */
   readonly pollers: Pollers;
   start(): Promise<SidecarAddresses>;
   /** Ordered, bounded, idempotent shutdown (SPEC section 2). */
   stop(): Promise<void>;
 }
+
+/** How often held 401s are settled as the grant's or the key's (auth/key-health.ts). */
+const KEY_SWEEP_MS = 5_000;
 
 /** Builds the sidecar from a validated configuration. Nothing listens until start(). */
 export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
@@ -55,15 +61,19 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
   });
   const tracing = deps.tracing ?? createTracing({ env: deps.otelEnv ?? {}, version: deps.version });
   const recentErrors = new RecentErrors();
+  const keyHealth = createKeyHealth({
+    onKeyFailure: (source) => metrics.apiKeyAuthFailures.inc({ source }),
+    onGrantFailure: (route) => metrics.grantAuthFailures.inc({ route }),
+  });
   let ready = false;
 
   // SIDECAR_ROLE (SPEC section 10): `pollers` runs no proxy and no webhook listener; `proxy` has
   // its pollers all disabled (createPollers), so the admin pages say who polls.
   const serves = config.role !== 'pollers';
   const proxy = serves
-    ? createProxy({ config, metrics, logger, tracing, recentErrors })
+    ? createProxy({ config, metrics, logger, tracing, recentErrors, keyHealth })
     : undefined;
-  const pollers = createPollers({ config, metrics, logger, tracer: tracing.tracer });
+  const pollers = createPollers({ config, metrics, logger, tracer: tracing.tracer, keyHealth });
   const webhooks: WebhookListener | undefined =
     serves && config.webhook.listen
       ? createWebhookListener({ config, metrics, logger, tracer: tracing.tracer })
@@ -77,16 +87,20 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
         recentErrors,
         apiHost: config.nylas.apiUri.host,
         role: config.role,
+        keyHealth,
       }),
       ...(deps.adminRouters ?? []),
     ],
   });
   let adminServer: Server | undefined;
   let stopping: Promise<void> | undefined;
+  // Held 401s are settled on reads too; this bounds the wait when nobody reads.
+  let sweeper: ReturnType<typeof setInterval> | undefined;
 
   return {
     metrics,
     recentErrors,
+    keyHealth,
     pollers,
     async start() {
       const { createServer } = await import('node:http');
@@ -95,6 +109,8 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
       const proxyAddr = proxy ? await proxy.start() : undefined;
       const webhookAddr = webhooks ? await webhooks.start() : undefined;
       pollers.start();
+      sweeper = setInterval(keyHealth.sweep, KEY_SWEEP_MS);
+      sweeper.unref();
       ready = true;
       return {
         proxy: proxyAddr ? urlOf(proxyAddr) : undefined,
@@ -105,6 +121,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     stop() {
       stopping ??= (async () => {
         ready = false;
+        clearInterval(sweeper);
         const grace = config.shutdownGraceMs;
         await Promise.all([proxy?.stop(grace), webhooks?.stop(grace)]);
         await pollers.stop();

@@ -182,6 +182,20 @@ function errorsSection(m: StatusModel): string {
   return `<h2>Recent upstream errors</h2>${table(['time', 'method', 'route', 'code', 'error type', 'Nylas request id', 'grant'], rows, 'No upstream errors recorded.')}`;
 }
 
+/** A rejected API key explains every 401 at once: said first, apart from the grants. */
+function keySection(m: StatusModel): string {
+  if (m.apiKeyProblems.length === 0) return '';
+  const lines = m.apiKeyProblems.map((k) => {
+    const where = [
+      k.grants > 0 ? `${k.grants} grant${k.grants > 1 ? 's' : ''}` : '',
+      k.nonGrantRoutes.length > 0 ? `routes naming no grant (${k.nonGrantRoutes.join(', ')})` : '',
+      k.source === 'pollers' ? "the sidecar's own polls (NYLAS_API_KEY)" : '',
+    ].filter(Boolean);
+    return `<p class="bad">API key rejected: ${e(k.failures)} call(s) answered 401 since ${e(k.since)} across ${e(where.join(', ') || 'every call')}. The key is wrong, revoked or rotated; the grants are not to blame. <span class="muted">(key fingerprint <code>${e(k.fingerprint)}</code>, a keyed hash)</span></p>`;
+  });
+  return lines.join('\n');
+}
+
 function summaryLine(m: StatusModel): string {
   const parts: string[] = [];
   const sp = m.statusPage;
@@ -236,6 +250,7 @@ export function renderOverview(m: StatusModel): string {
 <h1>nylas-sidecar</h1>
 <p class="sub">Generated ${e(m.generatedAt)}; refreshes every ${OVERVIEW_REFRESH_SECONDS} s. JSON: <a href="status">/status</a> · metrics: <a href="metrics">/metrics</a></p>
 ${summaryLine(m)}
+${keySection(m)}
 ${platformSection(m)}
 ${grantsSection(m)}
 ${accountsSection(m)}

@@ -1,6 +1,7 @@
 import { Router, type Response } from 'express';
 import type { Pollers } from '../pollers/index.js';
 import type { RecentErrors } from '../proxy/recent-errors.js';
+import type { KeyHealth } from '../auth/key-health.js';
 import { renderOverview } from './overview.js';
 import { buildStatusModel } from './status-model.js';
 import { renderSupportTicket } from './support-ticket.js';
@@ -14,6 +15,8 @@ export interface StatusDeps {
   role?: 'proxy' | 'pollers' | 'all';
   /** Unix ms; default Date.now. */
   now?: () => number;
+  /** API key problems, shown on / and /status and taken into account by /support. */
+  keyHealth?: KeyHealth;
 }
 
 /** Grant ids are UUIDs or provider-style ids; anything longer is not one. */
@@ -30,12 +33,22 @@ export function createStatusRouter(deps: StatusDeps): Router {
   const router = Router();
 
   router.get('/status', (_req, res) => {
-    const model = buildStatusModel(pollers.snapshot(), recentErrors.list(), now());
+    const model = buildStatusModel(
+      pollers.snapshot(),
+      recentErrors.list(),
+      now(),
+      deps.keyHealth?.problems(),
+    );
     common(res).json({ role: deps.role ?? 'all', ...model });
   });
 
   router.get('/', (_req, res) => {
-    const model = buildStatusModel(pollers.snapshot(), recentErrors.list(), now());
+    const model = buildStatusModel(
+      pollers.snapshot(),
+      recentErrors.list(),
+      now(),
+      deps.keyHealth?.problems(),
+    );
     common(res)
       // Inline styles only; no scripts, no external anything.
       .set(
@@ -86,6 +99,7 @@ export function createStatusRouter(deps: StatusDeps): Router {
           statusPage: snap.statusPage,
           apiHost: deps.apiHost ?? 'unknown',
           now: now(),
+          keyProblems: deps.keyHealth?.problems(),
         });
         common(res).type('text/plain').send(text);
       })

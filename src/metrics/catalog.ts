@@ -141,8 +141,15 @@ export function createMetrics(opts: MetricsOptions) {
     }),
     grantAuthFailures: new Counter({
       name: 'nylas_grant_auth_failures_total',
-      help: '401 responses on grant-scoped routes: a grant that needs re-authentication, seen in traffic.',
+      help: '401 responses on grant-scoped routes while the same API key works for other calls: a grant that needs re-authentication, seen in traffic.',
       labelNames: ['route'] as const,
+      registers,
+    }),
+
+    apiKeyAuthFailures: new Counter({
+      name: 'nylas_api_key_auth_failures_total',
+      help: '401 responses blamed on the API key, not a grant (on routes naming no grant, across many grants with no success, or on the pollers’ own calls), by source: proxy or pollers.',
+      labelNames: ['source'] as const,
       registers,
     }),
 

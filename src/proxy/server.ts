@@ -14,6 +14,7 @@ import { closeServer, listen } from '../util/listen.js';
 import { createRouteMatcher } from './routes.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { createRecorder } from './instrument.js';
+import type { KeyHealth } from '../auth/key-health.js';
 import { Exchange } from './exchange.js';
 import type { ProxyContext } from './context.js';
 
@@ -23,6 +24,8 @@ export interface ProxyDeps {
   logger: Logger;
   tracing: Tracing;
   recentErrors: RecentErrors;
+  /** Tells a bad API key from invalid grants; without it every grant-route 401 is the grant's. */
+  keyHealth?: KeyHealth;
 }
 
 export interface Proxy {
@@ -83,7 +86,12 @@ export function createProxy(deps: ProxyDeps): Proxy {
     connect: { timeout: Math.min(10_000, config.proxy.upstreamTimeoutMs) },
   });
   const match = createRouteMatcher();
-  const record = createRecorder({ metrics, logger, recentErrors: deps.recentErrors });
+  const record = createRecorder({
+    metrics,
+    logger,
+    recentErrors: deps.recentErrors,
+    keyHealth: deps.keyHealth,
+  });
   const serverAddress = upstream.hostname;
   const serverPort = Number(upstream.port) || (upstream.protocol === 'https:' ? 443 : 80);
   const ctx: ProxyContext = {
@@ -140,6 +148,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       durationSeconds: 0,
       traceId: undefined,
       spanId: undefined,
+      headers: [],
     });
     logger.warn({ event: 'request_refused', code: status, method }, message);
   };

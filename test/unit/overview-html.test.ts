@@ -120,6 +120,7 @@ describe('/status model', () => {
           errorType: 'api.authentication_error',
           requestId: 'rid-1',
           grantId: 'g1',
+          blame: 'grant',
         },
       ],
       NOW,
