@@ -12,7 +12,7 @@ import { RecentErrors } from './proxy/recent-errors.js';
 import { createKeyHealth, type KeyHealth } from './auth/key-health.js';
 import { createPollers, type Pollers } from './pollers/index.js';
 import { createWebhookListener, type WebhookListener } from './webhooks/index.js';
-import { closeServer, listen, urlOf } from './util/listen.js';
+import { addressText, closeServer, isLoopback, listen, urlOf } from './util/listen.js';
 
 export interface SidecarDeps {
   logger: Logger;
@@ -105,8 +105,23 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     async start() {
       const { createServer } = await import('node:http');
       adminServer = createServer(adminApp);
-      const adminAddr: AddressInfo = await listen(adminServer, config.admin.listen);
+      const adminAddr: AddressInfo = await listen(
+        adminServer,
+        config.admin.listen,
+        'SIDECAR_ADMIN_LISTEN',
+      );
       const proxyAddr = proxy ? await proxy.start() : undefined;
+      if (proxy && !isLoopback(config.proxy.listen.host))
+        // Allowed (a pod's other containers reach it on the pod IP) but said once: the proxy
+        // forwards whatever credentials it is sent, and adds NYLAS_API_KEY when injection is on.
+        logger.warn(
+          {
+            event: 'proxy_not_loopback',
+            variable: 'SIDECAR_LISTEN',
+            address: addressText(config.proxy.listen),
+          },
+          `the proxy listener (SIDECAR_LISTEN=${addressText(config.proxy.listen)}) is reachable from other hosts, not just this one; keep it on a private network${config.proxy.injectApiKey ? ': with SIDECAR_INJECT_API_KEY on, anyone who reaches it calls Nylas with your API key' : ''}`,
+        );
       const webhookAddr = webhooks ? await webhooks.start() : undefined;
       pollers.start();
       sweeper = setInterval(keyHealth.sweep, KEY_SWEEP_MS);

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createSidecar, type Sidecar } from './app.js';
 import { ConfigError, loadConfig, withOverrides, type Config } from './config/index.js';
 import { createLogger } from './log/logger.js';
+import { prettyDestination } from './log/pretty.js';
 import { createDemoRouter } from './admin/demo.js';
 
 const USAGE = `Usage: nylas-sidecar [--check-config] [--help] [--version]
@@ -71,7 +72,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const logger = createLogger({ level: config.logLevel });
+  // JSON for log shippers; readable lines when a person watches the terminal.
+  const logger = createLogger({
+    level: config.logLevel,
+    destination: process.stdout.isTTY ? await prettyDestination() : undefined,
+  });
   let demo: import('./demo/index.js').Demo | undefined;
   if (config.demo) {
     // Loaded only in demo mode: production never imports the simulator.
@@ -110,10 +115,8 @@ async function main(argv: string[]): Promise<number> {
     });
     addresses = await sidecar.start();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    process.stderr.write(
-      `nylas-sidecar: could not start: ${code === 'EADDRINUSE' ? 'an address is already in use (check SIDECAR_LISTEN, SIDECAR_ADMIN_LISTEN, SIDECAR_WEBHOOK_LISTEN)' : String((err as Error).message)}\n`,
-    );
+    // A ListenError names the setting and the address (util/listen.ts).
+    process.stderr.write(`nylas-sidecar: could not start: ${(err as Error).message}\n`);
     await demo?.stop();
     return 1;
   }

@@ -216,7 +216,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   let stopped: Promise<void> | undefined;
   return {
     server,
-    start: () => listen(server, config.proxy.listen),
+    start: () => listen(server, config.proxy.listen, 'SIDECAR_LISTEN'),
     stop(graceMs) {
       stopped ??= (async () => {
         await closeServer(server, graceMs);
