@@ -3,10 +3,11 @@
 // The only module that touches process.env, ports, signals and process.exit.
 import { readFileSync } from 'node:fs';
 import { createSidecar, type Sidecar } from './app.js';
-import { ConfigError, loadConfig, withOverrides, type Config } from './config/index.js';
+import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createLogger } from './log/logger.js';
 import { prettyDestination } from './log/pretty.js';
 import { createDemoRouter } from './admin/demo.js';
+import { demoConfig, pollOnScenarioChange } from './demo/wire.js';
 
 const USAGE = `Usage: nylas-sidecar [--check-config] [--help] [--version]
 
@@ -87,21 +88,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`nylas-sidecar: could not start demo mode: ${(err as Error).message}\n`);
       return 1;
     }
-    const d = demo;
-    config = withOverrides(config, (c) => {
-      c.nylas.apiUri = new URL(d.upstreamUrl);
-      c.nylas.statusPageUrl = new URL(d.statusPageUrl);
-      c.nylas.apiKey = d.credentials.apiKey;
-      c.nylas.clientId = d.credentials.clientId;
-      c.nylas.clientSecret = d.credentials.clientSecret;
-      // The demo shows webhook delivery metrics too: a listener in front of the demo app.
-      if (!c.webhook.listen) {
-        c.webhook.listen = { host: '127.0.0.1', port: 0 };
-        c.webhook.forwardUrl = new URL(d.appWebhookUrl);
-        c.nylas.webhookSecrets = [d.credentials.webhookSecret];
-        c.webhook.verify = 'enforce';
-      }
-    });
+    config = demoConfig(config, demo);
   }
 
   let sidecar: Sidecar;
@@ -135,7 +122,11 @@ async function main(argv: string[]): Promise<number> {
     );
   if (addresses.webhook) lines.push(`  webhooks: ${addresses.webhook}`);
   if (demo) {
-    lines.push(`  simulator: ${demo.upstreamUrl}`);
+    lines.push(`  simulator: ${demo.upstreamUrl}   (API key: ${demo.credentials.apiKey})`);
+    if (addresses.proxy)
+      lines.push(
+        `  try it:   new Nylas({ apiKey: '${demo.credentials.apiKey}', apiUri: '${addresses.proxy}' })   (the simulator accepts only this key)`,
+      );
     lines.push(
       `  switch the demo's scenario (${demo.scenarios.join(', ')}):`,
       `    curl -X POST ${addresses.admin}/demo/scenario -H 'content-type: application/json' -d '{"name":"outage"}'`,
@@ -148,6 +139,7 @@ async function main(argv: string[]): Promise<number> {
   );
   if (demo && addresses.proxy)
     demo.startTraffic({ proxy: addresses.proxy, webhook: addresses.webhook });
+  if (demo) pollOnScenarioChange(demo, sidecar.pollers);
 
   return new Promise<number>((resolve) => {
     let signalled = false;
