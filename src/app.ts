@@ -7,6 +7,7 @@ import { createMetrics, type Metrics } from './metrics/index.js';
 import { createTracing, type Tracing } from './tracing/index.js';
 import { createAdminApp } from './admin/index.js';
 import { createStatusRouter } from './admin/status.js';
+import { createTrafficSampler } from './admin/traffic.js';
 import { createProxy } from './proxy/index.js';
 import { RecentErrors } from './proxy/recent-errors.js';
 import { createKeyHealth, type KeyHealth } from './auth/key-health.js';
@@ -25,6 +26,10 @@ export interface SidecarDeps {
   defaultMetrics?: boolean;
   /** More routes for the admin listener (demo mode's scenario switch). */
   adminRouters?: Router[];
+  /** Demo mode: the running scenario, shown on the overview. */
+  demoScenario?: () => string;
+  /** Milliseconds between the overview's traffic samples (default 10 s; screenshots go finer). */
+  trafficSampleMs?: number;
 }
 
 /** The URLs the sidecar listens on once started. */
@@ -73,6 +78,14 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
   const proxy = serves
     ? createProxy({ config, metrics, logger, tracing, recentErrors, keyHealth })
     : undefined;
+  const traffic = proxy
+    ? createTrafficSampler({
+        metrics,
+        latencyBuckets: config.proxy.latencyBuckets,
+        sampleMs: deps.trafficSampleMs,
+      })
+    : undefined;
+  const startedAt = Date.now();
   const pollers = createPollers({ config, metrics, logger, tracer: tracing.tracer, keyHealth });
   const webhooks: WebhookListener | undefined =
     serves && config.webhook.listen
@@ -88,6 +101,14 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
         apiHost: config.nylas.apiUri.host,
         role: config.role,
         keyHealth,
+        traffic,
+        instance: {
+          mode: config.demo || deps.demoScenario ? 'demo' : 'live',
+          scenario: deps.demoScenario,
+          upstream: config.nylas.apiUri.origin,
+          version: deps.version,
+          startedAt,
+        },
       }),
       ...(deps.adminRouters ?? []),
     ],
@@ -124,6 +145,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
         );
       const webhookAddr = webhooks ? await webhooks.start() : undefined;
       pollers.start();
+      traffic?.start();
       sweeper = setInterval(keyHealth.sweep, KEY_SWEEP_MS);
       sweeper.unref();
       ready = true;
@@ -137,6 +159,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
       stopping ??= (async () => {
         ready = false;
         clearInterval(sweeper);
+        traffic?.stop();
         const grace = config.shutdownGraceMs;
         await Promise.all([proxy?.stop(grace), webhooks?.stop(grace)]);
         await pollers.stop();

@@ -99,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
       version,
       otelEnv: process.env,
       adminRouters: demo ? [createDemoRouter(demo.upstreamUrl)] : [],
+      demoScenario: demo ? () => demo.scenario : undefined,
     });
     addresses = await sidecar.start();
   } catch (err) {

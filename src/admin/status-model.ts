@@ -1,6 +1,20 @@
 import type { PollersSnapshot, PollerState } from '../pollers/index.js';
 import type { UpstreamErrorRecord } from '../proxy/recent-errors.js';
 import type { KeyProblem } from '../auth/key-health.js';
+import type { TrafficView } from './traffic.js';
+
+/** Which instance this is: the overview's top strip. */
+export interface InstanceView {
+  role: 'proxy' | 'pollers' | 'all';
+  mode: 'demo' | 'live';
+  /** The demo's scenario; null in live mode. */
+  scenario: string | null;
+  /** The Nylas API origin this instance talks to (never a credential). */
+  upstream: string;
+  version: string;
+  startedAt: string;
+  uptimeSeconds: number;
+}
 
 /** Upstream errors shown on /status and the overview: enough to correlate, not a log. */
 const RECENT_ERRORS_SHOWN = 50;
@@ -91,6 +105,9 @@ export interface StatusModel {
    * API keys whose 401s are the key's fault (wrong, revoked or rotated), not the grants'. Each is
    * named by a short keyed hash only; the key itself is never kept.
    */
+  /** Set by the admin router: who this is, and the proxied traffic (null without a proxy). */
+  instance?: InstanceView;
+  traffic?: TrafficView | null;
   apiKeyProblems: {
     fingerprint: string;
     source: 'proxy' | 'pollers';

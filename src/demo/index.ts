@@ -35,6 +35,8 @@ export interface Demo {
   scenarios: readonly string[];
   /** The scenario running now. */
   readonly scenario: string;
+  /** Switches the simulator's scenario (as POST /demo/scenario does). */
+  setScenario(name: string): void;
   /** Calls `listener` after every scenario switch (the pollers re-run at once then). */
   onScenarioChange(listener: (name: string) => void): void;
   /**
@@ -168,6 +170,9 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     },
     onScenarioChange(listener) {
       sim.onScenarioChange(listener);
+    },
+    setScenario(name) {
+      sim.setScenario(name);
     },
     startTraffic(urls) {
       if (traffic || stopped) return;
