@@ -88,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`nylas-sidecar: could not start demo mode: ${(err as Error).message}\n`);
       return 1;
     }
-    config = demoConfig(config, demo);
+    config = demoConfig(config, demo, process.env);
   }
 
   let sidecar: Sidecar;

@@ -14,8 +14,16 @@ export const DEMO_POLLERS = {
 /** Retries in the demo: enough to see them under `outage` and `rate-limited`. */
 const DEMO_RETRY_MAX = 2;
 
-/** The configuration with the demo's simulator, credentials and schedules in it. */
-export function demoConfig(config: Config, d: Demo): Config {
+/**
+ * The configuration with the demo's simulator, credentials and schedules in it. Settings given
+ * explicitly in `env` (e.g. faster schedules in tests) are kept.
+ */
+export function demoConfig(
+  config: Config,
+  d: Demo,
+  env: Readonly<Record<string, string | undefined>> = {},
+): Config {
+  const given = (k: string) => env[k] !== undefined && env[k].trim() !== '';
   return withOverrides(config, (c) => {
     c.nylas.apiUri = new URL(d.upstreamUrl);
     c.nylas.statusPageUrl = new URL(d.statusPageUrl);
@@ -23,9 +31,12 @@ export function demoConfig(config: Config, d: Demo): Config {
     c.nylas.clientId = d.credentials.clientId;
     c.nylas.clientSecret = d.credentials.clientSecret;
     // A scenario switch must show within seconds, not at the next 5-minute poll.
-    Object.assign(c.pollers, DEMO_POLLERS);
-    c.pollers.restartStoppedAccounts = true;
-    c.proxy.retryMax = Math.max(c.proxy.retryMax, DEMO_RETRY_MAX);
+    if (!given('SIDECAR_POLL_GRANTS')) c.pollers.grants = DEMO_POLLERS.grants;
+    if (!given('SIDECAR_POLL_WEBHOOKS')) c.pollers.webhooks = DEMO_POLLERS.webhooks;
+    if (!given('SIDECAR_POLL_STATUS_PAGE')) c.pollers.statusPage = DEMO_POLLERS.statusPage;
+    if (!given('SIDECAR_POLL_ACCOUNTS')) c.pollers.accounts = DEMO_POLLERS.accounts;
+    if (!given('SIDECAR_RESTART_STOPPED_ACCOUNTS')) c.pollers.restartStoppedAccounts = true;
+    if (!given('SIDECAR_RETRY_MAX')) c.proxy.retryMax = DEMO_RETRY_MAX;
     // The demo shows webhook delivery metrics too: a listener in front of the demo app.
     if (!c.webhook.listen) {
       c.webhook.listen = { host: '127.0.0.1', port: 0 };

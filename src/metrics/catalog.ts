@@ -318,7 +318,12 @@ export function createMetrics(opts: MetricsOptions) {
   };
 
   m.buildInfo.set({ version: opts.version, node_version: process.version }, 1);
+  // Counters that have not moved are 0, not absent: a panel or alert on them shows 0, not "No
+  // data" (the capped families are a closed list).
   const role = opts.role ?? 'all';
+  if (role !== 'proxy')
+    for (const metric of ['nylas_grant_invalid', 'nylas_account_unhealthy', 'nylas_webhook_status'])
+      m.seriesDropped.inc({ metric }, 0);
   m.role.set({ role }, 1);
   const unused = role === 'proxy' ? POLLER_FAMILIES : role === 'pollers' ? TRAFFIC_FAMILIES : [];
   for (const name of unused) registry.removeSingleMetric(name);
