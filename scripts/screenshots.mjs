@@ -24,7 +24,7 @@ const browser = await chromium.launch({
 try {
   for (const scenario of SCENARIOS) {
     if (only.length > 0 && !only.includes(scenario)) continue;
-    const show = await startShowcase({ scenario, requests: 400, version });
+    const show = await startShowcase({ scenario, requests: 300, version });
     try {
       // Sparklines want a few samples of the scenario.
       await sleep(8_000);

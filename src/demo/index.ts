@@ -17,6 +17,8 @@ export interface DemoOptions {
   simulatorListen?: { host: string; port: number };
   /** Milliseconds between demo SDK calls (tests go faster); default the traffic module's. */
   trafficIntervalMs?: number;
+  /** Most demo SDK calls in flight at once; default the traffic module's. */
+  trafficMaxInFlight?: number;
 }
 
 /** A running demo: the in-process simulator and the traffic generator. */
@@ -183,6 +185,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         grantIds: sim.listGrantIds(),
         logger,
         intervalMs: opts.trafficIntervalMs,
+        maxInFlight: opts.trafficMaxInFlight,
         deliver: urls.webhook
           ? async () => {
               if (webhookId === undefined) return;
@@ -198,7 +201,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
                 await realSender.deliver(urls.webhook!, event, { maxAttempts: 1 });
               }
               // Forged deliveries belong to the webhook trouble scenario: `healthy` stays clean.
-              if (deliveries % 5 === 0 && sim.scenario === 'webhook-failing')
+              if (deliveries % 2 === 0 && sim.scenario === 'webhook-failing')
                 await forger.deliver(urls.webhook!, makeEvent(trigger), { maxAttempts: 1 });
             }
           : undefined,

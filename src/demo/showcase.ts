@@ -40,6 +40,8 @@ export async function startShowcase(opts: {
     scenario: 'healthy',
     logger,
     trafficIntervalMs: opts.intervalMs ?? 20,
+    // Retries wait out Retry-After under rate-limited: more calls in flight keep the pace.
+    trafficMaxInFlight: 24,
   });
   const config = demoConfig(
     loadConfig({
