@@ -339,7 +339,13 @@ function signals(m: StatusModel): string {
         a.unhealthyTotal > 0
           ? cls('bad', `${a.unhealthyTotal} of ${a.total} not running`)
           : cls('ok', `${a.total} running`)
-      }${a.restartsEnabled ? '; automatic restart on' : ''}</li>`,
+      }${
+        a.recentRestarts.length > 0
+          ? `; ${cls('warn', `${a.recentRestarts.length} stopped account(s) restarted by the sidecar since ${a.recentRestarts[a.recentRestarts.length - 1]!.at.slice(11, 16)} UTC`)}`
+          : a.restartsEnabled
+            ? '; automatic restart on'
+            : ''
+      }</li>`,
     );
   return `<ul class="signals">${items.join('')}</ul>`;
 }
