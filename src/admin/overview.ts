@@ -390,6 +390,8 @@ function summaryLine(m: StatusModel): string {
     );
   if (m.accounts && m.accounts.unhealthyTotal > 0)
     parts.push(cls('warn', `${m.accounts.unhealthyTotal} v2 account(s) not running`));
+  else if (m.accounts && m.accounts.recentRestarts.length > 0)
+    parts.push(cls('warn', `${m.accounts.recentRestarts.length} stopped v2 account(s) restarted`));
   if (m.webhooks) {
     const bad = m.webhooks.destinations.filter(
       (d) => d.status === 'failing' || d.status === 'failed',
