@@ -168,9 +168,19 @@ export function buildStatusModel(
 ): StatusModel {
   const { grants, accounts, webhooks, statusPage } = snap;
   const auth = new Map<string, { grantId: string; count: number; lastAt: number }>();
+  const invalidNow = new Set(grants?.invalid.map((g) => g.grantId));
+  const recovered = new Set<string>();
   for (const e of errors) {
     // Only 401s blamed on the grant: a wrong API key fails on every grant and is not theirs.
     if (e.code !== 401 || !e.grantId || e.blame !== 'grant') continue;
+    // A grant whose 401s all came before a grants poll that no longer lists it as invalid was
+    // re-authenticated (or the scenario that broke it is over): not failing any more. The ring
+    // is newest first, so the first 401 seen is the grant's last.
+    if (recovered.has(e.grantId)) continue;
+    if (!auth.has(e.grantId) && grants && e.time < grants.at && !invalidNow.has(e.grantId)) {
+      recovered.add(e.grantId);
+      continue;
+    }
     const a = auth.get(e.grantId);
     if (a) a.count += 1;
     else auth.set(e.grantId, { grantId: e.grantId, count: 1, lastAt: e.time });
