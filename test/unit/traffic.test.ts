@@ -72,3 +72,48 @@ describe('traffic figures from the metric cells', () => {
     expect(html).toContain('<svg class="spark"');
   });
 });
+
+describe('the overview for each role', () => {
+  const empty = {
+    pollers: [],
+    grants: undefined,
+    accounts: undefined,
+    webhooks: undefined,
+    statusPage: undefined,
+  };
+  const instance = (role: 'proxy' | 'pollers' | 'all') => ({
+    role,
+    mode: 'live' as const,
+    scenario: null,
+    upstream: 'https://api.eu.nylas.com',
+    version: '1.2.3',
+    startedAt: new Date(0).toISOString(),
+    uptimeSeconds: 3700,
+  });
+
+  it('a pollers instance says where the traffic is, and shows what it polls', () => {
+    const m = buildStatusModel(empty, [], 0);
+    m.instance = instance('pollers');
+    m.traffic = null;
+    const html = renderOverview(m);
+    expect(html).toContain('This instance runs no proxy (SIDECAR_ROLE=pollers)');
+    expect(html).not.toContain('id="card-rate"');
+    expect(html).toContain('<span class="mode live" id="mode">LIVE</span>');
+    expect(html).toContain('role pollers');
+    expect(html).toContain('https://api.eu.nylas.com');
+    expect(html).toContain('v1.2.3');
+    expect(html).toContain('up 62 min');
+  });
+
+  it('a proxy instance shows its traffic and says the pollers run elsewhere', async () => {
+    const metrics = createMetrics({ latencyBuckets: BUCKETS, version: 't', defaultMetrics: false });
+    const sampler = createTrafficSampler({ metrics, latencyBuckets: BUCKETS, now: () => 0 });
+    const m = buildStatusModel(empty, [], 0);
+    m.instance = instance('proxy');
+    m.traffic = await sampler.view(0);
+    const html = renderOverview(m);
+    expect(html).toContain('id="card-rate"');
+    expect(html).toContain('polled by the SIDECAR_ROLE=pollers instance');
+    expect(html).toContain('no pollers on this instance');
+  });
+});
