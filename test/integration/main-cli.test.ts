@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MAIN, freePort, startSidecarProcess } from '../helpers/process.js';
 
 /** Runs the built entry point to completion. */
@@ -82,10 +85,7 @@ describe('the nylas-sidecar command', () => {
     ]);
   });
 
-  it('gives the YAML parser’s reason and the line to fix', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
+  it('gives the YAML parser’s reason and the line to fix', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sidecar-yaml-')), 'sidecar.yml');
     writeFileSync(
       file,
