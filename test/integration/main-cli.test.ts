@@ -85,6 +85,31 @@ describe('the nylas-sidecar command', () => {
     ]);
   });
 
+  it('writes readable log lines on a terminal and JSON otherwise', () => {
+    const env = {
+      NYLAS_API_KEY: 'k',
+      SIDECAR_LISTEN: '127.0.0.1:0',
+      SIDECAR_ADMIN_LISTEN: '127.0.0.1:0',
+      SIDECAR_POLL_GRANTS: 'off',
+      SIDECAR_POLL_WEBHOOKS: 'off',
+      SIDECAR_POLL_STATUS_PAGE: 'off',
+    };
+    // util-linux script(1) gives the process a pseudo-terminal; SIGINT ends it cleanly.
+    const tty = spawnSync(
+      'script',
+      ['-qec', `timeout -s INT 3 ${process.execPath} ${MAIN}`, '/dev/null'],
+      { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(tty.stdout).toMatch(/INFO.*nylas-sidecar started/);
+    expect(tty.stdout).not.toContain('{"level"');
+    const piped = spawnSync('timeout', ['-s', 'INT', '3', process.execPath, MAIN], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(piped.stdout).toMatch(/^\{"level":"info".*"msg":"nylas-sidecar started"\}$/m);
+  });
+
   it('gives the YAML parser’s reason and the line to fix', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sidecar-yaml-')), 'sidecar.yml');
     writeFileSync(
