@@ -50,6 +50,15 @@ function table(headers: string[], rows: string[][], empty: string): string {
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
+/** Rows of a long table shown before the rest is folded away (with its count). */
+const ROWS_SHOWN = 10;
+
+/** A table showing its first rows, the count, and the rest behind a <details>. */
+function folded(headers: string[], rows: string[][], empty: string, what: string): string {
+  if (rows.length <= ROWS_SHOWN) return table(headers, rows, empty);
+  return `${table(headers, rows.slice(0, ROWS_SHOWN), empty)}<details><summary>${e(rows.length)} ${e(what)}, ${ROWS_SHOWN} shown: show all</summary>${table(headers, rows.slice(ROWS_SHOWN), '')}</details>`;
+}
+
 function statusClass(s: string): 'ok' | 'warn' | 'bad' | 'muted' {
   if (['active', 'operational', 'valid', 'running', 'none', 'success'].includes(s)) return 'ok';
   if (['failed', 'major_outage', 'invalid', 'critical', 'major', 'error', 'stopped'].includes(s))
@@ -112,22 +121,20 @@ function grantsSection(m: StatusModel): string {
       .map((c) => [e(c.provider), cls(statusClass(c.status), c.status), e(c.count)]),
     'No grants.',
   );
-  const invalid = table(
-    ['grant id', 'provider', 'last authenticated', 'support ticket'],
-    g.invalid.map((x) => [
-      `<code>${e(x.grantId)}</code>`,
-      e(x.provider),
-      e(x.lastAuthenticatedAt ?? ''),
-      `<a href="support/${e(encodeURIComponent(x.grantId))}">ticket text</a>`,
-    ]),
-    'No invalid grants.',
-  );
+  const invalidHeaders = ['grant id', 'provider', 'last authenticated', 'support ticket'];
+  const invalidRows = g.invalid.map((x) => [
+    `<code>${e(x.grantId)}</code>`,
+    e(x.provider),
+    e(x.lastAuthenticatedAt ?? ''),
+    `<a href="support/${e(encodeURIComponent(x.grantId))}">ticket text</a>`,
+  ]);
+  const invalid = folded(invalidHeaders, invalidRows, 'No invalid grants.', 'invalid grants');
   const more =
     g.invalidTotal > g.invalid.length
       ? `<p class="warn">${e(g.invalidTotal - g.invalid.length)} more invalid grants are not listed (SIDECAR_MAX_GRANT_SERIES).</p>`
       : '';
   const auth = g.recentAuthFailures.length
-    ? `<h3>Grants failing with 401 in recent traffic</h3>${table(
+    ? `<h3>Grants failing with 401 in recent traffic</h3>${folded(
         ['grant id', '401s', 'last'],
         g.recentAuthFailures.map((a) => [
           `<a href="support/${e(encodeURIComponent(a.grantId))}"><code>${e(a.grantId)}</code></a>`,
@@ -135,6 +142,7 @@ function grantsSection(m: StatusModel): string {
           e(a.lastAt),
         ]),
         '',
+        'grants failing with 401',
       )}`
     : '';
   return `<h2>Grants</h2>

@@ -117,3 +117,28 @@ describe('the overview for each role', () => {
     expect(html).toContain('no pollers on this instance');
   });
 });
+
+describe('long tables on the overview', () => {
+  it('fold to a few rows and say how many there are', () => {
+    const invalid = Array.from({ length: 96 }, (_, i) => ({
+      grantId: `g-${i}`,
+      provider: 'google',
+      updatedAt: undefined,
+    }));
+    const m = buildStatusModel(
+      {
+        pollers: [],
+        grants: { at: 0, total: 240, counts: [], invalid, invalidTotal: 96 },
+        accounts: undefined,
+        webhooks: undefined,
+        statusPage: undefined,
+      },
+      [],
+      0,
+    );
+    const html = renderOverview(m);
+    const first = html.slice(html.indexOf('Invalid grants (users'), html.indexOf('<details>'));
+    expect(first.match(/<tr>/g)?.length).toBe(11); // header + 10
+    expect(html).toContain('<summary>96 invalid grants, 10 shown: show all</summary>');
+  });
+});
