@@ -7,11 +7,13 @@ import { createMetrics, type Metrics } from './metrics/index.js';
 import { createTracing, type Tracing } from './tracing/index.js';
 import { createAdminApp } from './admin/index.js';
 import { createStatusRouter } from './admin/status.js';
+import { createTrafficSampler } from './admin/traffic.js';
 import { createProxy } from './proxy/index.js';
 import { RecentErrors } from './proxy/recent-errors.js';
+import { createKeyHealth, type KeyHealth } from './auth/key-health.js';
 import { createPollers, type Pollers } from './pollers/index.js';
 import { createWebhookListener, type WebhookListener } from './webhooks/index.js';
-import { closeServer, listen, urlOf } from './util/listen.js';
+import { addressText, closeServer, isLoopback, listen, urlOf } from './util/listen.js';
 
 export interface SidecarDeps {
   logger: Logger;
@@ -24,6 +26,10 @@ export interface SidecarDeps {
   defaultMetrics?: boolean;
   /** More routes for the admin listener (demo mode's scenario switch). */
   adminRouters?: Router[];
+  /** Demo mode: the running scenario, shown on the overview. */
+  demoScenario?: () => string;
+  /** Milliseconds between the overview's traffic samples (default 10 s; screenshots go finer). */
+  trafficSampleMs?: number;
 }
 
 /** The URLs the sidecar listens on once started. */
@@ -37,12 +43,17 @@ export interface SidecarAddresses {
 export interface Sidecar {
   readonly metrics: Metrics;
   readonly recentErrors: RecentErrors;
+  /** Tells a bad API key from invalid grants (tests settle it with sweep()). */
+  readonly keyHealth: KeyHealth;
   /** The pollers (tests run them with runOnce instead of waiting for cron). */
   readonly pollers: Pollers;
   start(): Promise<SidecarAddresses>;
   /** Ordered, bounded, idempotent shutdown (SPEC section 2). */
   stop(): Promise<void>;
 }
+
+/** How often held 401s are settled as the grant's or the key's (auth/key-health.ts). */
+const KEY_SWEEP_MS = 5_000;
 
 /** Builds the sidecar from a validated configuration. Nothing listens until start(). */
 export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
@@ -55,15 +66,27 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
   });
   const tracing = deps.tracing ?? createTracing({ env: deps.otelEnv ?? {}, version: deps.version });
   const recentErrors = new RecentErrors();
+  const keyHealth = createKeyHealth({
+    onKeyFailure: (source) => metrics.apiKeyAuthFailures.inc({ source }),
+    onGrantFailure: (route) => metrics.grantAuthFailures.inc({ route }),
+  });
   let ready = false;
 
   // SIDECAR_ROLE (SPEC section 10): `pollers` runs no proxy and no webhook listener; `proxy` has
   // its pollers all disabled (createPollers), so the admin pages say who polls.
   const serves = config.role !== 'pollers';
   const proxy = serves
-    ? createProxy({ config, metrics, logger, tracing, recentErrors })
+    ? createProxy({ config, metrics, logger, tracing, recentErrors, keyHealth })
     : undefined;
-  const pollers = createPollers({ config, metrics, logger, tracer: tracing.tracer });
+  const traffic = proxy
+    ? createTrafficSampler({
+        metrics,
+        latencyBuckets: config.proxy.latencyBuckets,
+        sampleMs: deps.trafficSampleMs,
+      })
+    : undefined;
+  const startedAt = Date.now();
+  const pollers = createPollers({ config, metrics, logger, tracer: tracing.tracer, keyHealth });
   const webhooks: WebhookListener | undefined =
     serves && config.webhook.listen
       ? createWebhookListener({ config, metrics, logger, tracer: tracing.tracer })
@@ -78,24 +101,54 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
         recentErrors,
         apiHost: config.nylas.apiUri.host,
         role: config.role,
+        keyHealth,
+        traffic,
+        instance: {
+          mode: config.demo || deps.demoScenario ? 'demo' : 'live',
+          scenario: deps.demoScenario,
+          upstream: config.nylas.apiUri.origin,
+          version: deps.version,
+          startedAt,
+        },
       }),
       ...(deps.adminRouters ?? []),
     ],
   });
   let adminServer: Server | undefined;
   let stopping: Promise<void> | undefined;
+  // Held 401s are settled on reads too; this bounds the wait when nobody reads.
+  let sweeper: ReturnType<typeof setInterval> | undefined;
 
   return {
     metrics,
     recentErrors,
+    keyHealth,
     pollers,
     async start() {
       const { createServer } = await import('node:http');
       adminServer = createServer(adminApp);
-      const adminAddr: AddressInfo = await listen(adminServer, config.admin.listen);
+      const adminAddr: AddressInfo = await listen(
+        adminServer,
+        config.admin.listen,
+        'SIDECAR_ADMIN_LISTEN',
+      );
       const proxyAddr = proxy ? await proxy.start() : undefined;
+      if (proxy && !isLoopback(config.proxy.listen.host))
+        // Allowed (a pod's other containers reach it on the pod IP) but said once: the proxy
+        // forwards whatever credentials it is sent, and adds NYLAS_API_KEY when injection is on.
+        logger.warn(
+          {
+            event: 'proxy_not_loopback',
+            variable: 'SIDECAR_LISTEN',
+            address: addressText(config.proxy.listen),
+          },
+          `the proxy listener (SIDECAR_LISTEN=${addressText(config.proxy.listen)}) is reachable from other hosts, not just this one; keep it on a private network${config.proxy.injectApiKey ? ': with SIDECAR_INJECT_API_KEY on, anyone who reaches it calls Nylas with your API key' : ''}`,
+        );
       const webhookAddr = webhooks ? await webhooks.start() : undefined;
       pollers.start();
+      traffic?.start();
+      sweeper = setInterval(keyHealth.sweep, KEY_SWEEP_MS);
+      sweeper.unref();
       ready = true;
       return {
         proxy: proxyAddr ? urlOf(proxyAddr) : undefined,
@@ -106,6 +159,8 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     stop() {
       stopping ??= (async () => {
         ready = false;
+        clearInterval(sweeper);
+        traffic?.stop();
         const grace = config.shutdownGraceMs;
         await Promise.all([proxy?.stop(grace), webhooks?.stop(grace)]);
         await pollers.stop();

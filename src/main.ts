@@ -3,10 +3,12 @@
 // The only module that touches process.env, ports, signals and process.exit.
 import { readFileSync } from 'node:fs';
 import { createSidecar, type Sidecar } from './app.js';
-import { ConfigError, loadConfig, withOverrides, type Config } from './config/index.js';
+import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createLogger } from './log/logger.js';
+import { prettyDestination } from './log/pretty.js';
 import { createDemoRouter } from './admin/demo.js';
 import { redactCredentials } from './util/redact.js';
+import { demoConfig, pollOnScenarioChange } from './demo/wire.js';
 
 const USAGE = `Usage: nylas-sidecar [--check-config] [--help] [--version]
 
@@ -72,7 +74,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const logger = createLogger({ level: config.logLevel });
+  // JSON for log shippers; readable lines when a person watches the terminal.
+  const logger = createLogger({
+    level: config.logLevel,
+    destination: process.stdout.isTTY ? await prettyDestination() : undefined,
+  });
   let demo: import('./demo/index.js').Demo | undefined;
   if (config.demo) {
     // Loaded only in demo mode: production never imports the simulator.
@@ -85,21 +91,7 @@ async function main(argv: string[]): Promise<number> {
       );
       return 1;
     }
-    const d = demo;
-    config = withOverrides(config, (c) => {
-      c.nylas.apiUri = new URL(d.upstreamUrl);
-      c.nylas.statusPageUrl = new URL(d.statusPageUrl);
-      c.nylas.apiKey = d.credentials.apiKey;
-      c.nylas.clientId = d.credentials.clientId;
-      c.nylas.clientSecret = d.credentials.clientSecret;
-      // The demo shows webhook delivery metrics too: a listener in front of the demo app.
-      if (!c.webhook.listen) {
-        c.webhook.listen = { host: '127.0.0.1', port: 0 };
-        c.webhook.forwardUrl = new URL(d.appWebhookUrl);
-        c.nylas.webhookSecrets = [d.credentials.webhookSecret];
-        c.webhook.verify = 'enforce';
-      }
-    });
+    config = demoConfig(config, demo, process.env);
   }
 
   let sidecar: Sidecar;
@@ -110,12 +102,13 @@ async function main(argv: string[]): Promise<number> {
       version,
       otelEnv: process.env,
       adminRouters: demo ? [createDemoRouter(demo.upstreamUrl)] : [],
+      demoScenario: demo ? () => demo.scenario : undefined,
     });
     addresses = await sidecar.start();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    // A ListenError names the setting and the address (util/listen.ts).
     process.stderr.write(
-      `nylas-sidecar: could not start: ${code === 'EADDRINUSE' ? 'an address is already in use (check SIDECAR_LISTEN, SIDECAR_ADMIN_LISTEN, SIDECAR_WEBHOOK_LISTEN)' : redactCredentials(String((err as Error).message))}\n`,
+      `nylas-sidecar: could not start: ${redactCredentials(String((err as Error).message))}\n`,
     );
     await demo?.stop();
     return 1;
@@ -135,7 +128,11 @@ async function main(argv: string[]): Promise<number> {
     );
   if (addresses.webhook) lines.push(`  webhooks: ${addresses.webhook}`);
   if (demo) {
-    lines.push(`  simulator: ${demo.upstreamUrl}`);
+    lines.push(`  simulator: ${demo.upstreamUrl}   (API key: ${demo.credentials.apiKey})`);
+    if (addresses.proxy)
+      lines.push(
+        `  try it:   new Nylas({ apiKey: '${demo.credentials.apiKey}', apiUri: '${addresses.proxy}' })   (the simulator accepts only this key)`,
+      );
     lines.push(
       `  switch the demo's scenario (${demo.scenarios.join(', ')}):`,
       `    curl -X POST ${addresses.admin}/demo/scenario -H 'content-type: application/json' -d '{"name":"outage"}'`,
@@ -148,6 +145,7 @@ async function main(argv: string[]): Promise<number> {
   );
   if (demo && addresses.proxy)
     demo.startTraffic({ proxy: addresses.proxy, webhook: addresses.webhook });
+  if (demo) pollOnScenarioChange(demo, sidecar.pollers);
 
   return new Promise<number>((resolve) => {
     let signalled = false;

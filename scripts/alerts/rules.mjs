@@ -439,6 +439,21 @@ export function buildRules(input = {}) {
         'A stopped account stays stopped until someone restarts it (or the sidecar does, with\n' +
         'SIDECAR_RESTART_STOPPED_ACCOUNTS); 15 min leaves time for the automatic restart, which takes ~1 min.',
     }),
+    alert('NylasApiKeyInvalid', {
+      expr: `sum by (job, source) (increase(${sel('nylas_api_key_auth_failures_total')}[${w('5m')}])) >= 3`,
+      for: '5m',
+      severity: 'critical',
+      tier: 1,
+      summary: 'Nylas rejects the API key: every call with it fails with 401.',
+      description:
+        '{{ $value | humanize }} calls from {{ $labels.source }} seen by {{ $labels.job }} in the last 5 minutes ' +
+        'answered 401 in a pattern that blames the API key, not the grants (routes naming no grant, many grants ' +
+        'with no success, or the pollers’ own calls). The key is wrong, revoked or was rotated; the grants are fine.',
+      why:
+        'The sidecar counts a 401 here only once it has ruled out the grant (nylas_grant_auth_failures_total\n' +
+        'holds those), so a few in 5 minutes already mean a key problem; 5 min of it rules out a deploy that\n' +
+        'briefly ran with the old key.',
+    }),
   ];
 
   // ---- Webhooks -------------------------------------------------------------------------------

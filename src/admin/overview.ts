@@ -1,29 +1,40 @@
+import { escapeHtml } from './html.js';
+import { routesTable, trafficCards, trafficLevels } from './overview-traffic.js';
 import type { StatusModel } from './status-model.js';
 
-/** The overview reloads itself this often; pollers run every minute at most by default. */
-export const OVERVIEW_REFRESH_SECONDS = 30;
+/** The overview reloads itself this often (the traffic is sampled every 10 s). */
+export const OVERVIEW_REFRESH_SECONDS = 15;
 
-/** Escapes text for HTML element content and double-quoted attributes. */
-export function escapeHtml(v: string | number | null | undefined): string {
-  return String(v ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
+export { escapeHtml };
 
 const e = escapeHtml;
 
 const STYLE = `
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1d2330;background:#fafbfc}
-h1{font-size:1.4rem;margin:0 0 .2rem}h2{font-size:1.1rem;margin:1.6rem 0 .4rem}
-.sub{color:#5b6475;margin:0 0 1rem}
-table{border-collapse:collapse;margin:.3rem 0;background:#fff}
-th,td{border:1px solid #d8dde6;padding:.25rem .55rem;text-align:left;vertical-align:top}
+body{font:14px/1.35 system-ui,sans-serif;margin:0;color:#1d2330;background:#fafbfc}
+main{padding:.6rem 1.2rem 2rem}
+h1{font-size:1.05rem;margin:0;display:inline}h2{font-size:1.05rem;margin:1.1rem 0 .35rem}h3{font-size:.95rem;margin:.8rem 0 .3rem}
+.strip{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:baseline;padding:.45rem 1.2rem;background:#1d2330;color:#e8ebf1;font-size:13px}
+.strip a{color:#9fc3ff}.strip .mode{font-weight:700;padding:0 .45rem;border-radius:.5rem}
+.strip .demo{background:#ffd666;color:#1d2330}.strip .live{background:#2e9e4f;color:#fff}
+.strip .bad{color:#ff8a80}.strip .ok{color:#8be09f}.strip .warn{color:#ffd666}.strip .muted{color:#aab2c0}
+.sub{color:#5b6475;margin:.2rem 0 .5rem;font-size:12px}
+.verdict{font-size:15px;margin:.55rem 0}
+.cards{display:grid;grid-template-columns:repeat(4,minmax(0,1fr));gap:.6rem;margin:.4rem 0}
+.card{background:#fff;border:1px solid #d8dde6;border-radius:.4rem;padding:.45rem .6rem}
+.card h3{margin:0;font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:#5b6475}
+.card .big{font-size:1.55rem;font-weight:650;margin:.1rem 0}
+.card .line{font-size:12px;color:#5b6475}
+.card.bad{border-color:#b3261e;box-shadow:inset 4px 0 #b3261e}.card.warn{border-color:#c98a00;box-shadow:inset 4px 0 #c98a00}.card.ok{box-shadow:inset 4px 0 #2e9e4f}
+.cols{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1rem}
+.signals{list-style:none;padding:0;margin:.3rem 0}.signals li{margin:.2rem 0}
+table{border-collapse:collapse;margin:.3rem 0;background:#fff;font-size:13px}
+th,td{border:1px solid #d8dde6;padding:.18rem .45rem;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
 th{background:#eef1f5;font-weight:600}
 .ok{color:#176c2b}.warn{color:#9a6400}.bad{color:#b3261e;font-weight:600}.muted{color:#6b7385}
-.badge{display:inline-block;padding:.05rem .45rem;border-radius:.6rem;background:#eef1f5}
+.fold{color:#5b6475;font-size:12px;margin:.2rem 0}
+details summary{cursor:pointer;color:#3a5ccc;font-size:12px}
+svg.spark{display:block;margin-top:.2rem}
 code{font:12px ui-monospace,monospace}
 `;
 
@@ -37,6 +48,15 @@ function table(headers: string[], rows: string[][], empty: string): string {
   // Cells are pre-escaped by the callers (some hold markup of their own).
   const body = rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('\n');
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+/** Rows of a long table shown before the rest is folded away (with its count). */
+const ROWS_SHOWN = 10;
+
+/** A table showing its first rows, the count, and the rest behind a <details>. */
+function folded(headers: string[], rows: string[][], empty: string, what: string): string {
+  if (rows.length <= ROWS_SHOWN) return table(headers, rows, empty);
+  return `${table(headers, rows.slice(0, ROWS_SHOWN), empty)}<details><summary>${e(rows.length)} ${e(what)}, ${ROWS_SHOWN} shown: show all</summary>${table(headers, rows.slice(ROWS_SHOWN), '')}</details>`;
 }
 
 function statusClass(s: string): 'ok' | 'warn' | 'bad' | 'muted' {
@@ -101,22 +121,20 @@ function grantsSection(m: StatusModel): string {
       .map((c) => [e(c.provider), cls(statusClass(c.status), c.status), e(c.count)]),
     'No grants.',
   );
-  const invalid = table(
-    ['grant id', 'provider', 'last authenticated', 'support ticket'],
-    g.invalid.map((x) => [
-      `<code>${e(x.grantId)}</code>`,
-      e(x.provider),
-      e(x.lastAuthenticatedAt ?? ''),
-      `<a href="support/${e(encodeURIComponent(x.grantId))}">ticket text</a>`,
-    ]),
-    'No invalid grants.',
-  );
+  const invalidHeaders = ['grant id', 'provider', 'last authenticated', 'support ticket'];
+  const invalidRows = g.invalid.map((x) => [
+    `<code>${e(x.grantId)}</code>`,
+    e(x.provider),
+    e(x.lastAuthenticatedAt ?? ''),
+    `<a href="support/${e(encodeURIComponent(x.grantId))}">ticket text</a>`,
+  ]);
+  const invalid = folded(invalidHeaders, invalidRows, 'No invalid grants.', 'invalid grants');
   const more =
     g.invalidTotal > g.invalid.length
       ? `<p class="warn">${e(g.invalidTotal - g.invalid.length)} more invalid grants are not listed (SIDECAR_MAX_GRANT_SERIES).</p>`
       : '';
   const auth = g.recentAuthFailures.length
-    ? `<h3>Grants failing with 401 in recent traffic</h3>${table(
+    ? `<h3>Grants failing with 401 in recent traffic</h3>${folded(
         ['grant id', '401s', 'last'],
         g.recentAuthFailures.map((a) => [
           `<a href="support/${e(encodeURIComponent(a.grantId))}"><code>${e(a.grantId)}</code></a>`,
@@ -124,6 +142,7 @@ function grantsSection(m: StatusModel): string {
           e(a.lastAt),
         ]),
         '',
+        'grants failing with 401',
       )}`
     : '';
   return `<h2>Grants</h2>
@@ -169,21 +188,196 @@ function webhooksSection(m: StatusModel): string {
   return `<h2>Webhook destinations</h2>${table(['id', 'api', 'description', 'host', 'status', 'status since'], rows, 'No webhook destinations.')}`;
 }
 
+/** Error rows shown before folding: the first screen belongs to the traffic. */
+const ERRORS_SHOWN = 5;
+const WINDOW_MS = 5 * 60_000;
+
 function errorsSection(m: StatusModel): string {
-  const rows = m.recentErrors.map((r) => [
-    e(r.time),
+  const now = Date.parse(m.generatedAt);
+  const recent = m.recentErrors.filter((r) => now - Date.parse(r.time) <= WINDOW_MS);
+  const counted = m.traffic?.last5m.failed;
+  const total = counted ?? recent.length;
+  const row = (r: StatusModel['recentErrors'][number]) => [
+    e(r.time.slice(11, 19)),
     e(r.method),
     `<code>${e(r.route)}</code>`,
     cls(r.code >= 500 ? 'bad' : 'warn', r.code),
     e(r.errorType),
     `<code>${e(r.requestId ?? '')}</code>`,
     r.grantId ? `<code>${e(r.grantId)}</code>` : '',
-  ]);
-  return `<h2>Recent upstream errors</h2>${table(['time', 'method', 'route', 'code', 'error type', 'Nylas request id', 'grant'], rows, 'No upstream errors recorded.')}`;
+  ];
+  const headers = [
+    'time (UTC)',
+    'method',
+    'route',
+    'code',
+    'error type',
+    'Nylas request id',
+    'grant',
+  ];
+  const shown = recent.slice(0, ERRORS_SHOWN);
+  const count =
+    total === 0
+      ? ''
+      : `<p class="fold" id="errors-count">${e(total)} failed request${total === 1 ? '' : 's'} in the last 5 minutes, ${e(shown.length)} shown${total > recent.length ? ` (the newest ${e(recent.length)} are kept; all in <a href="metrics">/metrics</a>)` : ''}.</p>`;
+  const more =
+    recent.length > shown.length
+      ? `<details><summary>show ${e(recent.length - shown.length)} more</summary>${table(headers, recent.slice(ERRORS_SHOWN).map(row), '')}</details>`
+      : '';
+  return `<h2>Upstream errors</h2>${count}${table(headers, shown.map(row), 'No upstream errors in the last 5 minutes.')}${more}`;
+}
+
+/** A rejected API key explains every 401 at once: said first, apart from the grants. */
+function keySection(m: StatusModel): string {
+  if (m.apiKeyProblems.length === 0) return '';
+  const lines = m.apiKeyProblems.map((k) => {
+    const where = [
+      k.grants > 0 ? `${k.grants} grant${k.grants > 1 ? 's' : ''}` : '',
+      k.nonGrantRoutes.length > 0 ? `routes naming no grant (${k.nonGrantRoutes.join(', ')})` : '',
+      k.source === 'pollers' ? "the sidecar's own polls (NYLAS_API_KEY)" : '',
+    ].filter(Boolean);
+    return `<p class="bad">API key rejected: ${e(k.failures)} call(s) answered 401 since ${e(k.since)} across ${e(where.join(', ') || 'every call')}. The key is wrong, revoked or rotated; the grants are not to blame. <span class="muted">(key fingerprint <code>${e(k.fingerprint)}</code>, a keyed hash)</span></p>`;
+  });
+  return lines.join('\n');
+}
+
+function ago(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86_400)} d`;
+}
+
+/** The top strip: which instance, demo or live, scenario, upstream, version, uptime, pollers. */
+function strip(m: StatusModel): string {
+  const i = m.instance;
+  const parts: string[] = ['<h1>nylas-sidecar</h1>'];
+  if (i) {
+    parts.push(
+      i.mode === 'demo'
+        ? `<span class="mode demo" id="mode">DEMO</span>`
+        : `<span class="mode live" id="mode">LIVE</span>`,
+    );
+    if (i.scenario !== null)
+      parts.push(`<span id="scenario">scenario <strong>${e(i.scenario)}</strong></span>`);
+    parts.push(`<span>role ${e(i.role)}</span>`);
+    parts.push(`<span>upstream <code>${e(i.upstream)}</code></span>`);
+    parts.push(`<span>v${e(i.version)}</span>`);
+    parts.push(`<span>up ${e(ago(i.uptimeSeconds))}</span>`);
+  }
+  const enabled = m.pollers.filter((p) => p.enabled);
+  if (enabled.length > 0)
+    parts.push(
+      `<span id="freshness">pollers: ${enabled
+        .map((p) =>
+          p.stale
+            ? `<span class="bad">${e(p.name)} stale</span>`
+            : p.ageSeconds === null
+              ? `<span class="muted">${e(p.name)} not yet</span>`
+              : `<span class="${p.lastResult === 'error' ? 'warn' : 'ok'}">${e(p.name)} ${e(ago(p.ageSeconds))} ago</span>`,
+        )
+        .join(' · ')}</span>`,
+    );
+  else if (i) parts.push(`<span class="muted" id="freshness">no pollers on this instance</span>`);
+  parts.push(`<span><a href="status">/status</a> · <a href="metrics">/metrics</a></span>`);
+  return `<header class="strip">${parts.join('')}</header>`;
+}
+
+/** One line per thing the pollers watch, beside the route table: what is wrong is red. */
+function signals(m: StatusModel): string {
+  const items: string[] = [];
+  const polledHere = m.pollers.some((p) => p.enabled);
+  const notHere = `<span class="muted">polled by the SIDECAR_ROLE=pollers instance</span>`;
+  const sp = m.statusPage;
+  items.push(
+    `<li id="sig-platform">Nylas status page: ${
+      sp
+        ? sp.incidents.length > 0
+          ? cls(
+              statusClass(sp.indicator),
+              `${sp.indicator}: ${sp.incidents.map((x) => x.name || x.id).join('; ')}`,
+            )
+          : sp.indicator === 'none'
+            ? cls('ok', 'all systems operational')
+            : cls(statusClass(sp.indicator), `${sp.indicator}: ${sp.description}`)
+        : polledHere
+          ? cls('muted', 'not polled yet')
+          : notHere
+    }</li>`,
+  );
+  const g = m.grants;
+  const failing401 = g?.recentAuthFailures.length ?? 0;
+  items.push(
+    `<li id="sig-grants">Grants: ${
+      g
+        ? `${g.invalidTotal > 0 ? cls('bad', `${g.invalidTotal} invalid`) : cls('ok', '0 invalid')} of ${e(g.total)}${failing401 > 0 ? `; ${cls('bad', `${failing401} failing with 401 in traffic`)}` : ''}`
+        : polledHere
+          ? cls('muted', 'not polled yet')
+          : notHere
+    }</li>`,
+  );
+  items.push(
+    `<li id="sig-key">API key: ${
+      m.apiKeyProblems.length > 0
+        ? cls(
+            'bad',
+            `rejected (401 on ${m.apiKeyProblems.reduce((a, k) => a + k.failures, 0)} calls)`,
+          )
+        : cls('ok', 'no key problem seen')
+    }</li>`,
+  );
+  const w = m.webhooks;
+  if (w || polledHere) {
+    const bad =
+      w?.destinations.filter((d) => d.status === 'failing' || d.status === 'failed') ?? [];
+    items.push(
+      `<li id="sig-webhooks">Webhook destinations: ${
+        !w
+          ? cls('muted', 'not polled yet')
+          : bad.length > 0
+            ? cls('bad', `${bad.length} of ${w.destinations.length} failing or failed`)
+            : cls('ok', `${w.destinations.length} active`)
+      }</li>`,
+    );
+  }
+  const a = m.accounts;
+  if (a)
+    items.push(
+      `<li id="sig-accounts">v2 accounts: ${
+        a.unhealthyTotal > 0
+          ? cls('bad', `${a.unhealthyTotal} of ${a.total} not running`)
+          : cls('ok', `${a.total} running`)
+      }${
+        a.recentRestarts.length > 0
+          ? `; ${cls('warn', `${a.recentRestarts.length} stopped account(s) restarted by the sidecar since ${a.recentRestarts[a.recentRestarts.length - 1]!.at.slice(11, 16)} UTC`)}`
+          : a.restartsEnabled
+            ? '; automatic restart on'
+            : ''
+      }</li>`,
+    );
+  return `<ul class="signals">${items.join('')}</ul>`;
 }
 
 function summaryLine(m: StatusModel): string {
   const parts: string[] = [];
+  const t = m.traffic;
+  if (t && t.last5m.requests > 0) {
+    const lv = trafficLevels(t);
+    const w = t.last5m;
+    if (lv.errors !== 'ok')
+      parts.push(cls(lv.errors, `${w.errors} failed requests (5xx or no answer) in 5 min`));
+    if (lv.latency === 'bad') parts.push(cls('bad', 'p90 latency above 0.5 s'));
+    if (lv.limited !== 'ok')
+      parts.push(
+        cls(
+          lv.limited,
+          `${w.rateLimitedNylas + w.rateLimitedProvider} requests rate limited (429)`,
+        ),
+      );
+    if (lv.errors === 'ok' && lv.latency !== 'bad' && lv.limited === 'ok')
+      parts.push(cls('ok', 'traffic healthy'));
+  }
+  if (m.apiKeyProblems.length > 0) parts.push(cls('bad', 'the API key is rejected'));
   const sp = m.statusPage;
   if (sp) {
     const open = sp.incidents.length;
@@ -204,6 +398,8 @@ function summaryLine(m: StatusModel): string {
     );
   if (m.accounts && m.accounts.unhealthyTotal > 0)
     parts.push(cls('warn', `${m.accounts.unhealthyTotal} v2 account(s) not running`));
+  else if (m.accounts && m.accounts.recentRestarts.length > 0)
+    parts.push(cls('warn', `${m.accounts.recentRestarts.length} stopped v2 account(s) restarted`));
   if (m.webhooks) {
     const bad = m.webhooks.destinations.filter(
       (d) => d.status === 'failing' || d.status === 'failed',
@@ -217,12 +413,15 @@ function summaryLine(m: StatusModel): string {
   const stale = m.pollers.filter((p) => p.stale);
   if (stale.length > 0)
     parts.push(cls('bad', `stale poller(s): ${stale.map((p) => p.name).join(', ')}`));
-  parts.push(
-    m.recentErrors.length > 0
-      ? cls('warn', `${m.recentErrors.length} recent upstream error(s)`)
-      : cls('ok', 'no recent upstream errors'),
-  );
-  return `<p><strong>Now:</strong> ${parts.join(' · ')}</p>`;
+  return `<p class="verdict" id="verdict"><strong>Now:</strong> ${parts.join(' · ')}</p>`;
+}
+
+/** The traffic part: cards, then routes beside the signals; a note where this instance has no proxy. */
+function trafficSection(m: StatusModel): string {
+  if (m.traffic === null)
+    return `<p class="muted" id="traffic">This instance runs no proxy (SIDECAR_ROLE=pollers): the traffic is on the proxy instances' overview pages and in Prometheus.</p><h2>What the pollers see</h2>${signals(m)}`;
+  if (m.traffic === undefined) return `<h2>What the pollers see</h2>${signals(m)}`;
+  return `${trafficCards(m.traffic)}<div class="cols"><div><h2>Routes, last 5 minutes</h2>${routesTable(m.traffic)}</div><div><h2>What the pollers see</h2>${signals(m)}</div></div>`;
 }
 
 /** Renders the overview page: self-contained (no external assets), every value escaped. */
@@ -233,15 +432,19 @@ export function renderOverview(m: StatusModel): string {
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>nylas-sidecar overview</title><style>${STYLE}</style></head>
 <body>
-<h1>nylas-sidecar</h1>
-<p class="sub">Generated ${e(m.generatedAt)}; refreshes every ${OVERVIEW_REFRESH_SECONDS} s. JSON: <a href="status">/status</a> · metrics: <a href="metrics">/metrics</a></p>
+${strip(m)}
+<main>
 ${summaryLine(m)}
+${keySection(m)}
+${trafficSection(m)}
+${errorsSection(m)}
 ${platformSection(m)}
 ${grantsSection(m)}
 ${accountsSection(m)}
 ${webhooksSection(m)}
-${errorsSection(m)}
 ${pollersSection(m)}
+<p class="sub">Generated ${e(m.generatedAt)}; refreshes every ${OVERVIEW_REFRESH_SECONDS} s.</p>
+</main>
 </body></html>
 `;
 }

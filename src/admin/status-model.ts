@@ -1,5 +1,20 @@
 import type { PollersSnapshot, PollerState } from '../pollers/index.js';
 import type { UpstreamErrorRecord } from '../proxy/recent-errors.js';
+import type { KeyProblem } from '../auth/key-health.js';
+import type { TrafficView } from './traffic.js';
+
+/** Which instance this is: the overview's top strip. */
+export interface InstanceView {
+  role: 'proxy' | 'pollers' | 'all';
+  mode: 'demo' | 'live';
+  /** The demo's scenario; null in live mode. */
+  scenario: string | null;
+  /** The Nylas API origin this instance talks to (never a credential). */
+  upstream: string;
+  version: string;
+  startedAt: string;
+  uptimeSeconds: number;
+}
 
 /** Upstream errors shown on /status and the overview: enough to correlate, not a log. */
 const RECENT_ERRORS_SHOWN = 50;
@@ -86,6 +101,22 @@ export interface StatusModel {
   } | null;
   pollers: PollerFreshness[];
   recentErrors: RecentErrorView[];
+  /**
+   * API keys whose 401s are the key's fault (wrong, revoked or rotated), not the grants'. Each is
+   * named by a short keyed hash only; the key itself is never kept.
+   */
+  /** Set by the admin router: who this is, and the proxied traffic (null without a proxy). */
+  instance?: InstanceView;
+  traffic?: TrafficView | null;
+  apiKeyProblems: {
+    fingerprint: string;
+    source: 'proxy' | 'pollers';
+    since: string;
+    lastFailureAt: string;
+    failures: number;
+    grants: number;
+    nonGrantRoutes: string[];
+  }[];
 }
 
 /** One poller's freshness as /status shows it. */
@@ -133,11 +164,23 @@ export function buildStatusModel(
   snap: PollersSnapshot,
   errors: readonly UpstreamErrorRecord[],
   now: number,
+  keyProblems: readonly KeyProblem[] = [],
 ): StatusModel {
   const { grants, accounts, webhooks, statusPage } = snap;
   const auth = new Map<string, { grantId: string; count: number; lastAt: number }>();
+  const invalidNow = new Set(grants?.invalid.map((g) => g.grantId));
+  const recovered = new Set<string>();
   for (const e of errors) {
-    if (e.code !== 401 || !e.grantId) continue;
+    // Only 401s blamed on the grant: a wrong API key fails on every grant and is not theirs.
+    if (e.code !== 401 || !e.grantId || e.blame !== 'grant') continue;
+    // A grant whose 401s all came before a grants poll that no longer lists it as invalid was
+    // re-authenticated (or the scenario that broke it is over): not failing any more. The ring
+    // is newest first, so the first 401 seen is the grant's last.
+    if (recovered.has(e.grantId)) continue;
+    if (!auth.has(e.grantId) && grants && e.time < grants.at && !invalidNow.has(e.grantId)) {
+      recovered.add(e.grantId);
+      continue;
+    }
     const a = auth.get(e.grantId);
     if (a) a.count += 1;
     else auth.set(e.grantId, { grantId: e.grantId, count: 1, lastAt: e.time });
@@ -209,5 +252,14 @@ export function buildStatusModel(
       : null,
     pollers: snap.pollers.map((p) => pollerFreshness(p, now)),
     recentErrors: errors.slice(0, RECENT_ERRORS_SHOWN).map(errorView),
+    apiKeyProblems: keyProblems.map((k) => ({
+      fingerprint: k.fingerprint,
+      source: k.source,
+      since: new Date(k.since).toISOString(),
+      lastFailureAt: new Date(k.lastFailureAt).toISOString(),
+      failures: k.failures,
+      grants: k.grants,
+      nonGrantRoutes: k.nonGrantRoutes,
+    })),
   };
 }

@@ -1,6 +1,9 @@
 import { Router, type Response } from 'express';
 import type { Pollers } from '../pollers/index.js';
 import type { RecentErrors } from '../proxy/recent-errors.js';
+import type { KeyHealth } from '../auth/key-health.js';
+import type { TrafficSampler } from './traffic.js';
+import type { StatusModel } from './status-model.js';
 import { renderOverview } from './overview.js';
 import { buildStatusModel } from './status-model.js';
 import { renderSupportTicket } from './support-ticket.js';
@@ -14,6 +17,19 @@ export interface StatusDeps {
   role?: 'proxy' | 'pollers' | 'all';
   /** Unix ms; default Date.now. */
   now?: () => number;
+  /** API key problems, shown on / and /status and taken into account by /support. */
+  keyHealth?: KeyHealth;
+  /** The proxied traffic (unset when this instance runs no proxy). */
+  traffic?: TrafficSampler;
+  /** Who this instance is, for the overview's top strip. */
+  instance?: {
+    mode: 'demo' | 'live';
+    scenario?: () => string;
+    upstream: string;
+    version: string;
+    /** Unix ms. */
+    startedAt: number;
+  };
 }
 
 /** Grant ids are UUIDs or provider-style ids; anything longer is not one. */
@@ -29,13 +45,36 @@ export function createStatusRouter(deps: StatusDeps): Router {
   const now = deps.now ?? Date.now;
   const router = Router();
 
-  router.get('/status', (_req, res) => {
-    const model = buildStatusModel(pollers.snapshot(), recentErrors.list(), now());
-    common(res).json({ role: deps.role ?? 'all', ...model });
+  /** The model of / and /status: pollers, errors, key problems, the instance and its traffic. */
+  async function model(): Promise<StatusModel> {
+    const t = now();
+    const m = buildStatusModel(
+      pollers.snapshot(),
+      recentErrors.list(),
+      t,
+      deps.keyHealth?.problems(),
+    );
+    const i = deps.instance;
+    if (i)
+      m.instance = {
+        role: deps.role ?? 'all',
+        mode: i.mode,
+        scenario: i.scenario ? i.scenario() : null,
+        upstream: i.upstream,
+        version: i.version,
+        startedAt: new Date(i.startedAt).toISOString(),
+        uptimeSeconds: Math.max(0, Math.round((t - i.startedAt) / 1000)),
+      };
+    m.traffic = deps.traffic ? await deps.traffic.view(i?.startedAt ?? t) : null;
+    return m;
+  }
+
+  router.get('/status', async (_req, res) => {
+    common(res).json({ role: deps.role ?? 'all', ...(await model()) });
   });
 
-  router.get('/', (_req, res) => {
-    const model = buildStatusModel(pollers.snapshot(), recentErrors.list(), now());
+  router.get('/', async (_req, res) => {
+    const m = await model();
     common(res)
       // Inline styles only; no scripts, no external anything.
       .set(
@@ -43,7 +82,7 @@ export function createStatusRouter(deps: StatusDeps): Router {
         "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
       )
       .type('html')
-      .send(renderOverview(model));
+      .send(renderOverview(m));
   });
 
   router.get('/support/:grantId', (req, res, next) => {
@@ -95,6 +134,7 @@ export function createStatusRouter(deps: StatusDeps): Router {
           statusPage: snap.statusPage,
           apiHost: deps.apiHost ?? 'unknown',
           now: now(),
+          keyProblems: deps.keyHealth?.problems(),
         });
         common(res).type('text/plain').send(text);
       })

@@ -1,6 +1,7 @@
 import type { Grant } from '../nylas/index.js';
 import type { GrantsSnapshot, StatusPageSnapshot } from '../pollers/index.js';
 import type { UpstreamErrorRecord } from '../proxy/recent-errors.js';
+import type { KeyProblem } from '../auth/key-health.js';
 
 /** Nylas's support priority levels (SPEC section 8). */
 export type SupportTier = 1 | 2 | 3 | 4;
@@ -37,6 +38,22 @@ export interface TicketInput {
   /** The Nylas API host the sidecar talks to (region); never a credential. */
   apiHost: string;
   now: number;
+  /** API keys currently rejected (auth/key-health.ts): their 401s are not the grant's. */
+  keyProblems?: readonly KeyProblem[];
+}
+
+/**
+ * A failure that says something about the grant's users: a 401 blamed on the grant (not the API
+ * key), a 403, an error the provider caused, or Nylas failing (5xx, no answer) on the grant's
+ * calls. A 404 or another 4xx is the app asking for something that is not there, or asking
+ * wrongly: an ordinary day, not a reason to raise a ticket's priority.
+ */
+export function isGrantFailure(r: UpstreamErrorRecord): boolean {
+  if (!r.grantId) return false;
+  if (r.code === 401) return r.blame === 'grant';
+  if (r.code === 499) return false; // the app hung up
+  if (r.code === 403 || r.code >= 500) return true;
+  return r.providerError === true || r.errorType.endsWith('provider_error');
 }
 
 export interface TierDecision {
@@ -46,8 +63,9 @@ export interface TierDecision {
 
 /** Suggests a Nylas support tier from what the sidecar has seen. */
 export function suggestTier(input: TicketInput): TierDecision {
-  const mine = input.errors.filter((r) => r.grantId === input.grantId);
-  const failingGrants = new Set(input.errors.map((r) => r.grantId).filter(Boolean));
+  const failures = input.errors.filter(isGrantFailure);
+  const mine = failures.filter((r) => r.grantId === input.grantId);
+  const failingGrants = new Set(failures.map((r) => r.grantId));
   const g = input.grants;
   const invalidShare = g && g.total > 0 ? g.invalidTotal / g.total : 0;
   const sp = input.statusPage;
@@ -148,9 +166,13 @@ export function renderSupportTicket(input: TicketInput): string {
     lines.push(
       '- The grant is invalid: the user has to re-authenticate (re-authentication keeps the same grant ID). [Add: whether re-authentication was attempted and its result.]',
     );
-  if (mine.some((r) => r.code === 401))
+  if (mine.some((r) => r.code === 401 && r.blame === 'grant'))
     lines.push(
-      '- 401 responses on grant routes were seen in traffic: the grant may need re-authentication.',
+      '- 401 responses on grant routes were seen in traffic while the API key worked for other calls: the grant may need re-authentication.',
+    );
+  for (const k of input.keyProblems ?? [])
+    lines.push(
+      `- The API key (fingerprint ${k.fingerprint}) is rejected with 401 since ${iso(k.since)} (${k.failures} calls, ${k.grants} grants${k.nonGrantRoutes.length ? `, and routes naming no grant` : ''}): this is a key problem, not this grant's; fix the key (NYLAS_API_KEY / the app's key) before filing.`,
     );
   if (sp) {
     const open = sp.incidents.map((i) => `${i.name || i.id} (${i.impact}, ${i.status})`);
@@ -164,8 +186,14 @@ export function renderSupportTicket(input: TicketInput): string {
     lines.push(
       `- Other grants at ${iso(g.at)}: ${g.invalidTotal} of ${g.total} invalid in this application.`,
     );
-  const others = new Set(errors.map((r) => r.grantId).filter((id) => id && id !== grantId));
-  if (others.size > 0) lines.push(`- Other grants with failed requests recently: ${others.size}.`);
+  const others = new Set(
+    errors
+      .filter(isGrantFailure)
+      .map((r) => r.grantId)
+      .filter((id) => id !== grantId),
+  );
+  if (others.size > 0)
+    lines.push(`- Other grants failing recently (401, 403, provider errors): ${others.size}.`);
   lines.push(
     '- [Add: steps already tried, e.g. retries, re-authentication, provider-side checks.]',
   );

@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLError } from 'yaml';
 import { redactCredentials } from '../util/redact.js';
 import { envSchema, SECRET_KEYS, type ListenAddress, type ParsedEnv } from './schema.js';
 
@@ -119,8 +119,9 @@ function readYaml(file: string, readFile: (p: string) => string, problems: strin
   try {
     doc = parseYaml(text);
   } catch (err) {
-    const line = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
-    problems.push(`SIDECAR_CONFIG=${shown}: not valid YAML${line ? ` (line ${line})` : ''}`);
+    problems.push(
+      `SIDECAR_CONFIG=${shown}: not valid YAML${yamlErrorDetail(err, text)}`,
+    );
     return {};
   }
   if (doc === null || doc === undefined) return {};
@@ -141,6 +142,41 @@ function readYaml(file: string, readFile: (p: string) => string, problems: strin
     else out[k] = typeof v === 'string' ? v : JSON.stringify(v);
   }
   return out;
+}
+
+/**
+ * Where a YAML file is broken and why, from the parser's own error: its reason, and the line.
+ * For a line indented under a plain value (the commonest slip) the parser points at the line
+ * above; the indented line is the one to fix, so that is the one named.
+ */
+function yamlErrorDetail(err: unknown, text: string): string {
+  if (!(err instanceof YAMLError)) return '';
+  const reason = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  let line = err.linePos?.[0]?.line;
+  if (line === undefined) return `: ${reason}`;
+  const lines = text.split(/\r?\n/);
+  if (err.code === 'BLOCK_AS_IMPLICIT_KEY') {
+    const indent = (l: string) => l.length - l.trimStart().length;
+    const base = indent(lines[line - 1] ?? '');
+    for (let i = line; i < lines.length; i++) {
+      const l = lines[i]!;
+      if (l.trim() === '' || l.trimStart().startsWith('#')) continue;
+      if (indent(l) > base) line = i + 1;
+      break;
+    }
+  }
+  return ` at line ${line}: ${reason}${shownLine(lines[line - 1] ?? '')}`;
+}
+
+/**
+ * The broken line, to recognise it, only when it is one setting that is not a secret: a line of
+ * an unterminated secret value must not end up in a message.
+ */
+function shownLine(l: string): string {
+  const key = /^\s*([A-Z][A-Z0-9_]*)\s*:/.exec(l)?.[1];
+  if (!key || !KNOWN_KEYS.has(key)) return '';
+  const text = SECRET_KEYS.has(key) ? `${key}: ****` : l.trim();
+  return ` (${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)})`;
 }
 
 /**

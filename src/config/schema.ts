@@ -40,17 +40,35 @@ export interface ListenAddress {
   port: number;
 }
 
+/** A DNS name or IPv4 address (IPv6 goes in brackets); empty means every interface. */
+const HOST = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+
 const listen = (def: string | undefined) => {
   const base = def === undefined ? z.string().optional() : z.string().default(def);
   return base.transform((v, ctx): ListenAddress | undefined => {
     if (v === undefined || v.trim() === '') return undefined;
-    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+))?:?(\d{1,5})$/.exec(v.trim());
+    const s = v.trim();
+    // The colon is required: "4000" alone once passed as host "400" port 0 and then failed at
+    // bind time with EADDRNOTAVAIL naming no variable.
+    if (/^\d+$/.test(s)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `a port alone is not an address; allowed: host:port, e.g. 127.0.0.1:${s} (this host only) or 0.0.0.0:${s} (every interface)`,
+      });
+      return z.NEVER;
+    }
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]*)):(\d{1,5})$/.exec(s);
     const port = m ? Number(m[3]) : NaN;
-    if (!m || !(port >= 0 && port <= 65535)) {
+    const host = m ? (m[1] ?? m[2] ?? '') : '';
+    if (
+      !m ||
+      !(port >= 0 && port <= 65535) ||
+      (m[2] !== undefined && host !== '' && !HOST.test(host))
+    ) {
       ctx.addIssue({ code: 'custom', message: 'allowed: host:port, e.g. 127.0.0.1:4000 or :4000' });
       return z.NEVER;
     }
-    return { host: m[1] ?? m[2] ?? '0.0.0.0', port };
+    return { host: host === '' ? '0.0.0.0' : host, port };
   });
 };
 

@@ -15,6 +15,10 @@ export interface DemoOptions {
    * scenario command stable, e.g. in a container that publishes the port.
    */
   simulatorListen?: { host: string; port: number };
+  /** Milliseconds between demo SDK calls (tests go faster); default the traffic module's. */
+  trafficIntervalMs?: number;
+  /** Most demo SDK calls in flight at once; default the traffic module's. */
+  trafficMaxInFlight?: number;
 }
 
 /** A running demo: the in-process simulator and the traffic generator. */
@@ -31,6 +35,12 @@ export interface Demo {
   scenarioCommand: string;
   /** The scenario names the demo knows. */
   scenarios: readonly string[];
+  /** The scenario running now. */
+  readonly scenario: string;
+  /** Switches the simulator's scenario (as POST /demo/scenario does). */
+  setScenario(name: string): void;
+  /** Calls `listener` after every scenario switch (the pollers re-run at once then). */
+  onScenarioChange(listener: (name: string) => void): void;
   /**
    * Starts driving traffic through the proxy with the official nylas SDK, and (when `webhook` is
    * given) signed webhook deliveries from the simulator to the sidecar's webhook listener.
@@ -50,9 +60,11 @@ const DEMO_TRIGGERS = [
   'thread.replied',
 ];
 
-/** Demo data size: enough grants for the grants poller to page and a few invalid ones to see. */
+/**
+ * Demo data size: enough grants for the grants poller to page. None starts invalid: `healthy`
+ * must look healthy; the `invalid-grants` scenario shows invalid grants.
+ */
 const DEMO_GRANTS = 240;
-const DEMO_INVALID_GRANTS = 4;
 
 /** Starts the simulator in this process for demo mode. */
 export async function startDemo(opts: DemoOptions): Promise<Demo> {
@@ -70,7 +82,6 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const sim = createSimulator({
     scenario: opts.scenario,
     grants: DEMO_GRANTS,
-    invalidGrants: DEMO_INVALID_GRANTS,
     accounts: 12,
     ...credentials,
   });
@@ -156,6 +167,15 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     appWebhookUrl,
     scenarioCommand,
     scenarios: SCENARIOS,
+    get scenario() {
+      return sim.scenario;
+    },
+    onScenarioChange(listener) {
+      sim.onScenarioChange(listener);
+    },
+    setScenario(name) {
+      sim.setScenario(name);
+    },
     startTraffic(urls) {
       if (traffic || stopped) return;
       if (urls.webhook) void register(urls.webhook);
@@ -164,6 +184,8 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         apiKey: credentials.apiKey,
         grantIds: sim.listGrantIds(),
         logger,
+        intervalMs: opts.trafficIntervalMs,
+        maxInFlight: opts.trafficMaxInFlight,
         deliver: urls.webhook
           ? async () => {
               if (webhookId === undefined) return;
@@ -178,7 +200,8 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
                 await realSender.deliver(urls.webhook!, event, { maxAttempts: 1 });
                 await realSender.deliver(urls.webhook!, event, { maxAttempts: 1 });
               }
-              if (deliveries % 15 === 0)
+              // Forged deliveries belong to the webhook trouble scenario: `healthy` stays clean.
+              if (deliveries % 2 === 0 && sim.scenario === 'webhook-failing')
                 await forger.deliver(urls.webhook!, makeEvent(trigger), { maxAttempts: 1 });
             }
           : undefined,

@@ -141,8 +141,15 @@ export function createMetrics(opts: MetricsOptions) {
     }),
     grantAuthFailures: new Counter({
       name: 'nylas_grant_auth_failures_total',
-      help: '401 responses on grant-scoped routes: a grant that needs re-authentication, seen in traffic.',
+      help: '401 responses on grant-scoped routes while the same API key works for other calls: a grant that needs re-authentication, seen in traffic.',
       labelNames: ['route'] as const,
+      registers,
+    }),
+
+    apiKeyAuthFailures: new Counter({
+      name: 'nylas_api_key_auth_failures_total',
+      help: '401 responses blamed on the API key, not a grant (on routes naming no grant, across many grants with no success, or on the pollers’ own calls), by source: proxy or pollers.',
+      labelNames: ['source'] as const,
       registers,
     }),
 
@@ -311,7 +318,12 @@ export function createMetrics(opts: MetricsOptions) {
   };
 
   m.buildInfo.set({ version: opts.version, node_version: process.version }, 1);
+  // Counters that have not moved are 0, not absent: a panel or alert on them shows 0, not "No
+  // data" (the capped families are a closed list).
   const role = opts.role ?? 'all';
+  if (role !== 'proxy')
+    for (const metric of ['nylas_grant_invalid', 'nylas_account_unhealthy', 'nylas_webhook_status'])
+      m.seriesDropped.inc({ metric }, 0);
   m.role.set({ role }, 1);
   const unused = role === 'proxy' ? POLLER_FAMILIES : role === 'pollers' ? TRAFFIC_FAMILIES : [];
   for (const name of unused) registry.removeSingleMetric(name);

@@ -55,6 +55,11 @@ export class FastCounter {
     return c;
   }
 
+  /** Visits every cell (readers off the hot path, e.g. the overview's sampler). */
+  forEachCell(fn: (cell: Readonly<CounterCell>) => void): void {
+    for (const c of this.cells.values()) fn(c);
+  }
+
   /** Convenience for cold paths: increments by label object. */
   inc(labels: Record<string, string>, by = 1): void {
     this.cell(...this.labelNames.map((n) => labels[n] ?? '')).value += by;
@@ -134,6 +139,11 @@ export class FastHistogram {
       this.cells.set(key, c);
     }
     return c;
+  }
+
+  /** Visits every cell (readers off the hot path, e.g. the overview's sampler). */
+  forEachCell(fn: (cell: Readonly<HistogramCell>) => void): void {
+    for (const c of this.cells.values()) fn(c);
   }
 
   /** Records one value; `traceId` (and `spanId`) become the bucket's exemplar. */

@@ -1,5 +1,5 @@
 export { createNylasClient, fetchStatusSummary } from './client.js';
-export type { NylasClient, NylasClientOptions, PageQuery } from './client.js';
+export type { NylasApiName, NylasClient, NylasClientOptions, PageQuery } from './client.js';
 export { NylasCallError, parseRetryAfter } from './http.js';
 export type { NylasCallErrorCode } from './http.js';
 export type { Grant, StatusSummary, V2Account, V2Webhook, Webhook } from './schemas.js';

@@ -65,6 +65,9 @@ export function createAccountsSource(deps: {
   /** account id -> Unix ms of the last restart attempt (kept for the cooldown only). */
   const lastRestart = new Map<string, number>();
   const recentRestarts: AccountRestart[] = [];
+  // With restarts on, "none yet" is 0 restarts, not an absent series (a panel shows 0).
+  if (deps.restart)
+    for (const result of ['success', 'error']) metrics.accountSyncRestarts.inc({ result }, 0);
 
   async function restartAccount(accountId: string, signal: AbortSignal): Promise<void> {
     const at = now();

@@ -3,7 +3,8 @@ import { Agent, type Dispatcher } from 'undici';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/index.js';
-import { createNylasClient } from '../nylas/index.js';
+import { createNylasClient, type NylasApiName } from '../nylas/index.js';
+import type { KeyHealth } from '../auth/key-health.js';
 import { createAccountsSource, type AccountsSnapshot } from './accounts.js';
 import { createGrantLookup, type GrantLookup } from './grant-lookup.js';
 import { createGrantsSource, type GrantsSnapshot } from './grants.js';
@@ -38,7 +39,12 @@ export interface PollersDeps {
   deadlineMs?: number;
   /** HTTP dispatcher; default a small keep-alive pool closed on stop(). */
   dispatcher?: Dispatcher;
+  /** Told of 401s and successes with NYLAS_API_KEY: a 401 there is the key's, never a grant's. */
+  keyHealth?: KeyHealth;
 }
+
+/** APIs called with NYLAS_API_KEY (v2 ones use the client secret; the status page nothing). */
+const KEY_APIS: ReadonlySet<NylasApiName> = new Set(['grants', 'grant', 'webhooks']);
 
 /** Everything the pollers know, for /status, / and /support. */
 export interface PollersSnapshot {
@@ -80,7 +86,11 @@ export function createPollers(deps: PollersDeps): Pollers {
     clientSecret,
     dispatcher,
     now,
-    onAnswer: (api, code) => metrics.pollerRequests.inc({ api, code }),
+    onAnswer: (api, code) => {
+      metrics.pollerRequests.inc({ api, code });
+      if (apiKey !== undefined && KEY_APIS.has(api))
+        deps.keyHealth?.pollerAnswer(apiKey, Number(code));
+    },
   });
   // One pacer for everything that hits the application-scoped limits; the pacer's own clock is
   // monotonic, since the wall clock may be moved by tests.

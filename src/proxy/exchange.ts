@@ -405,6 +405,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
       durationSeconds: (end - this.start) / 1000,
       traceId: span ? span.traceId : c.incomingTraceId(this.req),
       spanId: span?.spanId,
+      headers: this.headers,
     };
     if (span) {
       if (this.status) span.statusCode = code;

@@ -1,7 +1,8 @@
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/index.js';
 import type { CounterCell, HistogramCell } from '../metrics/fast.js';
-import type { RecentErrors } from './recent-errors.js';
+import type { RecentErrors, UpstreamErrorRecord } from './recent-errors.js';
+import type { KeyHealth } from '../auth/key-health.js';
 
 /** Everything known about one proxied request once it is over. */
 export interface Outcome {
@@ -23,6 +24,15 @@ export interface Outcome {
   durationSeconds: number;
   traceId: string | undefined;
   spanId: string | undefined;
+  /** The request headers sent upstream, as a flat name/value list (read only after a 401). */
+  headers: readonly string[];
+}
+
+/** The Authorization value in a flat header list (to fingerprint the credential, never kept). */
+function authorizationOf(headers: readonly string[]): string | undefined {
+  for (let i = 0; i < headers.length; i += 2)
+    if (headers[i]!.toLowerCase() === 'authorization') return headers[i + 1];
+  return undefined;
 }
 
 const STATUS_CLASS = ['error', '1xx', '2xx', '3xx', '4xx', '5xx'];
@@ -36,8 +46,9 @@ export function createRecorder(deps: {
   metrics: Metrics;
   logger: Logger;
   recentErrors: RecentErrors;
+  keyHealth?: KeyHealth;
 }) {
-  const { metrics, logger, recentErrors } = deps;
+  const { metrics, logger, recentErrors, keyHealth } = deps;
   // Cells by route, then method, then code (and error type): the route and method strings come
   // from closed tables, so each lookup hashes an interned string; no key is built per request.
   interface MethodCells {
@@ -105,21 +116,47 @@ export function createRecorder(deps: {
     if (o.providerRequests > 0) r.provider.value += o.providerRequests;
     if (o.gmailQuotaUnits > 0) r.gmail.value += o.gmailQuotaUnits;
 
+    // Only while a 401 is unexplained does a success need telling apart by credential.
+    if (
+      keyHealth?.watching === true &&
+      o.responded &&
+      o.code !== 401 &&
+      o.code !== 429 &&
+      o.code < 500
+    )
+      keyHealth.proxyAuthenticated(authorizationOf(o.headers));
+
     if (o.errorType === '') return;
     // From here on: a failed call (rare on a healthy system, so no caching).
     if (o.code === 429)
       metrics.apiRateLimited.inc({ route: o.route, scope: o.providerError ? 'provider' : 'nylas' });
-    if (o.code === 401 && o.grantScoped) metrics.grantAuthFailures.inc({ route: o.route });
-    if (o.errorType === 'refused') return;
-    recentErrors.push({
-      time: Date.now(),
-      method: o.method,
-      route: o.route,
-      code: o.code,
-      errorType: o.errorType,
-      requestId: o.requestId,
-      grantId: o.grantId,
-    });
+    let rec: UpstreamErrorRecord | undefined;
+    if (o.errorType !== 'refused') {
+      rec = {
+        time: Date.now(),
+        method: o.method,
+        route: o.route,
+        code: o.code,
+        errorType: o.errorType,
+        requestId: o.requestId,
+        grantId: o.grantId,
+        providerError: o.providerError,
+      };
+      recentErrors.push(rec);
+    }
+    if (o.code === 401 && o.responded) {
+      // A 401 is the grant's or the key's: key-health decides, then counts it in one family.
+      if (keyHealth)
+        keyHealth.proxyUnauthorized({
+          credential: authorizationOf(o.headers),
+          route: o.route,
+          grantId: o.grantId,
+          grantScoped: o.grantScoped,
+          record: rec,
+        });
+      else if (o.grantScoped) metrics.grantAuthFailures.inc({ route: o.route });
+    }
+    if (!rec) return;
     const line = {
       event: 'upstream_error',
       method: o.method,

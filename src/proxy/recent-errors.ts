@@ -9,6 +9,10 @@ export interface UpstreamErrorRecord {
   requestId: string | undefined;
   /** The grant the call was for, when its path named one (for /support/{grant_id}). */
   grantId: string | undefined;
+  /** The 401 was blamed on the grant or on the API key (auth/key-health.ts); unset while undecided. */
+  blame?: 'grant' | 'key';
+  /** The error carried a provider_error (the provider, not Nylas, failed). */
+  providerError?: boolean;
 }
 
 /** A fixed-size ring of the most recent upstream errors. */

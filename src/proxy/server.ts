@@ -14,6 +14,7 @@ import { listen } from '../util/listen.js';
 import { createRouteMatcher } from './routes.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { createRecorder } from './instrument.js';
+import type { KeyHealth } from '../auth/key-health.js';
 import { Exchange } from './exchange.js';
 import type { ProxyContext } from './context.js';
 import { Sweeper } from './sweeper.js';
@@ -27,6 +28,8 @@ export interface ProxyDeps {
   logger: Logger;
   tracing: Tracing;
   recentErrors: RecentErrors;
+  /** Tells a bad API key from invalid grants; without it every grant-route 401 is the grant's. */
+  keyHealth?: KeyHealth;
 }
 
 export interface Proxy {
@@ -100,7 +103,12 @@ export function createProxy(deps: ProxyDeps): Proxy {
     templates: V3_TEMPLATES.length + V2_TEMPLATES.length,
     onFold: () => folded.inc(),
   });
-  const record = createRecorder({ metrics, logger, recentErrors: deps.recentErrors });
+  const record = createRecorder({
+    metrics,
+    logger,
+    recentErrors: deps.recentErrors,
+    keyHealth: deps.keyHealth,
+  });
   const serverAddress = upstream.hostname;
   const serverPort = Number(upstream.port) || (upstream.protocol === 'https:' ? 443 : 80);
   const ctx: ProxyContext = {
@@ -160,6 +168,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       durationSeconds: 0,
       traceId: undefined,
       spanId: undefined,
+      headers: [],
     });
     logger.warn({ event: 'request_refused', code: status, method }, message);
   };
@@ -256,7 +265,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   let stopped: Promise<void> | undefined;
   return {
     server,
-    start: () => listen(server, config.proxy.listen),
+    start: () => listen(server, config.proxy.listen, 'SIDECAR_LISTEN'),
     stop(graceMs) {
       stopped ??= (async () => {
         await drain.close(graceMs);

@@ -80,6 +80,8 @@ export interface Simulator {
   readonly faults: Faults;
   /** Switches scenario (faults, webhook statuses, status page reset first); throws on an unknown name. */
   setScenario(name: string): void;
+  /** Calls `listener` after every scenario switch, however it was made (API, control route). */
+  onScenarioChange(listener: (name: string) => void): void;
   /** Changes some faults; throws FaultsError on an invalid patch. */
   setFaults(patch: Partial<Faults>): void;
   setGrantStatus(grantId: string, status: GrantStatus): void;
@@ -158,6 +160,7 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
     challenge: async (url) => (await sender.challenge(url)).ok,
   };
   let scenario = 'healthy';
+  const scenarioListeners: Array<(name: string) => void> = [];
   const handle = createRequestHandler(ctx, (x) => handleControl(sim, x));
 
   let server: Server | undefined;
@@ -212,6 +215,10 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
       });
       ctx.statusPage.failuresLeft = ctx.faults.statusPageFailures;
       scenario = name;
+      for (const l of scenarioListeners) l(name);
+    },
+    onScenarioChange(listener) {
+      scenarioListeners.push(listener);
     },
     setFaults(patch) {
       ctx.faults = applyFaultsPatch(ctx.faults, patch);

@@ -153,7 +153,7 @@ export function createWebhookListener(deps: WebhookListenerDeps): WebhookListene
   let stopping: Promise<void> | undefined;
   return {
     async start() {
-      const addr = await listen(server, listenAt);
+      const addr = await listen(server, listenAt, 'SIDECAR_WEBHOOK_LISTEN');
       logger.info(
         {
           event: 'webhook_listener_started',

@@ -24,6 +24,7 @@ const SPEC_ALERTS = [
   'NylasGrantsInvalid',
   'NylasGrantsInvalidSurge',
   'NylasAccountSyncStopped',
+  'NylasApiKeyInvalid',
   'NylasWebhookFailing',
   'NylasWebhookFailed',
   'NylasWebhookEndpointSlow',

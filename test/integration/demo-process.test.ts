@@ -1,7 +1,9 @@
 // Demo mode end to end, as a newcomer starts it: the built entry point with no NYLAS_API_KEY.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Nylas } from '../../src/demo/nylas-sdk.js';
 import { parseMetrics, series } from '../helpers/metrics.js';
 import { freePort } from '../helpers/process.js';
 
@@ -38,6 +40,17 @@ describe('demo mode (node dist/src/main.js without NYLAS_API_KEY)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(stderr).toMatch(/DEMO MODE/);
+    // The README's SDK line works against the demo as printed: the simulator's key, the proxy URL.
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const snippet = /new Nylas\(\{ apiKey: '([^']+)', apiUri: '([^']+)' \}\)/.exec(readme);
+    expect(snippet, 'README SDK snippet').not.toBeNull();
+    expect(snippet![2]).toBe('http://127.0.0.1:4000');
+    expect(stderr).toContain(
+      `new Nylas({ apiKey: '${snippet![1]}', apiUri: 'http://127.0.0.1:${proxyPort}' })`,
+    );
+    const app = new Nylas({ apiKey: snippet![1]!, apiUri: `http://127.0.0.1:${proxyPort}` });
+    const grants = await app.grants.list({ queryParams: { limit: 2 } });
+    expect(grants.data.length).toBe(2);
     expect(stderr).toContain(`http://127.0.0.1:${adminPort}/metrics`);
     // The printed scenario command works as printed.
     const command = /curl (?:-s )?-X POST (http:\/\/\S+) .*-d '(\{[^']*\})'/.exec(stderr);

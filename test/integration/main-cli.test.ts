@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MAIN, freePort, startSidecarProcess } from '../helpers/process.js';
 
 /** Runs the built entry point to completion. */
@@ -53,10 +56,71 @@ describe('the nylas-sidecar command', () => {
         SIDECAR_ADMIN_LISTEN: '127.0.0.1:0',
       });
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('an address is already in use');
+      // One line that names the setting and the busy address.
+      expect(r.stderr.trim().split('\n')).toEqual([
+        `nylas-sidecar: could not start: SIDECAR_LISTEN=127.0.0.1:${port}: the address is already in use (another process, or another of these listeners) (EADDRINUSE)`,
+      ]);
     } finally {
       blocker.close();
     }
+  });
+
+  it('--check-config rejects a port alone as a listen address, naming the variable', () => {
+    const r = run(['--check-config'], { NYLAS_API_KEY: 'k', SIDECAR_LISTEN: '4000' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      '  - SIDECAR_LISTEN="4000": a port alone is not an address; allowed: host:port, e.g. 127.0.0.1:4000 (this host only) or 0.0.0.0:4000 (every interface)\n',
+    );
+  });
+
+  it('names the variable and the address when no interface has it', () => {
+    const r = run([], {
+      NYLAS_API_KEY: 'k',
+      SIDECAR_LISTEN: '127.0.0.1:0',
+      SIDECAR_ADMIN_LISTEN: '192.0.2.1:0',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'nylas-sidecar: could not start: SIDECAR_ADMIN_LISTEN=192.0.2.1:0: no interface of this machine has that address (EADDRNOTAVAIL)',
+    ]);
+  });
+
+  it('writes readable log lines on a terminal and JSON otherwise', () => {
+    const env = {
+      NYLAS_API_KEY: 'k',
+      SIDECAR_LISTEN: '127.0.0.1:0',
+      SIDECAR_ADMIN_LISTEN: '127.0.0.1:0',
+      SIDECAR_POLL_GRANTS: 'off',
+      SIDECAR_POLL_WEBHOOKS: 'off',
+      SIDECAR_POLL_STATUS_PAGE: 'off',
+    };
+    // util-linux script(1) gives the process a pseudo-terminal; SIGINT ends it cleanly.
+    const tty = spawnSync(
+      'script',
+      ['-qec', `timeout -s INT 3 ${process.execPath} ${MAIN}`, '/dev/null'],
+      { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(tty.stdout).toMatch(/INFO.*nylas-sidecar started/);
+    expect(tty.stdout).not.toContain('{"level"');
+    const piped = spawnSync('timeout', ['-s', 'INT', '3', process.execPath, MAIN], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(piped.stdout).toMatch(/^\{"level":"info".*"msg":"nylas-sidecar started"\}$/m);
+  });
+
+  it('gives the YAML parser’s reason and the line to fix', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sidecar-yaml-')), 'sidecar.yml');
+    writeFileSync(
+      file,
+      'NYLAS_API_KEY: k\nSIDECAR_LISTEN: 127.0.0.1:4000\n  SIDECAR_LOG_LEVEL: debug\n',
+    );
+    const r = run(['--check-config'], { SIDECAR_CONFIG: file });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `  - SIDECAR_CONFIG="${file}": not valid YAML at line 3: Nested mappings are not allowed in compact mappings ("SIDECAR_LOG_LEVEL: debug")\n`,
+    );
   });
 
   it('names the valid scenarios when demo mode is asked for an unknown one', () => {

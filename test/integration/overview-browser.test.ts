@@ -1,6 +1,7 @@
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { startShowcase } from '../../src/demo/showcase.js';
 import { startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
 
 const API_KEY = 'overview-browser-key';
@@ -86,4 +87,95 @@ describe('HTML overview in headless Chromium', () => {
     expect(section).toContain('No open incidents.');
     await page.close();
   });
+});
+
+// Each demo scenario, fresh, as a newcomer's first screen (1280x800) shows it: what is wrong must
+// be visible there without scrolling, and `healthy` must look healthy.
+describe('the first screen of / in each demo scenario', () => {
+  const inView = async (page: import('playwright-core').Page, selector: string) => {
+    const box = await page.locator(selector).boundingBox();
+    expect(box, selector).not.toBeNull();
+    expect(box!.y + box!.height, `${selector} on the first screen`).toBeLessThanOrEqual(800);
+  };
+  const classOf = (page: import('playwright-core').Page, selector: string) =>
+    page.locator(selector).getAttribute('class');
+
+  const expectations: Record<
+    string,
+    (page: import('playwright-core').Page, text: (s: string) => Promise<string>) => Promise<void>
+  > = {
+    healthy: async (page, text) => {
+      expect(await text('#verdict')).toContain('traffic healthy');
+      for (const c of ['#card-errors', '#card-429', '#card-latency'])
+        expect(await classOf(page, c), c).toBe('card ok');
+      expect(await text('#sig-grants')).toMatch(/0 invalid of 240/);
+      expect(await text('#sig-platform')).toContain('all systems operational');
+      expect(await text('#sig-webhooks')).toMatch(/\d+ active/);
+    },
+    outage: async (page, text) => {
+      expect(await classOf(page, '#card-errors')).toBe('card bad');
+      expect(await text('#verdict')).toMatch(/failed requests \(5xx or no answer\)/);
+    },
+    degraded: async (page, text) => {
+      expect(await classOf(page, '#card-latency')).toBe('card bad');
+      expect(await text('#card-latency')).toContain('above Nylas');
+      expect(await text('#verdict')).toContain('p90 latency above 0.5 s');
+    },
+    'rate-limited': async (page, text) => {
+      expect(await classOf(page, '#card-429')).toBe('card bad');
+      expect(await text('#card-429')).toMatch(/Nylas [1-9]\d* · provider [1-9]\d*/);
+    },
+    'invalid-grants': async (page, text) => {
+      expect(await text('#sig-grants')).toMatch(/[1-9]\d* invalid of 240/);
+      expect(await text('#sig-grants')).toMatch(/failing with 401 in traffic/);
+      expect(await text('#verdict')).toMatch(/\d+ invalid grants/);
+    },
+    'accounts-stopped': async (_page, text) => {
+      // Stopped, or already restarted by the demo's restart automation: either way it says so.
+      expect(await text('#sig-accounts')).toMatch(
+        /[1-9]\d* of 12 not running|[1-9]\d* stopped account\(s\) restarted by the sidecar/,
+      );
+    },
+    'webhook-failing': async (_page, text) => {
+      expect(await text('#sig-webhooks')).toMatch(/failing or failed/);
+      expect(await text('#verdict')).toMatch(/webhook destination\(s\) failing or failed/);
+    },
+    'platform-incident': async (_page, text) => {
+      expect(await text('#sig-platform')).toContain('Elevated API error rates');
+      expect(await text('#verdict')).toContain('open Nylas incident');
+    },
+  };
+
+  for (const [scenario, check] of Object.entries(expectations))
+    it(`shows ${scenario} at a glance`, async () => {
+      const show = await startShowcase({ scenario, requests: 200, sampleMs: 500 });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+        const foreign: string[] = [];
+        page.on('request', (r) => {
+          if (!r.url().startsWith(show.admin)) foreign.push(r.url());
+        });
+        await page.goto(`${show.admin}/`);
+        const text = (s: string) => page.locator(s).innerText();
+        expect(await text('#mode')).toBe('DEMO');
+        expect(await text('#scenario')).toBe(`scenario ${scenario}`);
+        expect(await text('#freshness')).toMatch(/grants \d+ s ago/);
+        for (const s of [
+          '#verdict',
+          '#card-rate',
+          '#card-errors',
+          '#card-429',
+          '#card-latency',
+          '#routes',
+          '.signals',
+        ])
+          await inView(page, s);
+        expect(Number((await text('#card-rate .big')).trim())).toBeGreaterThan(0);
+        await check(page, text);
+        expect(foreign).toEqual([]);
+        await page.close();
+      } finally {
+        await show.stop();
+      }
+    }, 120_000);
 });

@@ -177,6 +177,46 @@ describe('configuration rejections', () => {
     ).toEqual(['SIDECAR_FOO (in /k.yml): unknown setting']);
   });
 
+  it('gives the YAML parser’s reason and line, and never a secret’s line', () => {
+    expect(
+      problems(
+        { SIDECAR_CONFIG: '/i.yml' },
+        { '/i.yml': 'SIDECAR_LISTEN: 127.0.0.1:4000\n  SIDECAR_LOG_LEVEL: debug\n' },
+      ),
+    ).toEqual([
+      'SIDECAR_CONFIG="/i.yml": not valid YAML at line 2: Nested mappings are not allowed in compact mappings ("SIDECAR_LOG_LEVEL: debug")',
+    ]);
+    expect(
+      problems(
+        { SIDECAR_CONFIG: '/d.yml' },
+        { '/d.yml': 'SIDECAR_RETRY_MAX: 1\nSIDECAR_RETRY_MAX: 2\n' },
+      ),
+    ).toEqual([
+      'SIDECAR_CONFIG="/d.yml": not valid YAML at line 2: Map keys must be unique ("SIDECAR_RETRY_MAX: 2")',
+    ]);
+    const secret = problems(
+      { SIDECAR_CONFIG: '/s.yml' },
+      { '/s.yml': 'SIDECAR_RETRY_MAX: 1\nNYLAS_API_KEY: nyk_abc\nNYLAS_API_KEY: nyk_def\n' },
+    );
+    expect(secret).toEqual([
+      'SIDECAR_CONFIG="/s.yml": not valid YAML at line 3: Map keys must be unique ("NYLAS_API_KEY: ****")',
+    ]);
+  });
+
+  it('requires host:port for every listen address', () => {
+    for (const key of ['SIDECAR_LISTEN', 'SIDECAR_ADMIN_LISTEN', 'SIDECAR_WEBHOOK_LISTEN'])
+      expect(problems({ ...BASE, [key]: '4000' })).toContainEqual(
+        `${key}="4000": a port alone is not an address; allowed: host:port, e.g. 127.0.0.1:4000 (this host only) or 0.0.0.0:4000 (every interface)`,
+      );
+    expect(problems({ ...BASE, SIDECAR_LISTEN: 'bad host:4000' })).toEqual([
+      'SIDECAR_LISTEN="bad host:4000": allowed: host:port, e.g. 127.0.0.1:4000 or :4000',
+    ]);
+    const ok = (v: string) => loadConfig({ env: { ...BASE, SIDECAR_LISTEN: v } }).proxy.listen;
+    expect(ok(':4000')).toEqual({ host: '0.0.0.0', port: 4000 });
+    expect(ok('localhost:4000')).toEqual({ host: 'localhost', port: 4000 });
+    expect(ok('[::1]:4000')).toEqual({ host: '::1', port: 4000 });
+  });
+
   it('reports every problem at once', () => {
     const found = problems({
       ...BASE,

@@ -101,6 +101,32 @@ describe('HTML overview', () => {
 });
 
 describe('/status model', () => {
+  it('stops listing a grant as failing with 401 once a later grants poll finds it valid', () => {
+    const snap = snapshot();
+    const e401 = (grantId: string, secondsAgo: number) => ({
+      time: NOW - secondsAgo * 1000,
+      method: 'GET',
+      route: '/v3/grants/{grant_id}/messages',
+      code: 401,
+      errorType: 'unauthorized',
+      requestId: undefined,
+      grantId,
+      blame: 'grant' as const,
+    });
+    // Newest first, as the ring lists them. The poll ran at NOW: g-old was not invalid then.
+    const errors = [e401('g-new', 0), e401('g-old', 30), e401('g-old', 40), e401('g-old', 50)];
+    snap.grants = { ...snap.grants!, at: NOW - 1 };
+    const failing = buildStatusModel(snap, errors, NOW).grants!.recentAuthFailures;
+    expect(failing.map((f) => f.grantId)).toEqual(['g-new']);
+    // Before that poll, g-old was still failing.
+    snap.grants = { ...snap.grants, at: NOW - 60_000 };
+    const earlier = buildStatusModel(snap, errors, NOW).grants!.recentAuthFailures;
+    expect(earlier.map((f) => [f.grantId, f.count])).toEqual([
+      ['g-new', 1],
+      ['g-old', 3],
+    ]);
+  });
+
   it('marks a poller stale after three intervals without success, and not before', () => {
     const snap = snapshot();
     expect(buildStatusModel(snap, [], NOW).pollers[0]!.stale).toBe(true);
@@ -120,6 +146,7 @@ describe('/status model', () => {
           errorType: 'api.authentication_error',
           requestId: 'rid-1',
           grantId: 'g1',
+          blame: 'grant',
         },
       ],
       NOW,

@@ -18,6 +18,8 @@ function err(grantId: string | undefined, code = 401, minutesAgo = 1): UpstreamE
     errorType: code === 401 ? 'api.authentication_error' : 'api.internal_error',
     requestId: `req-${grantId ?? 'none'}-${minutesAgo}`,
     grantId,
+    // The proxy settles every 401 as the grant's or the key's (auth/key-health.ts).
+    ...(code === 401 ? { blame: 'grant' as const } : {}),
   };
 }
 
@@ -59,6 +61,31 @@ describe('suggested support tier', () => {
       ).tier,
     ).toBe(3);
     expect(suggestTier(input({ errors: [err(GRANT)] })).tier).toBe(3);
+  });
+
+  it('is 4 when ten grants only saw 404s and other 4xx the app caused', () => {
+    const ordinary = Array.from({ length: 10 }, (_, i) => [
+      { ...err(`g-${i}`, 404), errorType: 'not_found_error' },
+      { ...err(`g-${i}`, 400), errorType: 'invalid_request_error' },
+      { ...err(`g-${i}`, 429), errorType: 'rate_limit_error' },
+    ]).flat();
+    ordinary.push({ ...err(GRANT, 404), errorType: 'not_found_error' });
+    expect(suggestTier(input({ errors: ordinary }))).toMatchObject({ tier: 4 });
+  });
+
+  it('does not count 401s blamed on the API key', () => {
+    const keyBlamed = Array.from({ length: 12 }, (_, i) => ({
+      ...err(`g-${i}`, 401),
+      blame: 'key' as const,
+    }));
+    keyBlamed.push({ ...err(GRANT, 401), blame: 'key' });
+    expect(suggestTier(input({ errors: keyBlamed })).tier).toBe(4);
+  });
+
+  it('counts 403s and provider errors as the grant’s failures', () => {
+    expect(suggestTier(input({ errors: [err(GRANT, 403)] })).tier).toBe(3);
+    const provider = { ...err('other', 400), errorType: 'provider_error', providerError: true };
+    expect(suggestTier(input({ errors: [err(GRANT, 403), provider] })).tier).toBe(2);
   });
 
   it('is 2 when more than one grant is affected', () => {
