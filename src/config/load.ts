@@ -119,9 +119,7 @@ function readYaml(file: string, readFile: (p: string) => string, problems: strin
   try {
     doc = parseYaml(text);
   } catch (err) {
-    problems.push(
-      `SIDECAR_CONFIG=${shown}: not valid YAML${yamlErrorDetail(err, text)}`,
-    );
+    problems.push(`SIDECAR_CONFIG=${shown}: not valid YAML${yamlErrorDetail(err, text)}`);
     return {};
   }
   if (doc === null || doc === undefined) return {};
