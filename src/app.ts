@@ -9,6 +9,7 @@ import { createAdminApp } from './admin/index.js';
 import { createStatusRouter } from './admin/status.js';
 import { createProxy } from './proxy/index.js';
 import { RecentErrors } from './proxy/recent-errors.js';
+import { createGrantHealth } from './grants/health.js';
 import { createPollers, type Pollers } from './pollers/index.js';
 import { createWebhookListener, type WebhookListener } from './webhooks/index.js';
 import { closeServer, listen, urlOf } from './util/listen.js';
@@ -63,11 +64,18 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
   const proxy = serves
     ? createProxy({ config, metrics, logger, tracing, recentErrors })
     : undefined;
-  const pollers = createPollers({ config, metrics, logger, tracer: tracing.tracer });
+  const grantHealth = createGrantHealth({
+    metrics,
+    maxSeries: config.pollers.maxGrantSeries,
+    now: Date.now,
+  });
+  const pollers = createPollers({ config, metrics, logger, tracer: tracing.tracer, grantHealth });
   const webhooks: WebhookListener | undefined =
     serves && config.webhook.listen
-      ? createWebhookListener({ config, metrics, logger, tracer: tracing.tracer })
+      ? createWebhookListener({ config, metrics, logger, tracer: tracing.tracer, grantHealth })
       : undefined;
+  // Notification series expire even where no poll and no page view comes (a proxy instance).
+  let sweepTimer: NodeJS.Timeout | undefined;
   const adminApp = createAdminApp({
     metrics,
     state: { ready: () => ready },
@@ -95,6 +103,8 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
       const proxyAddr = proxy ? await proxy.start() : undefined;
       const webhookAddr = webhooks ? await webhooks.start() : undefined;
       pollers.start();
+      sweepTimer = setInterval(() => grantHealth.sweep(), 60_000);
+      sweepTimer.unref();
       ready = true;
       return {
         proxy: proxyAddr ? urlOf(proxyAddr) : undefined,
@@ -105,6 +115,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     stop() {
       stopping ??= (async () => {
         ready = false;
+        clearInterval(sweepTimer);
         const grace = config.shutdownGraceMs;
         await Promise.all([proxy?.stop(grace), webhooks?.stop(grace)]);
         await pollers.stop();

@@ -91,9 +91,27 @@ function platformSection(m: StatusModel): string {
 <h3>Open incidents</h3>${incidents}${maint}<h3>Components not operational</h3>${components}`;
 }
 
+/** Grant health learnt from grant.* notifications, before any poll could tell. */
+function notifiedSection(m: StatusModel): string {
+  if (m.notifiedGrants.length === 0) return '';
+  return `<h3>Grant health from notifications (until the next poll confirms it)</h3>${table(
+    ['grant id', 'provider', 'state', 'notification', 'learnt at', 'source', 'support ticket'],
+    m.notifiedGrants.map((n) => [
+      `<code>${e(n.grantId)}</code>`,
+      e(n.provider),
+      cls(statusClass(n.state), n.state),
+      e(n.trigger),
+      e(n.learntAt),
+      e(n.source),
+      `<a href="support/${e(encodeURIComponent(n.grantId))}">ticket text</a>`,
+    ]),
+    '',
+  )}`;
+}
+
 function grantsSection(m: StatusModel): string {
   const g = m.grants;
-  if (!g) return `<h2>Grants</h2><p class="muted">Not polled yet.</p>`;
+  if (!g) return `<h2>Grants</h2><p class="muted">Not polled yet.</p>${notifiedSection(m)}`;
   const counts = table(
     ['provider', 'status', 'grants'],
     g.counts
@@ -102,11 +120,13 @@ function grantsSection(m: StatusModel): string {
     'No grants.',
   );
   const invalid = table(
-    ['grant id', 'provider', 'last authenticated', 'support ticket'],
+    ['grant id', 'provider', 'last authenticated', 'learnt at', 'source', 'support ticket'],
     g.invalid.map((x) => [
       `<code>${e(x.grantId)}</code>`,
       e(x.provider),
       e(x.lastAuthenticatedAt ?? ''),
+      e(x.learntAt),
+      e(x.source),
       `<a href="support/${e(encodeURIComponent(x.grantId))}">ticket text</a>`,
     ]),
     'No invalid grants.',
@@ -127,8 +147,8 @@ function grantsSection(m: StatusModel): string {
       )}`
     : '';
   return `<h2>Grants</h2>
-<p>${e(g.total)} grants, ${g.invalidTotal > 0 ? cls('bad', `${g.invalidTotal} invalid`) : cls('ok', '0 invalid')} <span class="muted">(as of ${e(g.updatedAt)})</span></p>
-${counts}<h3>Invalid grants (users must re-authenticate)</h3>${invalid}${more}${auth}`;
+<p>${g.total === null ? 'Census not finished yet' : `${e(g.total)} grants (census of ${e(g.censusAt ?? '')})`}, ${g.invalidTotal > 0 ? cls('bad', `${g.invalidTotal} invalid`) : cls('ok', '0 invalid')} <span class="muted">(as of ${e(g.updatedAt)})</span></p>
+${counts}<h3>Invalid grants (users must re-authenticate)</h3>${invalid}${more}${notifiedSection(m)}${auth}`;
 }
 
 function accountsSection(m: StatusModel): string {

@@ -42,10 +42,20 @@ export interface StatusModel {
   generatedAt: string;
   grants: {
     updatedAt: string;
-    total: number;
+    /** Grants counted by the last census; null before the first one finished. */
+    total: number | null;
+    /** When the last census finished (its counts are kept until the next one). */
+    censusAt: string | null;
     counts: { status: string; provider: string; count: number }[];
     invalidTotal: number;
-    invalid: { grantId: string; provider: string; lastAuthenticatedAt: string | null }[];
+    invalid: {
+      grantId: string;
+      provider: string;
+      lastAuthenticatedAt: string | null;
+      source: 'poll';
+      /** When the poll that saw it finished. */
+      learntAt: string;
+    }[];
     /** Grants seen failing with 401 in proxied traffic (the passive signal), newest first. */
     recentAuthFailures: { grantId: string; count: number; lastAt: string }[];
   } | null;
@@ -84,6 +94,21 @@ export interface StatusModel {
     }[];
     maintenances: { id: string; name: string; status: string; scheduledUntil: string | null }[];
   } | null;
+  /**
+   * Grants whose health a verified grant.* notification told, newest first, until a poll of this
+   * process confirms or corrects it (or 15 minutes pass).
+   */
+  notifiedGrants: {
+    grantId: string;
+    provider: string;
+    /** invalid (grant.expired), valid (grant.updated/created), deleted (grant.deleted). */
+    state: string;
+    trigger: string;
+    source: 'notification';
+    learntAt: string;
+    /** When Nylas created the notification. */
+    eventTime: string;
+  }[];
   pollers: PollerFreshness[];
   recentErrors: RecentErrorView[];
 }
@@ -147,13 +172,16 @@ export function buildStatusModel(
     grants: grants
       ? {
           updatedAt: new Date(grants.at).toISOString(),
-          total: grants.total,
+          total: grants.total ?? null,
+          censusAt: iso(grants.censusAt),
           counts: grants.counts,
           invalidTotal: grants.invalidTotal,
           invalid: grants.invalid.map((g) => ({
             grantId: g.grantId,
             provider: g.provider,
             lastAuthenticatedAt: g.updatedAt === undefined ? null : iso(g.updatedAt * 1000),
+            source: 'poll' as const,
+            learntAt: new Date(grants.at).toISOString(),
           })),
           recentAuthFailures: [...auth.values()].map((a) => ({
             grantId: a.grantId,
@@ -207,6 +235,15 @@ export function buildStatusModel(
           })),
         }
       : null,
+    notifiedGrants: snap.notifiedGrants.map((n) => ({
+      grantId: n.grantId,
+      provider: n.provider,
+      state: n.state,
+      trigger: n.trigger,
+      source: 'notification' as const,
+      learntAt: new Date(n.receivedAt).toISOString(),
+      eventTime: new Date(n.eventTime * 1000).toISOString(),
+    })),
     pollers: snap.pollers.map((p) => pollerFreshness(p, now)),
     recentErrors: errors.slice(0, RECENT_ERRORS_SHOWN).map(errorView),
   };

@@ -79,7 +79,7 @@ export function createStatusRouter(deps: StatusDeps): Router {
           grantCheckedAt: lookup.found
             ? lookup.source === 'poll'
               ? snap.grants?.at
-              : now()
+              : (lookup.at ?? now())
             : undefined,
           errors,
           grants: snap.grants,

@@ -132,6 +132,7 @@ export const envSchema = z
     SIDECAR_UPSTREAM_TIMEOUT_MS: int(95_000, 100, 3_600_000),
     SIDECAR_RETRY_MAX: int(0, 0, 5),
     SIDECAR_POLL_GRANTS: schedule('*/5 * * * *'),
+    SIDECAR_POLL_GRANTS_CENSUS: schedule('7 * * * *'),
     SIDECAR_POLL_WEBHOOKS: schedule('* * * * *'),
     SIDECAR_POLL_STATUS_PAGE: schedule('* * * * *'),
     SIDECAR_POLL_ACCOUNTS: schedule('*/5 * * * *'),

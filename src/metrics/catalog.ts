@@ -40,10 +40,15 @@ const TRAFFIC_FAMILIES = [
   'nylas_webhook_last_notification_timestamp_seconds',
 ];
 
-/** Families only the pollers update (roles `pollers` and `all`). */
+/**
+ * Families only the pollers update (roles `pollers` and `all`). Not here, because every role
+ * updates it: nylas_grant_invalid (source="poll" from the pollers, source="notification" from
+ * the webhook listener).
+ */
 const POLLER_FAMILIES = [
   'nylas_grants',
-  'nylas_grant_invalid',
+  'nylas_grants_census_timestamp_seconds',
+  'nylas_grants_census_total_grants',
   'nylas_accounts',
   'nylas_account_unhealthy',
   'nylas_account_sync_restarts_total',
@@ -155,8 +160,18 @@ export function createMetrics(opts: MetricsOptions) {
     }),
     grantInvalid: new Gauge({
       name: 'nylas_grant_invalid',
-      help: 'One series (value 1) per invalid grant, capped by SIDECAR_MAX_GRANT_SERIES.',
-      labelNames: ['grant_id', 'provider'] as const,
+      help: 'One series per grant whose health is known, by how it was learnt (source: poll, notification): 1 invalid, 0 valid again (notifications only). Capped by SIDECAR_MAX_GRANT_SERIES.',
+      labelNames: ['grant_id', 'provider', 'source'] as const,
+      registers,
+    }),
+    grantsCensusTimestamp: new Gauge({
+      name: 'nylas_grants_census_timestamp_seconds',
+      help: 'Unix time the last grants census (every grant, by status and provider) finished; nylas_grants valid counts are this old.',
+      registers,
+    }),
+    grantsCensusTotal: new Gauge({
+      name: 'nylas_grants_census_total_grants',
+      help: 'Grants counted by the last grants census.',
       registers,
     }),
     accounts: new Gauge({

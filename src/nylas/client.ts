@@ -44,12 +44,17 @@ export interface PageQuery {
   signal: AbortSignal;
 }
 
+/** A page of grants, optionally only those Nylas holds as `invalid`. */
+export interface GrantsQuery extends PageQuery {
+  grant_status?: 'valid' | 'invalid';
+}
+
 /** The calls the pollers and the support page make to Nylas. */
 export interface NylasClient {
   readonly hasApiKey: boolean;
   readonly hasV2Credentials: boolean;
   /** One page of `GET /v3/grants`, oldest first so that new grants do not shift the offsets. */
-  listGrants(q: PageQuery): Promise<Grant[]>;
+  listGrants(q: GrantsQuery): Promise<Grant[]>;
   /** `GET /v3/grants/{grant_id}`; undefined when Nylas answers 404. */
   getGrant(grantId: string, signal: AbortSignal): Promise<Grant | undefined>;
   /** One page of `GET /v3/webhooks`. */
@@ -100,9 +105,16 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
     hasApiKey: bearer !== undefined,
     hasV2Credentials: basic !== undefined,
 
-    async listGrants({ limit, offset, signal }) {
+    async listGrants({ limit, offset, signal, grant_status }) {
+      const query: Record<string, string | number> = {
+        limit,
+        offset,
+        sort_by: 'created_at',
+        order_by: 'asc',
+      };
+      if (grant_status) query.grant_status = grant_status;
       const res = await callJson({
-        url: url('/v3/grants', { limit, offset, sort_by: 'created_at', order_by: 'asc' }),
+        url: url('/v3/grants', query),
         authorization: v3(),
         signal,
         schema: grantListSchema,

@@ -10,19 +10,32 @@ export const realSleep: Sleep = async (ms, signal) => {
 };
 
 /**
- * Spaces request starts at least `1000 / perSecond` ms apart. The Grants and Webhooks APIs allow
+ * Spaces request starts at least `1000 / perSecond` ms apart, and never lets more than
+ * `floor(perSecond)` start within any one second, measured on the starts as they happened (a
+ * timer that fires late must not let the next start catch up). The Grants and Webhooks APIs allow
  * 50 requests per second per application, shared with the app itself, so the pollers keep to a
- * fraction of it.
+ * fraction of it; concurrent runs (the invalid-grants run and the census) share one pacer.
  */
 export function createPacer(opts: { perSecond: number; now: () => number; sleep: Sleep }) {
   const gap = 1000 / opts.perSecond;
+  const perWindow = Math.max(1, Math.floor(opts.perSecond));
+  const starts: number[] = [];
   let next = 0;
   async function wait(signal: AbortSignal): Promise<void> {
-    signal.throwIfAborted();
-    const t = opts.now();
-    const ms = next - t;
-    next = Math.max(t, next) + gap;
-    if (ms > 0) await opts.sleep(ms, signal);
+    for (;;) {
+      signal.throwIfAborted();
+      const t = opts.now();
+      const windowFull = starts.length >= perWindow ? starts[starts.length - perWindow]! + 1000 : 0;
+      const earliest = Math.max(next, windowFull);
+      if (earliest <= t) {
+        starts.push(t);
+        if (starts.length > perWindow) starts.shift();
+        next = t + gap;
+        return;
+      }
+      // Several waiters may wake together: each checks again, and only one takes the slot.
+      await opts.sleep(earliest - t, signal);
+    }
   }
   return {
     wait,

@@ -9,6 +9,8 @@ export interface SimulatorStats {
   requests: number;
   /** Requests to /v3/grants and /v3/grants/{id} (the application-scoped Grants API). */
   grantsRequests: number;
+  /** Most Grants API requests that arrived within any one second (sliding window). */
+  grantsMaxPerSecond: number;
   /** Requests refused by the simulated 50 req/s application limit (not fault 429s). */
   rateLimited: number;
   /** v2 downgrade/upgrade calls, in order. */

@@ -138,7 +138,13 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
     webhooks: seedWebhooks(seed, Math.floor(now() / 1000)),
     accounts: new Accounts(seed, opts.accounts ?? 10),
     statusPage: new StatusPage(seed, now),
-    stats: { requests: 0, grantsRequests: 0, rateLimited: 0, accountRestarts: [] },
+    stats: {
+      requests: 0,
+      grantsRequests: 0,
+      grantsMaxPerSecond: 0,
+      rateLimited: 0,
+      accountRestarts: [],
+    },
     random: prng(seed ^ 0x5eed),
     sends: { count: 0, idempotency: new Map() },
     sleep: (ms) =>

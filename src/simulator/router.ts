@@ -40,10 +40,22 @@ export function createRequestHandler(
   control: (x: Exchange) => Promise<void>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const overAppLimit = createAppLimiter(ctx);
+  // The busiest second of the Grants API so far (arrivals, 429s included): what the sidecar's
+  // share of the 50 requests/s application limit was at its worst moment.
+  const grantsSecond: number[] = [];
+  const countGrantsSecond = () => {
+    const t = ctx.now();
+    grantsSecond.push(t);
+    while (grantsSecond[0]! <= t - 1000) grantsSecond.shift();
+    ctx.stats.grantsMaxPerSecond = Math.max(ctx.stats.grantsMaxPerSecond, grantsSecond.length);
+  };
 
   async function api(x: Exchange): Promise<void> {
     const family = familyOf(x.parts);
-    if (family === 'grants') ctx.stats.grantsRequests++;
+    if (family === 'grants') {
+      ctx.stats.grantsRequests++;
+      countGrantsSecond();
+    }
     if (await edgeFaults(ctx, x, family)) return;
     if (x.parts[0] === 'a') {
       if (apiFaults(ctx, x, family)) return;

@@ -40,6 +40,7 @@ function listGrants(ctx: SimContext, x: Exchange): void {
   const n = grants.count;
   const at = (k: number) => (orderBy === 'desc' ? n - 1 - k : k);
   const data: Array<Record<string, unknown>> = [];
+  let listed: number[] | undefined;
   const filtered =
     status !== null ||
     provider !== null ||
@@ -51,6 +52,19 @@ function listGrants(ctx: SimContext, x: Exchange): void {
     for (let k = offset; k < Math.min(n, offset + limit); k++) {
       const i = at(k);
       data.push(grantObject(seed, i, grants.status(i, faults)));
+    }
+  } else if (status === 'invalid' && (listed = grants.invalidIndices(faults))) {
+    // The few invalid grants are enumerated directly: O(invalid) per page, not O(grants).
+    const order = orderBy === 'desc' ? listed.reverse() : listed;
+    let skipped = 0;
+    for (const i of order) {
+      if (data.length >= limit) break;
+      if (since !== undefined && grantCreatedAt(i) < since) continue;
+      if (before !== undefined && grantCreatedAt(i) >= before) continue;
+      if (provider !== null && providerOf(seed, i) !== provider) continue;
+      if (email !== undefined && grantEmail(seed, i) !== email) continue;
+      if (skipped++ < offset) continue;
+      data.push(grantObject(seed, i, 'invalid'));
     }
   } else {
     let skipped = 0;

@@ -28,12 +28,15 @@ function snapshot(): PollersSnapshot {
     ],
     grants: {
       at: NOW,
+      startedAt: NOW,
+      censusAt: NOW,
       total: 3,
       counts: [{ status: 'invalid', provider: 'google', count: 1 }],
       invalid: [{ grantId: `g-${EVIL}`, provider: 'google', updatedAt: undefined }],
       invalidTotal: 1,
     },
     accounts: undefined,
+    notifiedGrants: [],
     webhooks: {
       at: NOW,
       destinations: [

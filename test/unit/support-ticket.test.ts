@@ -28,7 +28,15 @@ function input(over: Partial<TicketInput> = {}): TicketInput {
     grantSource: 'api',
     grantCheckedAt: NOW,
     errors: [],
-    grants: { at: NOW, total: 100, counts: [], invalid: [], invalidTotal: 0 },
+    grants: {
+      at: NOW,
+      startedAt: NOW,
+      censusAt: NOW,
+      total: 100,
+      counts: [],
+      invalid: [],
+      invalidTotal: 0,
+    },
     statusPage: {
       at: NOW,
       indicator: 'none',
@@ -65,7 +73,17 @@ describe('suggested support tier', () => {
     expect(suggestTier(input({ errors: [err(GRANT), err('other-grant')] })).tier).toBe(2);
     expect(
       suggestTier(
-        input({ grants: { at: NOW, total: 100, counts: [], invalid: [], invalidTotal: 3 } }),
+        input({
+          grants: {
+            at: NOW,
+            startedAt: NOW,
+            censusAt: NOW,
+            total: 100,
+            counts: [],
+            invalid: [],
+            invalidTotal: 3,
+          },
+        }),
       ).tier,
     ).toBe(2);
   });
@@ -86,7 +104,17 @@ describe('suggested support tier', () => {
     ).toBe(1);
     expect(
       suggestTier(
-        input({ grants: { at: NOW, total: 40, counts: [], invalid: [], invalidTotal: 20 } }),
+        input({
+          grants: {
+            at: NOW,
+            startedAt: NOW,
+            censusAt: NOW,
+            total: 40,
+            counts: [],
+            invalid: [],
+            invalidTotal: 20,
+          },
+        }),
       ).tier,
     ).toBe(1);
     const many = Array.from({ length: 12 }, (_, i) => err(`g-${i}`, 500));
