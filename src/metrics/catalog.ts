@@ -48,7 +48,6 @@ const TRAFFIC_FAMILIES = [
 const POLLER_FAMILIES = [
   'nylas_grants',
   'nylas_grants_census_timestamp_seconds',
-  'nylas_grants_census_total_grants',
   'nylas_accounts',
   'nylas_account_unhealthy',
   'nylas_account_sync_restarts_total',
@@ -169,11 +168,7 @@ export function createMetrics(opts: MetricsOptions) {
       help: 'Unix time the last grants census (every grant, by status and provider) finished; nylas_grants valid counts are this old.',
       registers,
     }),
-    grantsCensusTotal: new Gauge({
-      name: 'nylas_grants_census_total_grants',
-      help: 'Grants counted by the last grants census.',
-      registers,
-    }),
+
     accounts: new Gauge({
       name: 'nylas_accounts',
       help: 'v2 accounts by sync_state and provider, from the last successful accounts poll.',

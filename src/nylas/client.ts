@@ -47,6 +47,7 @@ export interface PageQuery {
 /** A page of grants, optionally only those Nylas holds as `invalid`. */
 export interface GrantsQuery extends PageQuery {
   grant_status?: 'valid' | 'invalid';
+  provider?: string;
 }
 
 /** The calls the pollers and the support page make to Nylas. */
@@ -105,7 +106,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
     hasApiKey: bearer !== undefined,
     hasV2Credentials: basic !== undefined,
 
-    async listGrants({ limit, offset, signal, grant_status }) {
+    async listGrants({ limit, offset, signal, grant_status, provider }) {
       const query: Record<string, string | number> = {
         limit,
         offset,
@@ -113,6 +114,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
         order_by: 'asc',
       };
       if (grant_status) query.grant_status = grant_status;
+      if (provider) query.provider = provider;
       const res = await callJson({
         url: url('/v3/grants', query),
         authorization: v3(),

@@ -1,7 +1,7 @@
 import type { Metrics } from '../metrics/index.js';
 import type { NylasClient } from '../nylas/index.js';
 import type { PollSource } from './lifecycle.js';
-import { grantProvider, grantStatus } from './labels.js';
+import { GRANT_PROVIDERS, grantProvider, grantStatus } from './labels.js';
 import type { Pacer } from './pace.js';
 
 /** One grant that needs re-authentication. Never the email. */
@@ -36,6 +36,8 @@ export const GRANTS_PAGE_SIZE = 200;
  * answering full pages is broken, and the run must end before its deadline says so.
  */
 const MAX_PAGES = 25_000;
+/** Requests one census count may take: 2 log2(5,000,000 / 200) is about 30. */
+const MAX_PROBES = 80;
 
 export class GrantsPollError extends Error {
   readonly code = 'ERR_GRANTS_TOO_MANY_PAGES';
@@ -50,12 +52,13 @@ const key = (status: string, provider: string) => `${status}\u0000${provider}`;
  * - `grants` (every run, default every 5 minutes): `GET /v3/grants?grant_status=invalid`, the few
  *   grants that need re-authentication: nylas_grant_invalid{source="poll"} and the invalid counts
  *   of nylas_grants. 20,000 invalid grants are 100 pages, seconds at the pacer's rate.
- * - `grants_census` (slower, default hourly): every grant, page by page, for nylas_grants by
- *   status and provider. A million grants are 5,000 pages, about nine minutes at 9 requests/s,
- *   which no 5-minute schedule could fit; its last result is kept and its time exported
- *   (nylas_grants_census_timestamp_seconds).
+ * - `grants_census` (slower, default hourly): the valid grants by provider, counted without
+ *   reading them (see count()), for nylas_grants. Paging through a million grants would be 5,000
+ *   pages, over ten minutes at 8 requests/s, which no 5-minute schedule could fit; counting
+ *   takes a few hundred requests. Its last result is kept and its time exported
+ *   (nylas_grants_census_timestamp_seconds). Its requests give way to the invalid-grants run's.
  *
- * Both aggregate as they page (one page of memory), and publish in one synchronous step after the
+ * Both hold one page of memory at most, and publish in one synchronous step after the
  * whole list was read, so a scrape never sees a half-published run and a failed run leaves the
  * last good one in place.
  */
@@ -77,7 +80,7 @@ export function createGrantsSource(deps: {
   /** Pages `GET /v3/grants` (optionally filtered) and hands each grant to `each`. */
   async function page(
     signal: AbortSignal,
-    filter: { grant_status?: 'invalid' },
+    filter: { grant_status?: 'invalid' | 'valid' },
     each: (g: { id: string; status: string; provider: string; updatedAt?: number }) => void,
   ): Promise<void> {
     for (let p = 0; ; p++) {
@@ -109,14 +112,11 @@ export function createGrantsSource(deps: {
     else counts.set(key(status, provider), { status, provider, count: n });
   }
 
-  /** nylas_grants from the census, its invalid counts replaced by a newer invalid-grants run. */
+  /** nylas_grants: valid counts from the census, invalid counts from the invalid-grants run. */
   function publishCounts(): GrantsSnapshot['counts'] {
     const counts: Counts = new Map();
-    for (const c of census?.counts.values() ?? [])
-      if (c.status !== 'invalid' || !census || census.at >= invalidCountsAt)
-        add(counts, c.status, c.provider, c.count);
-    if (!census || census.at < invalidCountsAt)
-      for (const c of invalidCounts.values()) add(counts, c.status, c.provider, c.count);
+    for (const c of census?.counts.values() ?? []) add(counts, c.status, c.provider, c.count);
+    for (const c of invalidCounts.values()) add(counts, c.status, c.provider, c.count);
     // Every provider seen gets both a valid and an invalid series, so "share invalid" queries
     // have a denominator and a grant turning valid again shows as 0 instead of vanishing.
     const providers = new Set([...counts.values()].map((c) => c.provider));
@@ -157,7 +157,7 @@ export function createGrantsSource(deps: {
       snapshot = {
         at: invalidCountsAt,
         startedAt,
-        total: census?.total,
+        total: census ? census.total + invalidTotal : undefined,
         censusAt: census?.at,
         counts: publishCounts(),
         invalid,
@@ -167,31 +167,71 @@ export function createGrantsSource(deps: {
     },
   };
 
+  /**
+   * How many grants match `filter`, from the length of pages at chosen offsets: a page at offset
+   * o holds min(200, count - o) grants, so a page that is neither full nor empty gives the count,
+   * and otherwise the count is above or below o. Doubling then halving finds it in about
+   * 2 log2(count / 200) requests (24 for 1,000,000 grants) instead of count / 200 (5,000).
+   */
+  async function count(
+    signal: AbortSignal,
+    filter: { grant_status?: 'valid'; provider?: string },
+  ): Promise<number> {
+    const len = async (offset: number) =>
+      (
+        await pace.call(
+          () => client.listGrants({ limit: GRANTS_PAGE_SIZE, offset, signal, ...filter }),
+          signal,
+          'background',
+        )
+      ).length;
+    let lo = 0; // count >= lo
+    let hi: number | undefined; // count <= hi
+    let probe = 0;
+    for (let step = 0; step < MAX_PROBES; step++) {
+      const n = await len(probe);
+      if (n > 0 && n < GRANTS_PAGE_SIZE) return probe + n;
+      if (n >= GRANTS_PAGE_SIZE) lo = probe + GRANTS_PAGE_SIZE;
+      else hi = probe;
+      if (hi !== undefined && lo >= hi) return hi;
+      probe =
+        hi === undefined
+          ? Math.max(lo, probe * 2)
+          : lo + Math.floor((hi - lo) / 2 / GRANTS_PAGE_SIZE) * GRANTS_PAGE_SIZE;
+      if (hi !== undefined && probe >= hi) probe = lo;
+    }
+    throw new GrantsPollError(`grant count did not settle within ${MAX_PROBES} requests`);
+  }
+
   const censusRun: PollSource = {
     name: 'grants_census',
     async run(signal) {
       const counts: Counts = new Map();
-      let total = 0;
-      await page(signal, {}, (g) => {
-        total += 1;
-        add(counts, g.status, g.provider);
-      });
-      census = { at: now(), total, counts };
+      // Valid grants only, by provider: the invalid-grants run counts the others, every run.
+      let valid = 0;
+      for (const provider of GRANT_PROVIDERS) {
+        const n = await count(signal, { grant_status: 'valid', provider });
+        if (n > 0) add(counts, 'valid', provider, n);
+        valid += n;
+      }
+      const all = await count(signal, {});
+      const invalidTotal = snapshot?.invalidTotal ?? 0;
+      // Grants of a provider this sidecar does not know, or of neither status, are `other`.
+      const rest = all - valid - invalidTotal;
+      if (rest > 0) add(counts, 'valid', 'other', rest);
+      census = { at: now(), total: all - invalidTotal, counts };
       metrics.grantsCensusTimestamp.set(census.at / 1000);
-      metrics.grantsCensusTotal.set(total);
       const published = publishCounts();
       snapshot = snapshot
-        ? { ...snapshot, total, censusAt: census.at, counts: published }
+        ? { ...snapshot, total: all, censusAt: census.at, counts: published }
         : {
             at: census.at,
             startedAt: census.at,
-            total,
+            total: all,
             censusAt: census.at,
             counts: published,
             invalid: [],
-            invalidTotal: [...counts.values()]
-              .filter((c) => c.status === 'invalid')
-              .reduce((n, c) => n + c.count, 0),
+            invalidTotal,
           };
     },
   };

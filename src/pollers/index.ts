@@ -30,9 +30,9 @@ export interface PollersDeps {
   /** Sleep used to pace requests. Default: a real, abortable timer. */
   sleep?: Sleep;
   /**
-   * Requests per second to the Grants/Webhooks/v2 APIs. Default 9, never more than 9 within any
-   * one second: under a fifth of Nylas's 50/s per-application limit, which the app's own calls
-   * share, and still fast enough for a census of 1,000,000 grants (5,000 pages) in ten minutes.
+   * Requests per second to the Grants/Webhooks/v2 APIs. Default 8, and never more than 8 within
+   * any 1.1 s: under a fifth of Nylas's 50/s per-application limit, which the app's own calls
+   * share, even when network delays bunch requests up on their way to Nylas.
    */
   requestsPerSecond?: number;
   /** Deadline per run (tests); default from each schedule. */
@@ -71,9 +71,9 @@ export interface Pollers {
 }
 
 /** See PollersDeps.requestsPerSecond. */
-export const DEFAULT_REQUESTS_PER_SECOND = 9;
-/** A census of 5,000,000 grants (25,000 pages at 9/s) fits; a stuck one still ends. */
-const CENSUS_MAX_DEADLINE_MS = 50 * 60_000;
+export const DEFAULT_REQUESTS_PER_SECOND = 8;
+/** Far above what counting needs (a few hundred requests); a stuck census still ends. */
+const CENSUS_MAX_DEADLINE_MS = 30 * 60_000;
 
 /** A /support lookup must answer a human quickly; the page still renders without it. */
 const LOOKUP_TIMEOUT_MS = 5000;

@@ -9,9 +9,18 @@ export const realSleep: Sleep = async (ms, signal) => {
   await delay(ms, undefined, { signal });
 };
 
+/** `background` requests (the grants census) wait while a `normal` one is waiting. */
+export type Priority = 'normal' | 'background';
+
+/**
+ * The window the per-second cap is kept over: a second plus a margin, because what counts is
+ * when requests reach Nylas, and two requests' network delays differ by a few milliseconds.
+ */
+const WINDOW_MS = 1100;
+
 /**
  * Spaces request starts at least `1000 / perSecond` ms apart, and never lets more than
- * `floor(perSecond)` start within any one second, measured on the starts as they happened (a
+ * `floor(perSecond)` start within any one second (plus a margin), measured on the starts as they happened (a
  * timer that fires late must not let the next start catch up). The Grants and Webhooks APIs allow
  * 50 requests per second per application, shared with the app itself, so the pollers keep to a
  * fraction of it; concurrent runs (the invalid-grants run and the census) share one pacer.
@@ -21,12 +30,24 @@ export function createPacer(opts: { perSecond: number; now: () => number; sleep:
   const perWindow = Math.max(1, Math.floor(opts.perSecond));
   const starts: number[] = [];
   let next = 0;
-  async function wait(signal: AbortSignal): Promise<void> {
+  let urgentWaiting = 0;
+  async function wait(signal: AbortSignal, priority: Priority = 'normal'): Promise<void> {
+    if (priority === 'normal') urgentWaiting += 1;
+    try {
+      await take(signal, priority);
+    } finally {
+      if (priority === 'normal') urgentWaiting -= 1;
+    }
+  }
+  async function take(signal: AbortSignal, priority: Priority): Promise<void> {
     for (;;) {
       signal.throwIfAborted();
       const t = opts.now();
-      const windowFull = starts.length >= perWindow ? starts[starts.length - perWindow]! + 1000 : 0;
-      const earliest = Math.max(next, windowFull);
+      const windowFull =
+        starts.length >= perWindow ? starts[starts.length - perWindow]! + WINDOW_MS : 0;
+      // A background caller (the census) lets a waiting normal one (the invalid-grants run) go first.
+      const yieldTo = priority === 'background' && urgentWaiting > 0 ? gap : 0;
+      const earliest = Math.max(next, windowFull) + yieldTo;
       if (earliest <= t) {
         starts.push(t);
         if (starts.length > perWindow) starts.shift();
@@ -40,10 +61,10 @@ export function createPacer(opts: { perSecond: number; now: () => number; sleep:
   return {
     wait,
     /** Paces, calls, and waits out 429s (retryRateLimited), pacing each attempt. */
-    call<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    call<T>(fn: () => Promise<T>, signal: AbortSignal, priority?: Priority): Promise<T> {
       return retryRateLimited(
         async () => {
-          await wait(signal);
+          await wait(signal, priority);
           return fn();
         },
         { signal, sleep: opts.sleep },

@@ -66,6 +66,39 @@ function listGrants(ctx: SimContext, x: Exchange): void {
       if (skipped++ < offset) continue;
       data.push(grantObject(seed, i, 'invalid'));
     }
+  } else if (
+    status === 'valid' &&
+    orderBy === 'asc' &&
+    provider === null &&
+    email === undefined &&
+    since === undefined &&
+    before === undefined &&
+    grants.deleted.size === 0 &&
+    (listed = grants.invalidIndices(faults))
+  ) {
+    // Valid grants from an offset without visiting the ones before it: O(limit + log invalid).
+    const inv = listed;
+    const invalidUpTo = (i: number) => {
+      let lo = 0;
+      let hi = inv.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (inv[mid]! <= i) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    // The offset-th valid index i satisfies i - invalidUpTo(i) === offset, i not invalid.
+    let i = offset;
+    for (let c = invalidUpTo(i); offset + c !== i; c = invalidUpTo(i)) i = offset + c;
+    let k = invalidUpTo(i);
+    for (; i < n && data.length < limit; i++) {
+      if (k < inv.length && inv[k] === i) {
+        k++;
+        continue;
+      }
+      data.push(grantObject(seed, i, 'valid'));
+    }
   } else {
     let skipped = 0;
     for (let k = 0; k < n && data.length < limit; k++) {
