@@ -20,7 +20,8 @@ export const CONTROL_ROUTES = [
   'GET    /_simulator/state                       scenario, faults, counts, status page, stats',
   'POST   /_simulator/scenario                    {"name":"outage"}',
   'PATCH  /_simulator/faults                      {"latencyMs":200,"errors":[{"rate":0.1,"status":500,"type":"api.internal_error"}]}',
-  'POST   /_simulator/grants/{id}/status          {"status":"invalid"}',
+  'POST   /_simulator/grants/{id}/status          {"status":"invalid"} (grant.expired when notifications are on)',
+  'POST   /_simulator/grant-notifications         {"enabled":true} grant.expired/updated/deleted to subscribed destinations',
   'POST   /_simulator/accounts/{id}/sync_state    {"sync_state":"stopped"}',
   'POST   /_simulator/webhooks/{id}/status        {"status":"failing"}',
   'POST   /_simulator/webhooks/deliver            {"trigger":"message.created","count":1}',
@@ -67,8 +68,17 @@ export async function handleControl(
     }
     if (a === 'grants' && b !== undefined && c === 'status' && method === 'POST') {
       const { status } = await body(x);
-      sim.setGrantStatus(b, oneOf(status, ['valid', 'invalid'] as const, 'status'));
-      return done();
+      const notified = await sim.setGrantStatus(
+        b,
+        oneOf(status, ['valid', 'invalid'] as const, 'status'),
+      );
+      return done(notified ? { ok: true, notified } : { ok: true });
+    }
+    if (a === 'grant-notifications' && b === undefined && method === 'POST') {
+      const { enabled } = await body(x);
+      if (typeof enabled !== 'boolean') throw new BadRequest('enabled must be true or false');
+      sim.grantNotifications = enabled;
+      return done({ ok: true, enabled });
     }
     if (a === 'accounts' && b !== undefined && c === 'sync_state' && method === 'POST') {
       const { sync_state } = await body(x);

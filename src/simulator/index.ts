@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { SimContext, SimulatorStats } from './context.js';
 import { handleControl } from './control.js';
 import { applyFaultsPatch, noFaults, type Faults } from './faults.js';
-import { grantId as grantObjectId } from './data.js';
+import { grantId as grantObjectId, providerOf } from './data.js';
 import { prng } from './random.js';
 import { createRequestHandler } from './router.js';
 import { applyScenario, SCENARIOS } from './scenarios.js';
@@ -25,7 +25,7 @@ import {
   type IncidentStatus,
   type Indicator,
 } from './status-page.js';
-import { createWebhookSender, makeEvent } from './webhook-sender.js';
+import { createWebhookSender, GRANT_CODES, makeEvent } from './webhook-sender.js';
 
 export { SCENARIOS, describeScenario } from './scenarios.js';
 export { CONTROL_ROUTES } from './control.js';
@@ -58,6 +58,11 @@ export interface SimulatorOptions {
   webhookSecret?: string;
   /** Nylas's application limit on /v3/grants and /v3/webhooks (default 50 per second), each. */
   grantsRateLimitPerSecond?: number;
+  /**
+   * Send grant.expired / grant.updated (re-authentication) / grant.deleted to subscribed
+   * destinations when a grant's status changes or it is deleted (default off; switchable).
+   */
+  grantNotifications?: boolean;
 }
 
 /** Result of a control-triggered webhook delivery. */
@@ -82,7 +87,13 @@ export interface Simulator {
   setScenario(name: string): void;
   /** Changes some faults; throws FaultsError on an invalid patch. */
   setFaults(patch: Partial<Faults>): void;
-  setGrantStatus(grantId: string, status: GrantStatus): void;
+  /**
+   * Sets a grant's status; with grant notifications on, resolves when the grant.expired (invalid)
+   * or grant.updated (valid again) delivery to subscribed destinations is over.
+   */
+  setGrantStatus(grantId: string, status: GrantStatus): Promise<DeliverySummary | undefined>;
+  /** Grant notifications on or off (see SimulatorOptions.grantNotifications). */
+  grantNotifications: boolean;
   /** Every live grant ID, in index order (O(n)). */
   listGrantIds(): string[];
   setWebhookStatus(webhookId: string, status: WebhookStatus): void;
@@ -218,13 +229,17 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
       if (patch.statusPageFailures !== undefined)
         ctx.statusPage.failuresLeft = ctx.faults.statusPageFailures;
     },
-    setGrantStatus(grantId, status) {
+    async setGrantStatus(grantId, status) {
       if (status !== 'valid' && status !== 'invalid')
         throw new Error('status must be valid or invalid');
       const i = ctx.grants.indexOf(grantId);
       if (i < 0) throw new Error(`no grant "${grantId}"`);
+      const before = ctx.grants.status(i, ctx.faults);
       ctx.grants.overrides.set(i, status);
+      if (!sim.grantNotifications || before === status) return undefined;
+      return notifyGrant(i, status === 'invalid' ? 'grant.expired' : 'grant.updated');
     },
+    grantNotifications: opts.grantNotifications ?? false,
     listGrantIds() {
       const out: string[] = [];
       for (let i = 0; i < ctx.grants.count; i++)
@@ -253,34 +268,11 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
     startMaintenance: (name) => ctx.statusPage.startMaintenance(name),
     endMaintenance: () => ctx.statusPage.endMaintenance(),
     async deliverWebhooks({ trigger, count = 1 }) {
-      const targets = [...ctx.webhooks.values()].filter(
-        (w) =>
-          !w.seeded &&
-          (w.status === 'active' || w.status === 'failing') &&
-          w.trigger_types.includes(trigger),
-      );
-      const summary: DeliverySummary = {
-        destinations: targets.length,
-        sent: 0,
-        delivered: 0,
-        failed: 0,
-      };
       const g =
         ctx.grants.count > 0 ? grantIdOf(Math.floor(ctx.random() * ctx.grants.count)) : undefined;
-      await Promise.all(
-        targets.flatMap((w) =>
-          Array.from({ length: count }, async () => {
-            summary.sent++;
-            const event = makeEvent(trigger, { now, grantId: g, applicationId: ctx.clientId });
-            const r = await sender.deliver(w.webhook_url, event, {
-              compress: w.compressed_delivery,
-            });
-            if (r.delivered) summary.delivered++;
-            else summary.failed++;
-          }),
-        ),
+      return deliverTo(trigger, count, () =>
+        makeEvent(trigger, { now, grantId: g, applicationId: ctx.clientId }),
       );
-      return summary;
     },
     state() {
       const f = ctx.faults;
@@ -311,6 +303,57 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
 
   function grantIdOf(i: number): string {
     return grantObjectId(seed, i);
+  }
+
+  /** Sends `count` events of `trigger` to every API-created destination that takes it. */
+  async function deliverTo(
+    trigger: string,
+    count: number,
+    make: () => ReturnType<typeof makeEvent>,
+  ): Promise<DeliverySummary> {
+    const targets = [...ctx.webhooks.values()].filter(
+      (w) =>
+        !w.seeded &&
+        (w.status === 'active' || w.status === 'failing') &&
+        w.trigger_types.includes(trigger),
+    );
+    const summary: DeliverySummary = {
+      destinations: targets.length,
+      sent: 0,
+      delivered: 0,
+      failed: 0,
+    };
+    await Promise.all(
+      targets.flatMap((w) =>
+        Array.from({ length: count }, async () => {
+          summary.sent++;
+          const r = await sender.deliver(w.webhook_url, make(), {
+            compress: w.compressed_delivery,
+          });
+          if (r.delivered) summary.delivered++;
+          else summary.failed++;
+        }),
+      ),
+    );
+    return summary;
+  }
+
+  /** A grant notification about grant i, shaped like Nylas's (reference section 3.4). */
+  function notifyGrant(i: number, trigger: string): Promise<DeliverySummary> {
+    return deliverTo(trigger, 1, () =>
+      makeEvent(trigger, {
+        now,
+        applicationId: ctx.clientId,
+        object: {
+          code: GRANT_CODES[trigger],
+          grant_id: grantIdOf(i),
+          integration_id: 'sim-integration',
+          provider: providerOf(seed, i),
+          grant_updated_at: Math.floor(now() / 1000),
+          ...(trigger === 'grant.updated' ? { reauthentication_flag: true } : {}),
+        },
+      }),
+    );
   }
 
   sim.setScenario(opts.scenario ?? 'healthy');

@@ -32,7 +32,7 @@ beforeAll(async () => {
   const ids = sim.listGrantIds();
   invalidId = ids[4]!;
   validId = ids[9]!;
-  sim.setGrantStatus(invalidId, 'invalid');
+  void sim.setGrantStatus(invalidId, 'invalid');
   incidentId = sim.openIncident({ name: 'Microsoft sync delays', impact: 'minor' });
   for (const p of ['grants', 'webhooks', 'status_page', 'accounts'] as const)
     expect(await sc.sidecar.pollers.runOnce(p)).toBe('success');
