@@ -157,7 +157,16 @@ export function createPoller(opts: PollerOptions): Poller {
     st.running = true;
     st.lastRunAt = startedAt;
     abort = new AbortController();
-    const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(deadlineMs)]);
+    // The deadline is our own timer on our own controller, not AbortSignal.timeout() inside
+    // AbortSignal.any(): on Node 20 the timeout signal held only by the composite can be garbage
+    // collected before it fires, and the run then never ends (seen with a 5,000-page poll that
+    // ran past its 4-minute deadline).
+    const deadline = abort;
+    const deadlineTimer = setTimeout(
+      () => deadline.abort(new DOMException('poller deadline', 'TimeoutError')),
+      deadlineMs,
+    );
+    const signal = deadline.signal;
     return tracer.startActiveSpan(
       `poll ${name}`,
       { kind: SpanKind.INTERNAL, attributes: { 'nylas_sidecar.poller': name } },
@@ -207,6 +216,7 @@ export function createPoller(opts: PollerOptions): Poller {
             `poller ${name} failed`,
           );
         } finally {
+          clearTimeout(deadlineTimer);
           st.running = false;
           abort = undefined;
           span.end();

@@ -1,3 +1,4 @@
+import type { Channel } from './channels.js';
 // What every simulator route handler gets: the options, the world and the current faults.
 import type { Faults } from './faults.js';
 import type { Accounts, Grants, WebhookDestination } from './state.js';
@@ -30,6 +31,8 @@ export interface SimContext {
   faults: Faults;
   readonly grants: Grants;
   readonly webhooks: Map<string, WebhookDestination>;
+  /** Pub/Sub and SNS notification channels. */
+  readonly channels: Map<string, Channel>;
   readonly accounts: Accounts;
   readonly statusPage: StatusPage;
   readonly stats: SimulatorStats;

@@ -23,7 +23,8 @@ export const CONTROL_ROUTES = [
   'POST   /_simulator/grants/{id}/status          {"status":"invalid"} (grant.expired when notifications are on)',
   'POST   /_simulator/grant-notifications         {"enabled":true} grant.expired/updated/deleted to subscribed destinations',
   'POST   /_simulator/accounts/{id}/sync_state    {"sync_state":"stopped"}',
-  'POST   /_simulator/webhooks/{id}/status        {"status":"failing"}',
+  'POST   /_simulator/webhooks/{id}/status        {"status":"failing","sinceSeconds":108000} (failing for 30 h)',
+  'POST   /_simulator/channels/{id}/status        {"status":"failing"} (Pub/Sub or SNS channel; sinceSeconds too)',
   'POST   /_simulator/webhooks/deliver            {"trigger":"message.created","count":1}',
   'POST   /_simulator/incidents                   {"name":"Email sync delays","impact":"major"}',
   'DELETE /_simulator/incidents/{id}',
@@ -96,9 +97,21 @@ export async function handleControl(
         throw new BadRequest('count must be an integer from 1 to 1000');
       return done(await sim.deliverWebhooks({ trigger, count: n }));
     }
-    if (a === 'webhooks' && b !== undefined && c === 'status' && method === 'POST') {
-      const { status } = await body(x);
-      sim.setWebhookStatus(b, oneOf<WebhookStatus>(status, WEBHOOK_STATUSES, 'status'));
+    if (
+      (a === 'webhooks' || a === 'channels') &&
+      b !== undefined &&
+      c === 'status' &&
+      method === 'POST'
+    ) {
+      const { status, sinceSeconds } = await body(x);
+      if (
+        sinceSeconds !== undefined &&
+        (typeof sinceSeconds !== 'number' || !Number.isInteger(sinceSeconds) || sinceSeconds < 0)
+      )
+        throw new BadRequest('sinceSeconds must be a whole number of seconds >= 0');
+      const s = oneOf<WebhookStatus>(status, WEBHOOK_STATUSES, 'status');
+      if (a === 'webhooks') sim.setWebhookStatus(b, s, sinceSeconds);
+      else sim.setChannelStatus(b, s, sinceSeconds);
       return done();
     }
     if (a === 'incidents' && b === undefined && method === 'POST') {

@@ -26,6 +26,7 @@ import {
   type Indicator,
 } from './status-page.js';
 import { createWebhookSender, GRANT_CODES, makeEvent } from './webhook-sender.js';
+import { channelView, seedChannels } from './channels.js';
 
 export { SCENARIOS, describeScenario } from './scenarios.js';
 export { CONTROL_ROUTES } from './control.js';
@@ -96,7 +97,15 @@ export interface Simulator {
   grantNotifications: boolean;
   /** Every live grant ID, in index order (O(n)). */
   listGrantIds(): string[];
-  setWebhookStatus(webhookId: string, status: WebhookStatus): void;
+  /**
+   * Sets a destination's status; `sinceSeconds` says how long ago it began (a destination that has
+   * been failing for 30 hours), default now.
+   */
+  setWebhookStatus(webhookId: string, status: WebhookStatus, sinceSeconds?: number): void;
+  /** The same for a Pub/Sub or SNS channel. */
+  setChannelStatus(channelId: string, status: WebhookStatus, sinceSeconds?: number): void;
+  /** Channel IDs (Pub/Sub first, then SNS). */
+  listChannelIds(): string[];
   /** Sets a v2 account's sync_state (e.g. `stopped`, `running`, `invalid-credentials`). */
   setAccountSyncState(accountId: string, state: string): void;
   /** v2 account IDs. */
@@ -147,6 +156,7 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
     faults: noFaults(),
     grants: new Grants(seed, grantCount, invalidGrants),
     webhooks: seedWebhooks(seed, Math.floor(now() / 1000)),
+    channels: seedChannels(seed, Math.floor(now() / 1000)),
     accounts: new Accounts(seed, opts.accounts ?? 10),
     statusPage: new StatusPage(seed, now),
     stats: {
@@ -246,13 +256,28 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
         if (!ctx.grants.deleted.has(i)) out.push(grantIdOf(i));
       return out;
     },
-    setWebhookStatus(webhookId, status) {
+    setWebhookStatus(webhookId, status, sinceSeconds) {
       const w = ctx.webhooks.get(webhookId);
       if (!w) throw new Error(`no webhook destination "${webhookId}"`);
       if (!['active', 'pause', 'failing', 'failed'].includes(status))
         throw new Error('status must be active, pause, failing or failed');
-      if (w.status !== status) w.status_updated_at = Math.floor(now() / 1000);
+      if (w.status !== status || sinceSeconds !== undefined)
+        w.status_updated_at = Math.floor(now() / 1000) - (sinceSeconds ?? 0);
       w.status = status;
+    },
+    setChannelStatus(channelId, status, sinceSeconds) {
+      const c = ctx.channels.get(channelId);
+      if (!c) throw new Error(`no notification channel "${channelId}"`);
+      if (!['active', 'pause', 'failing', 'failed'].includes(status))
+        throw new Error('status must be active, pause, failing or failed');
+      if (c.status !== status || sinceSeconds !== undefined)
+        c.status_updated_at = Math.floor(now() / 1000) - (sinceSeconds ?? 0);
+      c.status = status;
+    },
+    listChannelIds() {
+      return [...ctx.channels.values()]
+        .sort((a, b) => a.type.localeCompare(b.type))
+        .map((c) => c.id);
     },
     setAccountSyncState(accountId, state) {
       if (!ctx.accounts.find(accountId)) throw new Error(`no v2 account "${accountId}"`);
@@ -286,6 +311,7 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
         faults: f,
         grants: { total: ctx.grants.count - ctx.grants.deleted.size, invalid },
         webhooks: [...ctx.webhooks.values()].map(webhookView),
+        channels: [...ctx.channels.values()].map((c) => ({ ...channelView(c), type: c.type })),
         accounts: ctx.accounts.list.map((a) => {
           const v = ctx.accounts.view(a, f);
           return {

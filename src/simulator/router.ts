@@ -6,6 +6,7 @@ import type { SimContext } from './context.js';
 import { apiFaults, edgeFaults, familyOf } from './fault-gate.js';
 import type { Exchange } from './http.js';
 import { BadRequest, sendJson, sendNylasError, sendV2Error } from './http.js';
+import { handleChannels } from './channels.js';
 import { handleV2 } from './v2.js';
 import { handleGrants, handleWebhooks } from './v3-app.js';
 import { handleGrantScoped } from './v3-grant.js';
@@ -82,6 +83,7 @@ export function createRequestHandler(
     }
     if (apiFaults(ctx, x, family)) return;
     if (x.parts[1] === 'webhooks') return handleWebhooks(ctx, x);
+    if (x.parts[1] === 'channels') return handleChannels(ctx, x);
     if (x.parts[1] !== 'grants')
       return sendNylasError(x, 404, 'not_found_error', 'route not found');
     if (x.parts.length <= 3) return handleGrants(ctx, x);
