@@ -175,6 +175,42 @@ function accountsSection(m: StatusModel): string {
 ${table(['account', 'sync state', 'provider'], rows, 'Every account is running.')}${restarts}`;
 }
 
+/** Where a destination or channel is heading, in words. */
+function heading(d: { status: string; markedFailedAt: string | null }): string {
+  if (d.status === 'failing' && d.markedFailedAt)
+    return cls('bad', `marked failed at ${d.markedFailedAt} unless deliveries recover`);
+  if (d.status === 'failed') return cls('bad', 'Nylas stopped sending; reactivate it');
+  return '';
+}
+
+/**
+ * A destination or channel failing this long gets a line of its own: a third of the 72 hours
+ * before Nylas marks it failed (the default of the NylasWebhookFailingTowardsFailed alert).
+ */
+const FAILING_WARN_MS = 24 * 3600_000;
+
+/** The "failing long enough" lines: what, since when, and when Nylas will mark it failed. */
+function failingLines(m: StatusModel): string {
+  const w = m.webhooks;
+  if (!w) return '';
+  const now = Date.parse(m.generatedAt);
+  const long = [
+    ...w.destinations.map((d) => ({ what: 'Webhook destination', ...d })),
+    ...w.channels.map((c) => ({ what: `${c.type === 'sns' ? 'SNS' : 'Pub/Sub'} channel`, ...c })),
+  ].filter(
+    (d) =>
+      d.status === 'failing' &&
+      d.markedFailedAt &&
+      now - Date.parse(d.statusSince) >= FAILING_WARN_MS,
+  );
+  return long
+    .map((d) => {
+      const hours = Math.max(0, (Date.parse(d.markedFailedAt!) - now) / 3600_000);
+      return `<p class="bad">${e(d.what)} <code>${e(d.id)}</code>${d.description ? ` (${e(d.description)})` : ''} has been failing since ${e(d.statusSince)}: Nylas will mark it failed at ${e(d.markedFailedAt!)} (in ${e(hours.toFixed(1))} h) and stop sending, without replaying what it missed.</p>`;
+    })
+    .join('');
+}
+
 function webhooksSection(m: StatusModel): string {
   const w = m.webhooks;
   if (!w) return `<h2>Webhook destinations</h2><p class="muted">Not polled yet.</p>`;
@@ -184,9 +220,24 @@ function webhooksSection(m: StatusModel): string {
     e(d.description),
     e(d.urlHost),
     cls(statusClass(d.status), d.status),
-    e(d.statusUpdatedAt ?? ''),
+    e(d.statusSince),
+    heading(d),
   ]);
-  return `<h2>Webhook destinations</h2>${table(['id', 'api', 'description', 'host', 'status', 'status since'], rows, 'No webhook destinations.')}`;
+  const channels = w.channels.length
+    ? `<h2>Notification channels</h2>${table(
+        ['id', 'type', 'description', 'status', 'status since', 'heading to'],
+        w.channels.map((c) => [
+          `<code>${e(c.id)}</code>`,
+          e(c.type),
+          e(c.description),
+          cls(statusClass(c.status), c.status),
+          e(c.statusSince),
+          heading(c),
+        ]),
+        '',
+      )}`
+    : '';
+  return `<h2>Webhook destinations</h2>${failingLines(m)}${table(['id', 'api', 'description', 'host', 'status', 'status since', 'heading to'], rows, 'No webhook destinations.')}${channels}`;
 }
 
 function errorsSection(m: StatusModel): string {
@@ -228,6 +279,11 @@ function summaryLine(m: StatusModel): string {
     const bad = m.webhooks.destinations.filter(
       (d) => d.status === 'failing' || d.status === 'failed',
     );
+    const badChannels = m.webhooks.channels.filter(
+      (c) => c.status === 'failing' || c.status === 'failed',
+    );
+    if (badChannels.length > 0)
+      parts.push(cls('bad', `${badChannels.length} notification channel(s) failing or failed`));
     parts.push(
       bad.length > 0
         ? cls('bad', `${bad.length} webhook destination(s) failing or failed`)

@@ -77,6 +77,19 @@ export interface StatusModel {
       urlHost: string;
       status: string;
       statusUpdatedAt: string | null;
+      /** Since when it has been in this status (Nylas's time, or when first seen here). */
+      statusSince: string;
+      /** When Nylas will mark it failed unless deliveries recover (failing only). */
+      markedFailedAt: string | null;
+    }[];
+    /** Pub/Sub and SNS notification channels. */
+    channels: {
+      id: string;
+      type: string;
+      description: string;
+      status: string;
+      statusSince: string;
+      markedFailedAt: string | null;
     }[];
   } | null;
   statusPage: {
@@ -215,6 +228,16 @@ export function buildStatusModel(
             urlHost: d.urlHost,
             status: d.status,
             statusUpdatedAt: d.statusUpdatedAt === undefined ? null : iso(d.statusUpdatedAt * 1000),
+            statusSince: new Date(d.statusSince * 1000).toISOString(),
+            markedFailedAt: d.markedFailedAt === undefined ? null : iso(d.markedFailedAt * 1000),
+          })),
+          channels: webhooks.channels.map((c) => ({
+            id: c.id,
+            type: c.type,
+            description: c.description,
+            status: c.status,
+            statusSince: new Date(c.statusSince * 1000).toISOString(),
+            markedFailedAt: c.markedFailedAt === undefined ? null : iso(c.markedFailedAt * 1000),
           })),
         }
       : null,

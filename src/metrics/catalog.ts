@@ -53,6 +53,10 @@ const POLLER_FAMILIES = [
   'nylas_account_sync_restarts_total',
   'nylas_webhook_status',
   'nylas_webhook_info',
+  'nylas_webhook_status_since_timestamp_seconds',
+  'nylas_channel_status',
+  'nylas_channel_info',
+  'nylas_channel_status_since_timestamp_seconds',
   'nylas_status_page_indicator',
   'nylas_status_page_component_status',
   'nylas_status_page_incidents',
@@ -199,6 +203,32 @@ export function createMetrics(opts: MetricsOptions) {
       name: 'nylas_webhook_info',
       help: 'Webhook destination description and URL host (value 1).',
       labelNames: ['webhook_id', 'description', 'url_host'] as const,
+      registers,
+    }),
+    webhookStatusSince: new Gauge({
+      name: 'nylas_webhook_status_since_timestamp_seconds',
+      help: "Unix time the webhook destination entered its current status: Nylas's status_updated_at, or when this sidecar first saw the status when Nylas does not say (v2).",
+      labelNames: ['webhook_id'] as const,
+      registers,
+    }),
+
+    // Notification channels (webhooks poller)
+    channelStatus: new Gauge({
+      name: 'nylas_channel_status',
+      help: 'Pub/Sub or SNS notification channel status as a StateSet: 1 for the current status, 0 for the others.',
+      labelNames: ['channel_id', 'type', 'status'] as const,
+      registers,
+    }),
+    channelInfo: new Gauge({
+      name: 'nylas_channel_info',
+      help: 'Notification channel type (pubsub, sns) and description (value 1); never the topic.',
+      labelNames: ['channel_id', 'type', 'description'] as const,
+      registers,
+    }),
+    channelStatusSince: new Gauge({
+      name: 'nylas_channel_status_since_timestamp_seconds',
+      help: "Unix time the notification channel entered its current status: Nylas's status_updated_at when sent, else when this sidecar first saw the status.",
+      labelNames: ['channel_id', 'type'] as const,
       registers,
     }),
 

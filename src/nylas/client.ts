@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { callJson, NylasCallError } from './http.js';
 import {
+  channelListSchema,
   grantGetSchema,
   grantListSchema,
   statusSummarySchema,
@@ -9,6 +10,7 @@ import {
   v2WebhookListSchema,
   webhookListSchema,
   type Grant,
+  type NotificationChannel,
   type StatusSummary,
   type V2Account,
   type V2Webhook,
@@ -33,6 +35,7 @@ export type NylasApiName =
   | 'grants'
   | 'grant'
   | 'webhooks'
+  | 'channels'
   | 'v2_webhooks'
   | 'v2_accounts'
   | 'v2_account_sync'
@@ -63,6 +66,11 @@ export interface NylasClient {
     signal: AbortSignal,
     pageToken?: string,
   ): Promise<{ webhooks: Webhook[]; nextCursor: string | undefined }>;
+  /** `GET /v3/channels/{pubsub|sns}`; undefined when the API has no such channels (404). */
+  listChannels(
+    type: 'pubsub' | 'sns',
+    signal: AbortSignal,
+  ): Promise<NotificationChannel[] | undefined>;
   /** `GET /a/{client_id}/webhooks`; undefined when the host has no v2 API (404). */
   listV2Webhooks(signal: AbortSignal): Promise<V2Webhook[] | undefined>;
   /** One page of `GET /a/{client_id}/accounts`. */
@@ -156,6 +164,24 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
         onAnswer: onAnswer('webhooks'),
       });
       return { webhooks: res.data, nextCursor: res.next_cursor ?? undefined };
+    },
+
+    async listChannels(type, signal) {
+      try {
+        const res = await callJson({
+          url: url(`/v3/channels/${type}`),
+          authorization: v3(),
+          signal,
+          schema: channelListSchema,
+          dispatcher,
+          now,
+          onAnswer: onAnswer('channels'),
+        });
+        return res.data;
+      } catch (err) {
+        if (err instanceof NylasCallError && err.status === 404) return undefined;
+        throw err;
+      }
     },
 
     async listV2Webhooks(signal) {

@@ -162,6 +162,58 @@ describe('grants poller against the simulator', () => {
 });
 
 describe('webhooks poller against the simulator', () => {
+  it('polls Pub/Sub and SNS channels like destinations, and says since when and until when', async () => {
+    const sim = await startSim();
+    const sc = await sidecarFor(sim);
+    const [pubsub, sns] = sim.listChannelIds();
+    // Failing for 30 hours: Nylas marks it failed 72 hours in.
+    sim.setChannelStatus(sns!, 'failing', 30 * 3600);
+    const crm = (sim.state().webhooks as { id: string; description: string }[]).find(
+      (w) => w.description === 'CRM sync',
+    )!;
+    sim.setWebhookStatus(crm.id, 'failing', 25 * 3600);
+    expect(await sc.sidecar.pollers.runOnce('webhooks')).toBe('success');
+    const s = await scrape(sc.urls.admin);
+    const state = (id: string) =>
+      Object.fromEntries(
+        series(s, 'nylas_channel_status', { channel_id: id }).map((x) => [
+          x.labels.status,
+          x.value,
+        ]),
+      );
+    expect(state(sns!)).toEqual({ active: 0, pause: 0, failing: 1, failed: 0, unknown: 0 });
+    expect(state(pubsub!)).toMatchObject({ active: 1, failing: 0 });
+    expect(series(s, 'nylas_channel_info', { channel_id: sns! })[0]!.labels).toMatchObject({
+      type: 'sns',
+      description: 'Audit trail',
+    });
+    // Never the topic: an SNS ARN names the AWS account.
+    expect(JSON.stringify(series(s, 'nylas_channel_info'))).not.toContain('arn:aws');
+    const nowSec = Date.now() / 1000;
+    const since = total(s, 'nylas_channel_status_since_timestamp_seconds', { channel_id: sns! });
+    expect(nowSec - since).toBeGreaterThanOrEqual(30 * 3600 - 5);
+    expect(nowSec - since).toBeLessThan(30 * 3600 + 60);
+    const whSince = total(s, 'nylas_webhook_status_since_timestamp_seconds', {
+      webhook_id: crm.id,
+    });
+    expect(Math.round((nowSec - whSince) / 3600)).toBe(25);
+    expect(total(s, 'nylas_poller_requests_total', { api: 'channels', code: '200' })).toBe(2);
+
+    const status = (await (await fetch(`${sc.urls.admin}/status`)).json()) as {
+      webhooks: {
+        destinations: { id: string; markedFailedAt: string | null }[];
+        channels: { id: string; status: string; markedFailedAt: string | null }[];
+      };
+    };
+    const ch = status.webhooks.channels.find((c) => c.id === sns)!;
+    expect(Date.parse(ch.markedFailedAt!) / 1000 - since).toBe(72 * 3600);
+    const html = await (await fetch(`${sc.urls.admin}/`)).text();
+    expect(html).toMatch(/SNS channel <code>[^<]+<\/code> \(Audit trail\) has been failing since/);
+    expect(html).toMatch(
+      /Webhook destination <code>[^<]+<\/code> \(CRM sync\) has been failing since/,
+    );
+  });
+
   it('flips a destination switched to failing in the nylas_webhook_status StateSet', async () => {
     const sim = await startSim();
     const sc = await sidecarFor(sim);
