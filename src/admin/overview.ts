@@ -206,7 +206,7 @@ function failingLines(m: StatusModel): string {
   return long
     .map((d) => {
       const hours = Math.max(0, (Date.parse(d.markedFailedAt!) - now) / 3600_000);
-      return `<p class="bad">${e(d.what)} <code>${e(d.id)}</code>${d.description ? ` (${e(d.description)})` : ''} has been failing since ${e(d.statusSince)}: Nylas will mark it failed at ${e(d.markedFailedAt!)} (in ${e(hours.toFixed(1))} h) and stop sending, without replaying what it missed.</p>`;
+      return `<p class="bad">${e(d.what)} <code>${e(d.id)}</code>${d.description ? ` (${e(d.description)})` : ''} has been failing since ${e(d.statusSince)}: Nylas will mark it failed at ${e(d.markedFailedAt)} (in ${e(hours.toFixed(1))} h) and stop sending, without replaying what it missed.</p>`;
     })
     .join('');
 }
