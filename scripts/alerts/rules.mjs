@@ -35,8 +35,14 @@ export const DEFAULTS = Object.freeze({
   // The slowest default poller schedules are every 5 min (grants, accounts): three missed runs
   // in a row is not a blip.
   pollerStaleSeconds: 900,
+  // A destination or channel failing this long is a third of the way to the 72 hours after
+  // which Nylas marks it failed and stops sending: two days left to fix it.
+  failingWarnSeconds: 86400,
   testTiming: false,
 });
+
+/** Nylas marks a destination `failed` after 72 hours `failing` (reference/nylas-api.md 3.2). */
+const FAILING_TO_FAILED_SECONDS = 72 * 3600;
 
 const SECONDS = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -77,6 +83,9 @@ export function resolveOptions(input = {}) {
     throw new Error('--latency-threshold must be a positive number of seconds');
   o.pollerStaleSeconds = Number(o.pollerStaleSeconds);
   if (!(o.pollerStaleSeconds > 0)) throw new Error('--poller-stale-seconds must be positive');
+  o.failingWarnSeconds = Number(o.failingWarnSeconds);
+  if (!(o.failingWarnSeconds > 0 && o.failingWarnSeconds < FAILING_TO_FAILED_SECONDS))
+    throw new Error('--failing-warn-seconds must be between 0 and 259200 (72 hours)');
   o.testTiming = Boolean(o.testTiming);
   return o;
 }
@@ -563,6 +572,8 @@ export function buildRules(input = {}) {
     }),
   ];
 
+  const channels = channelAndHeadingRules(o, { alert, sel, job });
+
   const groups = [
     { name: 'nylas-sidecar.sli', rules: recording },
     { name: 'nylas-sidecar.api', rules: api },
@@ -570,6 +581,7 @@ export function buildRules(input = {}) {
     { name: 'nylas-sidecar.webhooks', rules: webhooks },
     { name: 'nylas-sidecar.platform', rules: platform },
     { name: 'nylas-sidecar.sidecar', rules: sidecar },
+    { name: 'nylas-sidecar.channels', rules: channels },
   ];
   const comments = {};
   groups.forEach((g, gi) =>
@@ -582,6 +594,103 @@ export function buildRules(input = {}) {
     groups: groups.map((g) => ({ name: g.name, rules: g.rules.map((r) => r.rule) })),
     comments,
   };
+}
+
+/**
+ * Notification channels, destinations on their way to `failed`, and grant health from
+ * notifications (issue 16). Poller-derived series are read from the freshest polling instance
+ * (the nylas_sidecar:poller_freshest recording rule), as every poller-derived alert does.
+ */
+function channelAndHeadingRules(o, { alert, sel }) {
+  const freshest = (poller) =>
+    `and on (job, instance) nylas_sidecar:poller_freshest{poller="${poller}"}`;
+  const warnHours = num(o.failingWarnSeconds / 3600);
+  const leftSeconds = FAILING_TO_FAILED_SECONDS - o.failingWarnSeconds;
+  const towardsFailed = (status, since, by, idLabel) =>
+    [
+      `max by (${by}) (`,
+      `  (${sel(since)} + ${FAILING_TO_FAILED_SECONDS})`,
+      `  and on (job, instance, ${idLabel}) (${sel(status, 'status="failing"')} == 1)`,
+      `  ${freshest('webhooks')}`,
+      `) < time() + ${leftSeconds}`,
+    ].join('\n');
+  return [
+    {
+      rule: {
+        record: 'nylas_sidecar:grant_invalid',
+        expr: [
+          `max by (job, grant_id, provider) (${sel('nylas_grant_invalid', 'source="notification"')} == 1)`,
+          'or',
+          '(',
+          `  max by (job, grant_id, provider) (${sel('nylas_grant_invalid', 'source="poll"')} ${freshest('grants')})`,
+          `  unless on (job, grant_id) (max by (job, grant_id) (${sel('nylas_grant_invalid', 'source="notification"')} == 0))`,
+          ')',
+        ].join('\n'),
+      },
+      comment:
+        'Invalid grants as best known now: 1 per grant. A verified grant.expired (source="notification",\n' +
+        'from whichever instance received it) counts at once; the freshest poll counts unless a newer\n' +
+        'notification said the grant was re-authenticated, created again or deleted (value 0).',
+    },
+    alert('NylasChannelFailing', {
+      expr: `max by (job, channel_id, type) (${sel('nylas_channel_status', 'status="failing"')} ${freshest('webhooks')}) == 1`,
+      for: '2m',
+      severity: 'critical',
+      tier: 2,
+      summary: 'Nylas marks a notification channel as failing.',
+      description:
+        'Nylas reports {{ $labels.type }} channel {{ $labels.channel_id }} as failing: it cannot deliver to the ' +
+        'topic. The app is missing notifications now; after 72 hours failing Nylas marks it failed.',
+      why: 'Channels have the same status lifecycle as webhook destinations; 2 minutes is two polls agreeing.',
+    }),
+    alert('NylasChannelFailed', {
+      expr: `max by (job, channel_id, type) (${sel('nylas_channel_status', 'status="failed"')} ${freshest('webhooks')}) == 1`,
+      for: '2m',
+      severity: 'critical',
+      tier: 2,
+      summary: 'Nylas stopped sending to a notification channel.',
+      description:
+        'Nylas reports {{ $labels.type }} channel {{ $labels.channel_id }} as failed: it stopped delivering to it ' +
+        'and will not resume on its own. Notifications sent meanwhile are not replayed.',
+      why: 'A failed channel never recovers by itself; 2 minutes is two polls agreeing.',
+    }),
+    alert('NylasWebhookFailingTowardsFailed', {
+      expr: towardsFailed(
+        'nylas_webhook_status',
+        'nylas_webhook_status_since_timestamp_seconds',
+        'job, webhook_id',
+        'webhook_id',
+      ),
+      for: '5m',
+      severity: 'critical',
+      tier: 2,
+      summary: 'A webhook destination has been failing long enough to be marked failed soon.',
+      description:
+        `Webhook destination {{ $labels.webhook_id }} has been failing for more than ${warnHours} hours. ` +
+        'Nylas will mark it failed at {{ $value | humanizeTimestamp }} unless deliveries recover, then stop ' +
+        'sending and never replay what it missed.',
+      why:
+        `The value is when Nylas marks it failed (status since + 72 h); it fires once less than ${num(leftSeconds / 3600)} h are left,\n` +
+        `i.e. after ${warnHours} h failing (--failing-warn-seconds). 5 minutes rides out a poll that flips back.`,
+    }),
+    alert('NylasChannelFailingTowardsFailed', {
+      expr: towardsFailed(
+        'nylas_channel_status',
+        'nylas_channel_status_since_timestamp_seconds',
+        'job, channel_id, type',
+        'channel_id, type',
+      ),
+      for: '5m',
+      severity: 'critical',
+      tier: 2,
+      summary: 'A notification channel has been failing long enough to be marked failed soon.',
+      description:
+        `{{ $labels.type }} channel {{ $labels.channel_id }} has been failing for more than ${warnHours} hours. ` +
+        'Nylas will mark it failed at {{ $value | humanizeTimestamp }} unless deliveries recover, then stop ' +
+        'sending and never replay what it missed.',
+      why: 'As for webhook destinations (the channel docs name the statuses, not the thresholds).',
+    }),
+  ];
 }
 
 /** Every alert name the rules define (each once). */
@@ -602,6 +711,9 @@ export function renderRules(input = {}) {
       : '',
     o.pollerStaleSeconds !== DEFAULTS.pollerStaleSeconds
       ? `--poller-stale-seconds ${o.pollerStaleSeconds}`
+      : '',
+    o.failingWarnSeconds !== DEFAULTS.failingWarnSeconds
+      ? `--failing-warn-seconds ${o.failingWarnSeconds}`
       : '',
     o.testTiming ? '--test-timing' : '',
   ].filter(Boolean);
