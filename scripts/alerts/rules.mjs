@@ -537,7 +537,8 @@ export function buildRules(input = {}) {
   const sidecar = [
     alert('NylasSidecarPollerStale', {
       expr: [
-        `time() - max by (job, poller) (${sel('nylas_poller_last_success_timestamp_seconds')}) > ${o.testTiming ? 20 : o.pollerStaleSeconds}`,
+        // The hourly grants census has its own alert (NylasGrantsCensusStale).
+        `time() - max by (job, poller) (${sel('nylas_poller_last_success_timestamp_seconds', 'poller!="grants_census"')}) > ${o.testTiming ? 20 : o.pollerStaleSeconds}`,
         'or',
         '(',
         `  sum by (job, poller) (rate(${sel('nylas_poller_runs_total', 'result="error"')}[${w('30m')}])) > 0`,
@@ -653,6 +654,19 @@ function channelAndHeadingRules(o, { alert, sel }) {
         'Nylas reports {{ $labels.type }} channel {{ $labels.channel_id }} as failed: it stopped delivering to it ' +
         'and will not resume on its own. Notifications sent meanwhile are not replayed.',
       why: 'A failed channel never recovers by itself; 2 minutes is two polls agreeing.',
+    }),
+    alert('NylasGrantsCensusStale', {
+      expr: `time() - max by (job) (${sel('nylas_grants_census_timestamp_seconds')}) > ${o.testTiming ? 60 : 3 * 3600}`,
+      for: '15m',
+      severity: 'warning',
+      tier: 4,
+      summary: 'The grants census has not finished recently.',
+      description:
+        'The last census of grants by status and provider ({{ $labels.job }}) finished {{ $value | humanizeDuration }} ago. ' +
+        'nylas_grants valid counts are that old; invalid grants are still refreshed every run.',
+      why:
+        'The census runs hourly by default (SIDECAR_POLL_GRANTS_CENSUS), so the generic 15-minute poller\n' +
+        'staleness does not apply to it; three missed runs do. The newest census of any instance counts.',
     }),
     alert('NylasWebhookFailingTowardsFailed', {
       expr: towardsFailed(

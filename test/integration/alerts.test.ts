@@ -37,6 +37,7 @@ const SPEC_ALERTS = [
   'NylasChannelFailed',
   'NylasWebhookFailingTowardsFailed',
   'NylasChannelFailingTowardsFailed',
+  'NylasGrantsCensusStale',
 ];
 
 /** The promtool test files in alerts/tests/. */
@@ -114,7 +115,7 @@ describe('alert rules', () => {
         .replace(/\[\d+[smhd]\]/g, '[W]')
         .replace(/offset \d+[smhd]/g, 'offset W')
         .replace(/\* \d+ >=/g, '* S >=')
-        .replace(/(> |for )(900|20)( s)?\b/g, '$1T$3');
+        .replace(/(> |for )(900|20|10800|60)( s)?\b/g, '$1T$3');
     const shape = (f: RuleFile) =>
       f.groups.map((g) => ({
         name: g.name,
