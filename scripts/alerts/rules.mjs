@@ -495,10 +495,19 @@ export function buildRules(input = {}) {
   ];
 
   // ---- Status page --------------------------------------------------------------------------
+  // The page-wide indicator also moves for the other region's incidents ("EU | ..." while the
+  // sidecar talks to api.us.nylas.com): it counts unless those are the only open incidents.
+  const onlyOtherRegion = [
+    `unless on (job) (`,
+    `  sum by (job) (${sel('nylas_status_page_other_region_incidents')}) > 0`,
+    `  and on (job) sum by (job) (${sel('nylas_status_page_incidents')}) == 0`,
+    ')',
+  ];
   const platform = [
     alert('NylasPlatformIncident', {
       expr: [
         `max by (job) (${sel('nylas_status_page_indicator')}) >= 1`,
+        ...onlyOtherRegion,
         'or on (job)',
         `sum by (job) (max by (job, impact) (${sel('nylas_status_page_incidents')})) > 0`,
       ].join('\n'),
@@ -517,6 +526,7 @@ export function buildRules(input = {}) {
     alert('NylasPlatformMajorOutage', {
       expr: [
         `max by (job) (${sel('nylas_status_page_indicator')}) >= 2`,
+        ...onlyOtherRegion,
         'or on (job)',
         `max by (job) (${sel('nylas_status_page_component_status', 'status="major_outage"')}) == 1`,
       ].join('\n'),

@@ -65,7 +65,7 @@ function platformSection(m: StatusModel): string {
   const s = m.statusPage;
   if (!s) return `<h2>Nylas platform status</h2><p class="muted">Not polled yet.</p>`;
   const incidents = table(
-    ['incident', 'impact', 'status', 'since', 'id'],
+    ['incident', 'impact', 'status', 'since', 'region', 'id'],
     s.incidents.map((i) => [
       i.shortlink && /^https?:\/\//.test(i.shortlink)
         ? `<a href="${e(i.shortlink)}" rel="noreferrer">${e(i.name || i.id)}</a>`
@@ -73,6 +73,7 @@ function platformSection(m: StatusModel): string {
       cls(statusClass(i.impact), i.impact),
       e(i.status),
       e(i.createdAt ?? ''),
+      i.ours ? e(i.region) : `<span class="muted">${e(i.region)} (not our region)</span>`,
       `<code>${e(i.id)}</code>`,
     ]),
     'No open incidents.',
@@ -87,7 +88,7 @@ function platformSection(m: StatusModel): string {
     ? `<p class="warn">Maintenance in progress: ${s.maintenances.map((x) => e(x.name)).join(', ')}</p>`
     : '';
   return `<h2>Nylas platform status</h2>
-<p>Indicator: ${cls(statusClass(s.indicator), s.indicator)} — ${e(s.description)} <span class="muted">(as of ${e(s.updatedAt)})</span></p>
+<p>Indicator: ${cls(statusClass(s.indicator), s.indicator)} — ${e(s.description)} <span class="muted">(as of ${e(s.updatedAt)}, read from ${e(s.pageUrl)}${s.region ? `; our region: ${e(s.region)}` : ''})</span></p>
 <h3>Open incidents</h3>${incidents}${maint}<h3>Components not operational</h3>${components}`;
 }
 

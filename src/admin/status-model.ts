@@ -94,6 +94,10 @@ export interface StatusModel {
   } | null;
   statusPage: {
     updatedAt: string;
+    /** The page actually read, after redirects. */
+    pageUrl: string;
+    /** NYLAS_API_URI's region; incidents of the other region have `ours: false`. */
+    region: string | null;
     indicator: string;
     description: string;
     components: { name: string; status: string }[];
@@ -104,6 +108,8 @@ export interface StatusModel {
       status: string;
       createdAt: string | null;
       shortlink: string | null;
+      region: string;
+      ours: boolean;
     }[];
     maintenances: { id: string; name: string; status: string; scheduledUntil: string | null }[];
   } | null;
@@ -244,6 +250,8 @@ export function buildStatusModel(
     statusPage: statusPage
       ? {
           updatedAt: new Date(statusPage.at).toISOString(),
+          pageUrl: statusPage.pageUrl,
+          region: statusPage.region ?? null,
           indicator: statusPage.indicator,
           description: statusPage.description,
           components: statusPage.components,

@@ -61,6 +61,7 @@ const POLLER_FAMILIES = [
   'nylas_status_page_component_status',
   'nylas_status_page_incidents',
   'nylas_status_page_incident_info',
+  'nylas_status_page_other_region_incidents',
   'nylas_status_page_maintenance_active',
   'nylas_poller_last_success_timestamp_seconds',
   'nylas_poller_runs_total',
@@ -286,14 +287,20 @@ export function createMetrics(opts: MetricsOptions) {
     }),
     statusPageIncidents: new Gauge({
       name: 'nylas_status_page_incidents',
-      help: 'Unresolved incidents on the Nylas status page, by impact.',
+      help: "Unresolved incidents on the Nylas status page that concern NYLAS_API_URI's region (its own and those naming no region), by impact.",
       labelNames: ['impact'] as const,
       registers,
     }),
     statusPageIncidentInfo: new Gauge({
       name: 'nylas_status_page_incident_info',
-      help: 'One series (value 1) per unresolved incident on the Nylas status page.',
-      labelNames: ['incident_id', 'impact', 'status'] as const,
+      help: 'One series (value 1) per unresolved incident on the Nylas status page; region is the one its title names (us, eu) or all.',
+      labelNames: ['incident_id', 'impact', 'status', 'region'] as const,
+      registers,
+    }),
+    statusPageOtherRegionIncidents: new Gauge({
+      name: 'nylas_status_page_other_region_incidents',
+      help: "Unresolved incidents whose title names the other region than NYLAS_API_URI's, by impact: not counted in nylas_status_page_incidents.",
+      labelNames: ['impact'] as const,
       registers,
     }),
     statusPageMaintenanceActive: new Gauge({

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { callJson, NylasCallError } from './http.js';
+import { redirectAllowed } from './redirects.js';
 import {
   channelListSchema,
   grantGetSchema,
@@ -241,13 +242,20 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
   };
 }
 
-/** `GET {statusPageUrl}/api/v2/summary.json` (Atlassian Statuspage; no auth). */
+/** Redirects of the status page followed at most: status.nylas.com -> a per-version page. */
+const STATUS_PAGE_MAX_REDIRECTS = 3;
+
+/**
+ * `GET {statusPageUrl}/api/v2/summary.json` (Atlassian Statuspage; no auth). Redirects are
+ * followed within the configured host's domain only (redirectAllowed); `onFollow` is told where.
+ */
 export function fetchStatusSummary(opts: {
   statusPageUrl: URL;
   signal: AbortSignal;
   dispatcher?: Dispatcher;
   now: () => number;
   onAnswer?: (api: NylasApiName, code: string) => void;
+  onFollow?: (target: URL) => void;
 }): Promise<StatusSummary> {
   const base = opts.statusPageUrl.href.endsWith('/')
     ? opts.statusPageUrl.href
@@ -260,5 +268,10 @@ export function fetchStatusSummary(opts: {
     now: opts.now,
     maxBytes: 4 * 1024 * 1024,
     onAnswer: opts.onAnswer ? (code) => opts.onAnswer?.('status_page', code) : undefined,
+    redirects: {
+      max: STATUS_PAGE_MAX_REDIRECTS,
+      allowed: (target) => redirectAllowed(opts.statusPageUrl, target),
+      onFollow: opts.onFollow,
+    },
   });
 }

@@ -126,6 +126,7 @@ export function createPollers(deps: PollersDeps): Pollers {
   const webhooks = createWebhooksSource({ client, metrics, pace, now });
   const statusPage = createStatusPageSource({
     statusPageUrl: config.nylas.statusPageUrl,
+    apiUri: config.nylas.apiUri,
     metrics,
     dispatcher,
     now,

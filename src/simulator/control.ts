@@ -30,6 +30,7 @@ export const CONTROL_ROUTES = [
   'DELETE /_simulator/incidents/{id}',
   'POST   /_simulator/status-page/indicator       {"indicator":"major"} (null: computed again)',
   'POST   /_simulator/status-page/components      {"name":"API","status":"major_outage"}',
+  'POST   /_simulator/status-page/redirect        {"to":"/status-v3"} /api/v2/* answers 302 there (null: no redirect)',
   'POST   /_simulator/maintenance                 {"name":"Database upgrade"}',
   'DELETE /_simulator/maintenance',
 ] as const;
@@ -137,6 +138,13 @@ export async function handleControl(
       sim.setStatusIndicator(
         indicator === null ? null : oneOf<Indicator>(indicator, INDICATORS, 'indicator'),
       );
+      return done();
+    }
+    if (a === 'status-page' && b === 'redirect' && method === 'POST') {
+      const { to } = await body(x);
+      if (to !== null && (typeof to !== 'string' || to === ''))
+        throw new BadRequest('to must be a path such as /status-v3, an absolute URL, or null');
+      sim.setStatusPageRedirect(to);
       return done();
     }
     if (a === 'status-page' && b === 'components' && method === 'POST') {

@@ -119,6 +119,8 @@ export interface Simulator {
   /** Starts an in-progress scheduled maintenance; returns its id. */
   startMaintenance(name?: string): string;
   endMaintenance(): void;
+  /** /api/v2/* answers 302 to this base (path or absolute URL); null serves it directly. */
+  setStatusPageRedirect(to: string | null): void;
   /**
    * Sends `count` signed notifications of a trigger to every destination created through the API
    * that is `active` or `failing` and subscribed to it (Nylas stops sending to `pause`/`failed`).
@@ -292,6 +294,9 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
     setComponentStatus: (n, s) => ctx.statusPage.setComponentStatus(n, s),
     startMaintenance: (name) => ctx.statusPage.startMaintenance(name),
     endMaintenance: () => ctx.statusPage.endMaintenance(),
+    setStatusPageRedirect: (to) => {
+      ctx.statusPage.redirectTo = to ?? undefined;
+    },
     async deliverWebhooks({ trigger, count = 1 }) {
       const g =
         ctx.grants.count > 0 ? grantIdOf(Math.floor(ctx.random() * ctx.grants.count)) : undefined;

@@ -115,7 +115,10 @@ export function createRequestHandler(
       x.parts = parseParts(x.url.pathname);
       if (x.parts[0] === '_simulator') return await control(x);
       ctx.stats.requests++;
-      if (x.url.pathname.startsWith('/api/v2/')) {
+      if (
+        x.url.pathname.startsWith('/api/v2/') ||
+        x.url.pathname.startsWith('/status-v3/api/v2/')
+      ) {
         if (!ctx.statusPage.handle(x)) sendJson(res, 404, { error: 'Not found' });
         return;
       }

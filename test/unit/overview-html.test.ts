@@ -78,6 +78,8 @@ function snapshot(): PollersSnapshot {
         {
           id: 'inc1',
           name: `Outage ${EVIL}`,
+          region: 'all',
+          ours: true,
           impact: 'major',
           status: 'investigating',
           createdAt: undefined,
@@ -86,6 +88,8 @@ function snapshot(): PollersSnapshot {
       ],
       maintenances: [],
       maintenanceActive: 0,
+      pageUrl: 'https://status.nylas.com/',
+      region: undefined,
     },
   };
 }

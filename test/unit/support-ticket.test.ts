@@ -46,6 +46,8 @@ function input(over: Partial<TicketInput> = {}): TicketInput {
       incidents: [],
       maintenances: [],
       maintenanceActive: 0,
+      pageUrl: 'https://status.nylas.com/',
+      region: 'us',
     },
     apiHost: 'api.us.nylas.com',
     now: NOW,
@@ -164,6 +166,8 @@ describe('support ticket text', () => {
             {
               id: 'inc1',
               name: 'Delayed Gmail sync',
+              region: 'all',
+              ours: true,
               impact: 'minor',
               status: 'investigating',
               createdAt: undefined,
