@@ -9,7 +9,7 @@ import { applyFaultsPatch, noFaults, type Faults } from './faults.js';
 import { grantId as grantObjectId, providerOf } from './data.js';
 import { prng } from './random.js';
 import { createRequestHandler } from './router.js';
-import { applyScenario, SCENARIOS } from './scenarios.js';
+import { applyScenario, grantExpiryInterval, SCENARIOS } from './scenarios.js';
 import {
   Accounts,
   Grants,
@@ -181,6 +181,22 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
     challenge: async (url) => (await sender.challenge(url)).ok,
   };
   let scenario = 'healthy';
+  let expiryTimer: NodeJS.Timeout | undefined;
+  const expired: string[] = [];
+  /** grant-expiry scenario: one grant expires; every third time the oldest one re-authenticates. */
+  async function expireOne(): Promise<void> {
+    if (ctx.grants.count === 0) return;
+    try {
+      const id = grantIdOf(Math.floor(ctx.random() * ctx.grants.count));
+      if (ctx.grants.status(ctx.grants.indexOf(id), ctx.faults) === 'valid') {
+        expired.push(id);
+        await sim.setGrantStatus(id, 'invalid');
+      }
+      if (expired.length >= 3) await sim.setGrantStatus(expired.shift()!, 'valid');
+    } catch {
+      // A deleted grant, or the simulator stopping: the next tick tries another.
+    }
+  }
   const handle = createRequestHandler(ctx, (x) => handleControl(sim, x));
 
   let server: Server | undefined;
@@ -217,6 +233,7 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
       return baseUrl;
     },
     async stop() {
+      clearInterval(expiryTimer);
       for (const t of timers) clearTimeout(t);
       timers.clear();
       const s = server;
@@ -228,6 +245,8 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
       });
     },
     setScenario(name) {
+      clearInterval(expiryTimer);
+      expiryTimer = undefined;
       ctx.faults = applyScenario(name, {
         webhooks: ctx.webhooks,
         statusPage: ctx.statusPage,
@@ -235,6 +254,12 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
       });
       ctx.statusPage.failuresLeft = ctx.faults.statusPageFailures;
       scenario = name;
+      const every = grantExpiryInterval(name);
+      if (every !== undefined) {
+        sim.grantNotifications = true;
+        expiryTimer = setInterval(() => void expireOne(), every);
+        expiryTimer.unref();
+      }
     },
     setFaults(patch) {
       ctx.faults = applyFaultsPatch(ctx.faults, patch);

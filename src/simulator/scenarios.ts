@@ -14,6 +14,8 @@ interface Scenario {
   description: string;
   faults: Partial<Faults>;
   apply?: (t: ScenarioTarget) => void;
+  /** A grant expires this often (with grant notifications on); re-authentications follow. */
+  grantExpiryEverySeconds?: number;
 }
 
 function setAllWebhooks(t: ScenarioTarget, status: WebhookDestination['status']): void {
@@ -78,6 +80,12 @@ const DEFINITIONS: Record<string, Scenario> = {
       if (!first.done) first.value.status = 'failed';
     },
   },
+  'grant-expiry': {
+    description:
+      'a grant expires every 20 s and Nylas sends grant.expired (then grant.updated when its user re-authenticates): the webhook listener shows it on / before the next grants poll',
+    faults: {},
+    grantExpiryEverySeconds: 20,
+  },
   'platform-incident': {
     description:
       'a major incident is open on the status page; API and Email Sync degraded; some API errors',
@@ -109,6 +117,12 @@ export const SCENARIOS: readonly string[] = Object.freeze(Object.keys(DEFINITION
 
 export function describeScenario(name: string): string | undefined {
   return DEFINITIONS[name]?.description;
+}
+
+/** How often a grant expires in this scenario (ms), or undefined. */
+export function grantExpiryInterval(name: string): number | undefined {
+  const s = DEFINITIONS[name]?.grantExpiryEverySeconds;
+  return s === undefined ? undefined : s * 1000;
 }
 
 /** Thrown for an unknown scenario; the message lists the valid ones. */

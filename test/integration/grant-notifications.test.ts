@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Nylas } from '../../src/demo/nylas-sdk.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { createWebhookSender, makeEvent } from '../../src/simulator/webhook-sender.js';
@@ -126,6 +126,24 @@ describe('grant health from notifications', () => {
     expect(await sc.sidecar.pollers.runOnce('grants')).toBe('success');
     expect(await invalidSeries(sc, 'notification')).toHaveLength(0);
     expect(await invalidSeries(sc, 'poll')).toHaveLength(0);
+  });
+
+  it('grant-expiry demo scenario: a grant expires on its own and shows before any poll', async () => {
+    // Only the simulator's scenario timer is faked: sockets and the listener run for real.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    cleanup.push(() => Promise.resolve(vi.useRealTimers()));
+    const { sim, sc } = await setup();
+    sim.setScenario('grant-expiry');
+    expect(sim.grantNotifications).toBe(true);
+    vi.advanceTimersByTime(20_000);
+    let told: Awaited<ReturnType<typeof invalidSeries>> = [];
+    for (let i = 0; i < 200 && told.length === 0; i++) {
+      await new Promise((r) => setImmediate(r));
+      told = await invalidSeries(sc, 'notification');
+    }
+    expect(told).toHaveLength(1);
+    expect(told[0]!.value).toBe(1);
+    expect(sc.sidecar.pollers.snapshot().grants).toBeUndefined();
   });
 
   it('ignores a grant.expired whose signature does not verify', async () => {
