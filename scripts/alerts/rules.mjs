@@ -366,9 +366,10 @@ export function buildRules(input = {}) {
     alert('NylasGrantsInvalid', {
       expr: [
         'count by (job) (',
-        `  max by (job, grant_id, provider) (${sel('nylas_grant_invalid')})`,
+        // == 1: a notification's 0 (re-authenticated) is not an invalid grant.
+        `  max by (job, grant_id, provider) (${sel('nylas_grant_invalid')} == 1)`,
         '  unless',
-        `  max by (job, grant_id, provider) (${sel('nylas_grant_invalid')} offset ${w('1h')})`,
+        `  max by (job, grant_id, provider) (${sel('nylas_grant_invalid')} offset ${w('1h')} == 1)`,
         ')',
         `and on (job) count by (job) (${sel('nylas_grants')} offset ${w('1h')})`,
       ].join('\n'),

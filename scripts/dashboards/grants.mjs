@@ -111,7 +111,9 @@ export default dashboard({
         'Each grant that needs re-authentication. GET /support/{grant_id} on the admin listener prints a ready-to-send support ticket for one.',
       hide: ['Time', 'Value'],
       rename: { grant_id: 'Grant ID', provider: 'Provider' },
-      queries: [q(`max by (grant_id, provider) (nylas_grant_invalid${sel(JOB, PROVIDER)})`, '')],
+      queries: [
+        q(`max by (grant_id, provider) (nylas_grant_invalid${sel(JOB, PROVIDER)} == 1)`, ''),
+      ],
     }),
     timeseries({
       title: '401s on grant routes',
