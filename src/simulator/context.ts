@@ -45,6 +45,8 @@ export interface SimContext {
   readonly random: () => number;
   /** A delay that is cancelled when the simulator stops. */
   sleep(ms: number): Promise<void>;
+  /** Told when a grant is deleted through the API (grant.deleted, with notifications on). */
+  grantDeleted(i: number): void;
   /** Nylas's `?challenge=` handshake against a destination URL; resolves whether it passed. */
   challenge(url: string): Promise<boolean>;
 }

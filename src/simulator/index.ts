@@ -179,6 +179,9 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
         timers.add(t);
       }),
     challenge: async (url) => (await sender.challenge(url)).ok,
+    grantDeleted: (i) => {
+      if (sim.grantNotifications) void notifyGrant(i, 'grant.deleted');
+    },
   };
   let scenario = 'healthy';
   let expiryTimer: NodeJS.Timeout | undefined;

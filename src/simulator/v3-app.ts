@@ -144,6 +144,7 @@ async function grantById(ctx: SimContext, x: Exchange, id: string): Promise<void
     });
   } else if (method === 'DELETE') {
     ctx.grants.deleted.add(i);
+    ctx.grantDeleted(i);
     sendJson(x.res, 200, { request_id: x.requestId });
   } else {
     sendNylasError(x, 405, 'invalid_request_error', `method ${method} is not allowed here`);

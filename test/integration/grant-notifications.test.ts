@@ -131,7 +131,10 @@ describe('grant health from notifications', () => {
   it('grant-expiry demo scenario: a grant expires on its own and shows before any poll', async () => {
     // Only the simulator's scenario timer is faked: sockets and the listener run for real.
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    cleanup.push(() => Promise.resolve(vi.useRealTimers()));
+    cleanup.push(async () => {
+      vi.useRealTimers();
+      await Promise.resolve();
+    });
     const { sim, sc } = await setup();
     sim.setScenario('grant-expiry');
     expect(sim.grantNotifications).toBe(true);
@@ -144,6 +147,26 @@ describe('grant health from notifications', () => {
     expect(told).toHaveLength(1);
     expect(told[0]!.value).toBe(1);
     expect(sc.sidecar.pollers.snapshot().grants).toBeUndefined();
+  });
+
+  it('marks a grant deleted through the API (grant.deleted) as no longer invalid', async () => {
+    const { sim, sc } = await setup({ invalidGrants: 1 });
+    expect(await sc.sidecar.pollers.runOnce('grants')).toBe('success');
+    const id = (await invalidSeries(sc, 'poll'))[0]!.labels.grant_id!;
+    const nylas = new Nylas({ apiKey: API_KEY, apiUri: sim.url });
+    await nylas.grants.destroy({ grantId: id });
+    let told: Awaited<ReturnType<typeof invalidSeries>> = [];
+    for (let i = 0; i < 200 && told.length === 0; i++) {
+      await new Promise((r) => setImmediate(r));
+      told = await invalidSeries(sc, 'notification');
+    }
+    expect(told.map((s) => [s.labels.grant_id, s.value])).toEqual([[id, 0]]);
+    const status = (await (await fetch(`${sc.urls.admin}/status`)).json()) as {
+      notifiedGrants: { grantId: string; state: string; trigger: string }[];
+    };
+    expect(status.notifiedGrants).toEqual([
+      expect.objectContaining({ grantId: id, state: 'deleted', trigger: 'grant.deleted' }),
+    ]);
   });
 
   it('ignores a grant.expired whose signature does not verify', async () => {

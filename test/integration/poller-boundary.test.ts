@@ -196,9 +196,9 @@ describe('grants poller boundary', () => {
     const { pollers, scrape } = pollersFor(f.url);
     expect(await pollers.runOnce('grants')).toBe('success');
     // 4 invalid grants: one short page, and only the invalid ones asked for.
-    expect(f.seen.map((r) => new URL(r.url, 'http://x').searchParams.get('grant_status'))).toEqual([
-      'invalid',
-    ]);
+    expect(
+      f.seen.map((r) => new URL(r.url ?? '/', 'http://x').searchParams.get('grant_status')),
+    ).toEqual(['invalid']);
     expect(await pollers.runOnce('grants_census')).toBe('success');
     const snap = pollers.snapshot().grants!;
     expect(snap.total).toBe(201);
