@@ -175,7 +175,7 @@ export function createGrantsSource(deps: {
    */
   async function count(
     signal: AbortSignal,
-    filter: { grant_status?: 'valid'; provider?: string },
+    filter: { grant_status?: 'valid' | 'invalid'; provider?: string },
   ): Promise<number> {
     const len = async (offset: number) =>
       (
@@ -215,11 +215,14 @@ export function createGrantsSource(deps: {
         valid += n;
       }
       const all = await count(signal, {});
-      const invalidTotal = snapshot?.invalidTotal ?? 0;
-      // Grants of a provider this sidecar does not know, or of neither status, are `other`.
-      const rest = all - valid - invalidTotal;
+      // Counted here too (a few requests), so that the census is right even when it finishes
+      // before the first invalid-grants run.
+      const invalidNow = await count(signal, { grant_status: 'invalid' });
+      const invalidTotal = snapshot?.invalidTotal ?? invalidNow;
+      // Valid grants of a provider this sidecar does not know are `other`.
+      const rest = all - valid - invalidNow;
       if (rest > 0) add(counts, 'valid', 'other', rest);
-      census = { at: now(), total: all - invalidTotal, counts };
+      census = { at: now(), total: all - invalidNow, counts };
       metrics.grantsCensusTimestamp.set(census.at / 1000);
       const published = publishCounts();
       snapshot = snapshot
