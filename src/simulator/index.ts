@@ -252,6 +252,7 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
       expiryTimer = undefined;
       ctx.faults = applyScenario(name, {
         webhooks: ctx.webhooks,
+        channels: ctx.channels,
         statusPage: ctx.statusPage,
         nowSec: Math.floor(now() / 1000),
       });

@@ -1,11 +1,14 @@
 // Named scenarios: a set of faults plus the state of webhook destinations and the status page.
 import type { Faults } from './faults.js';
 import { noFaults } from './faults.js';
+import type { Channel } from './channels.js';
 import type { WebhookDestination } from './state.js';
 import type { StatusPage } from './status-page.js';
 
 export interface ScenarioTarget {
   webhooks: Map<string, WebhookDestination>;
+  /** Pub/Sub and SNS channels: they follow the destinations' status in scenarios. */
+  channels?: Map<string, Channel>;
   statusPage: StatusPage;
   nowSec: number;
 }
@@ -19,7 +22,7 @@ interface Scenario {
 }
 
 function setAllWebhooks(t: ScenarioTarget, status: WebhookDestination['status']): void {
-  for (const w of t.webhooks.values()) {
+  for (const w of [...t.webhooks.values(), ...(t.channels?.values() ?? [])]) {
     if (w.status !== status) w.status_updated_at = t.nowSec;
     w.status = status;
   }
@@ -72,10 +75,13 @@ const DEFINITIONS: Record<string, Scenario> = {
   },
   'webhook-failing': {
     description:
-      'webhook destinations failing (one failed); the demo app endpoint answers 500 or slowly',
+      'webhook destinations and notification channels failing (one destination failed, one failing for 30 hours); the demo app endpoint answers 500 or slowly',
     faults: {},
     apply: (t) => {
       setAllWebhooks(t, 'failing');
+      // One destination well on its way to failed: a day and a quarter of the 72 hours gone.
+      const [, second] = [...t.webhooks.values()];
+      if (second) second.status_updated_at = t.nowSec - 30 * 3600;
       const first = t.webhooks.values().next();
       if (!first.done) first.value.status = 'failed';
     },
