@@ -130,6 +130,7 @@ describe('alerts end to end (demo sidecar, prometheus, alertmanager)', () => {
       SIDECAR_DEMO: '1',
       SIDECAR_DEMO_SCENARIO: 'healthy',
       SIDECAR_POLL_GRANTS: POLL_EVERY_2S,
+      SIDECAR_POLL_GRANTS_CENSUS: POLL_EVERY_2S,
       SIDECAR_POLL_WEBHOOKS: POLL_EVERY_2S,
       SIDECAR_POLL_STATUS_PAGE: POLL_EVERY_2S,
       SIDECAR_POLL_ACCOUNTS: POLL_EVERY_2S,
