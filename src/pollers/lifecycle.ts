@@ -158,9 +158,8 @@ export function createPoller(opts: PollerOptions): Poller {
     st.lastRunAt = startedAt;
     abort = new AbortController();
     // The deadline is our own timer on our own controller, not AbortSignal.timeout() inside
-    // AbortSignal.any(): on Node 20 the timeout signal held only by the composite can be garbage
-    // collected before it fires, and the run then never ends (seen with a 5,000-page poll that
-    // ran past its 4-minute deadline).
+    // AbortSignal.any(): a 5,000-page poll ran past its 4-minute deadline that way on Node 20
+    // (most likely the timeout signal, held only by the composite, was collected before firing).
     const deadline = abort;
     const deadlineTimer = setTimeout(
       () => deadline.abort(new DOMException('poller deadline', 'TimeoutError')),
