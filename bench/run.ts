@@ -2,6 +2,8 @@
 // undici proxy, in the same run, alternating. Loopback only; bounded in time.
 //
 //   npm run bench -- [--quick] [--soak-seconds N] [--out FILE]
+//   npm run bench -- --grants 1000000 [--grants-max-seconds N] [--grants-old-ref REF]
+//   (the grants pollers only, old and new side by side)
 //
 // With two or more cores, the upstream and the proxies run on core 0 and the load generator (this
 // process) on core 1.
@@ -12,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { buildOld, printGrantsPhase, runGrantsPhase } from './grants.js';
 import { downloads, fixedRate, saturate, type Percentiles } from './load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -90,6 +93,7 @@ async function startSidecar(upstream: string, otlp: string, extra: Record<string
     SIDECAR_LISTEN: `127.0.0.1:${proxyPort}`,
     SIDECAR_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
     SIDECAR_POLL_GRANTS: 'off',
+    SIDECAR_POLL_GRANTS_CENSUS: 'off',
     SIDECAR_POLL_WEBHOOKS: 'off',
     SIDECAR_POLL_STATUS_PAGE: 'off',
     SIDECAR_POLL_ACCOUNTS: 'off',
@@ -187,6 +191,25 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
 async function main() {
+  if (args.includes('--grants')) {
+    const grants = Number(args[args.indexOf('--grants') + 1]);
+    if (!Number.isInteger(grants) || grants < 1)
+      throw new Error('--grants needs a number of grants');
+    const maxSeconds = Number(args[args.indexOf('--grants-max-seconds') + 1] ?? NaN) || 900;
+    console.log(
+      `grants phase: ${grants} grants, old and new pollers side by side, up to ${maxSeconds} s`,
+    );
+    const oldRef = args.includes('--grants-old-ref')
+      ? args[args.indexOf('--grants-old-ref') + 1]!
+      : 'b5f2df8';
+    console.log(`building the old grants poller from ${oldRef}`);
+    const oldMain = buildOld(root, oldRef);
+    const r = await runGrantsPhase({ root, grants, maxSeconds, oldMain });
+    printGrantsPhase(r);
+    mkdirSync(dirname(outFile), { recursive: true });
+    writeFileSync(outFile.replace(/\.json$/, '-grants.json'), `${JSON.stringify(r, null, 2)}\n`);
+    return;
+  }
   if (canPin) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   console.log(`nylas-sidecar benchmark on ${machine}`);

@@ -11,6 +11,7 @@ import { createTrafficSampler } from './admin/traffic.js';
 import { createProxy } from './proxy/index.js';
 import { RecentErrors } from './proxy/recent-errors.js';
 import { createKeyHealth, type KeyHealth } from './auth/key-health.js';
+import { createGrantHealth } from './grants/health.js';
 import { createPollers, type Pollers } from './pollers/index.js';
 import { createWebhookListener, type WebhookListener } from './webhooks/index.js';
 import { addressText, closeServer, isLoopback, listen, urlOf } from './util/listen.js';
@@ -86,11 +87,25 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
       })
     : undefined;
   const startedAt = Date.now();
-  const pollers = createPollers({ config, metrics, logger, tracer: tracing.tracer, keyHealth });
+  const grantHealth = createGrantHealth({
+    metrics,
+    maxSeries: config.pollers.maxGrantSeries,
+    now: Date.now,
+  });
+  const pollers = createPollers({
+    config,
+    metrics,
+    logger,
+    tracer: tracing.tracer,
+    keyHealth,
+    grantHealth,
+  });
   const webhooks: WebhookListener | undefined =
     serves && config.webhook.listen
-      ? createWebhookListener({ config, metrics, logger, tracer: tracing.tracer })
+      ? createWebhookListener({ config, metrics, logger, tracer: tracing.tracer, grantHealth })
       : undefined;
+  // Notification series expire even where no poll and no page view comes (a proxy instance).
+  let sweepTimer: NodeJS.Timeout | undefined;
   const adminApp = createAdminApp({
     metrics,
     logger,
@@ -149,6 +164,8 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
       traffic?.start();
       sweeper = setInterval(keyHealth.sweep, KEY_SWEEP_MS);
       sweeper.unref();
+      sweepTimer = setInterval(() => grantHealth.sweep(), 60_000);
+      sweepTimer.unref();
       ready = true;
       return {
         proxy: proxyAddr ? urlOf(proxyAddr) : undefined,
@@ -161,6 +178,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
         ready = false;
         clearInterval(sweeper);
         traffic?.stop();
+        clearInterval(sweepTimer);
         const grace = config.shutdownGraceMs;
         await Promise.all([proxy?.stop(grace), webhooks?.stop(grace)]);
         await pollers.stop();

@@ -25,6 +25,8 @@ const USAGE = `Usage: node scripts/alerts/generate.mjs [options]
                               (default alerts/runbook.md; each alert appends #<alertname>)
   --latency-threshold SEC     P90 latency target; must be a bucket of SIDECAR_LATENCY_BUCKETS (default 0.5)
   --poller-stale-seconds SEC  a poller without success for this long alerts (default 900)
+  --failing-warn-seconds SEC  alert when a destination or channel has been failing this long, on its
+                              way to Nylas marking it failed at 72 h (default 86400, 24 h)
   --test-timing               shorten windows and \`for\` for tests that scrape every second
   --prometheus-rule FILE      also write the rules as a PrometheusRule (Prometheus Operator) to FILE
                               (default without --out: ${PROMETHEUS_RULE_FILE})
@@ -41,6 +43,7 @@ function main(argv) {
       'runbook-base': { type: 'string' },
       'latency-threshold': { type: 'string' },
       'poller-stale-seconds': { type: 'string' },
+      'failing-warn-seconds': { type: 'string' },
       'test-timing': { type: 'boolean' },
       'prometheus-rule': { type: 'string' },
       check: { type: 'boolean' },
@@ -59,6 +62,7 @@ function main(argv) {
     runbookBase: values['runbook-base'],
     latencyThreshold: values['latency-threshold'],
     pollerStaleSeconds: values['poller-stale-seconds'],
+    failingWarnSeconds: values['failing-warn-seconds'],
     testTiming: values['test-timing'],
   };
   const files = [[join(out, RULES_FILE), renderRules(options)]];

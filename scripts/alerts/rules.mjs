@@ -35,8 +35,14 @@ export const DEFAULTS = Object.freeze({
   // The slowest default poller schedules are every 5 min (grants, accounts): three missed runs
   // in a row is not a blip.
   pollerStaleSeconds: 900,
+  // A destination or channel failing this long is a third of the way to the 72 hours after
+  // which Nylas marks it failed and stops sending: two days left to fix it.
+  failingWarnSeconds: 86400,
   testTiming: false,
 });
+
+/** Nylas marks a destination `failed` after 72 hours `failing` (reference/nylas-api.md 3.2). */
+const FAILING_TO_FAILED_SECONDS = 72 * 3600;
 
 const SECONDS = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -77,6 +83,9 @@ export function resolveOptions(input = {}) {
     throw new Error('--latency-threshold must be a positive number of seconds');
   o.pollerStaleSeconds = Number(o.pollerStaleSeconds);
   if (!(o.pollerStaleSeconds > 0)) throw new Error('--poller-stale-seconds must be positive');
+  o.failingWarnSeconds = Number(o.failingWarnSeconds);
+  if (!(o.failingWarnSeconds > 0 && o.failingWarnSeconds < FAILING_TO_FAILED_SECONDS))
+    throw new Error('--failing-warn-seconds must be between 0 and 259200 (72 hours)');
   o.testTiming = Boolean(o.testTiming);
   return o;
 }
@@ -382,9 +391,10 @@ export function buildRules(input = {}) {
     alert('NylasGrantsInvalid', {
       expr: [
         'count by (job) (',
-        `  max by (job, grant_id, provider) ${fresh('grants', 'nylas_grant_invalid')}`,
+        // Notifications count at once, the freshest poll otherwise (nylas_sidecar:grant_invalid).
+        `  max by (job, grant_id, provider) (nylas_sidecar:grant_invalid{${job}})`,
         '  unless',
-        `  max by (job, grant_id, provider) (${sel('nylas_grant_invalid')} offset ${w('1h')})`,
+        `  max by (job, grant_id, provider) (${sel('nylas_grant_invalid')} offset ${w('1h')} == 1)`,
         ')',
         `and on (job) count by (job) (${sel('nylas_grants')} offset ${w('1h')})`,
       ].join('\n'),
@@ -527,10 +537,19 @@ export function buildRules(input = {}) {
   ];
 
   // ---- Status page --------------------------------------------------------------------------
+  // The page-wide indicator also moves for the other region's incidents ("EU | ..." while the
+  // sidecar talks to api.us.nylas.com): it counts unless those are the only open incidents.
+  const onlyOtherRegion = [
+    `unless on (job) (`,
+    `  sum by (job) ${fresh('status_page', 'nylas_status_page_other_region_incidents')} > 0`,
+    `  and on (job) sum by (job) ${fresh('status_page', 'nylas_status_page_incidents')} == 0`,
+    ')',
+  ];
   const platform = [
     alert('NylasPlatformIncident', {
       expr: [
         `max by (job) ${fresh('status_page', 'nylas_status_page_indicator')} >= 1`,
+        ...onlyOtherRegion,
         'or on (job)',
         `sum by (job) (max by (job, impact) ${fresh('status_page', 'nylas_status_page_incidents')}) > 0`,
         'or',
@@ -552,6 +571,7 @@ export function buildRules(input = {}) {
     alert('NylasPlatformMajorOutage', {
       expr: [
         `max by (job) ${fresh('status_page', 'nylas_status_page_indicator')} >= 2`,
+        ...onlyOtherRegion,
         'or on (job)',
         `max by (job) ${fresh('status_page', 'nylas_status_page_component_status', 'status="major_outage"')} == 1`,
         'or',
@@ -577,7 +597,8 @@ export function buildRules(input = {}) {
   const sidecar = [
     alert('NylasSidecarPollerStale', {
       expr: [
-        `time() - ${sel('nylas_poller_last_success_timestamp_seconds')} > ${stale}`,
+        // The hourly grants census has its own alert (NylasGrantsCensusStale).
+        `time() - ${sel('nylas_poller_last_success_timestamp_seconds', 'poller!="grants_census"')} > ${stale}`,
         'or',
         '(',
         `  sum by (job, instance, poller) (rate(${sel('nylas_poller_runs_total', 'result="error"')}[${w('30m')}])) > 0`,
@@ -675,6 +696,9 @@ export function buildRules(input = {}) {
         'nothing: its being down blinds the poller-derived alerts but does not hurt the app. A ticket, not a page.',
     }),
   ];
+
+  const channels = channelAndHeadingRules(o, { alert, sel, job });
+
   const groups = [
     { name: 'nylas-sidecar.sli', rules: recording },
     { name: 'nylas-sidecar.api', rules: api },
@@ -682,6 +706,7 @@ export function buildRules(input = {}) {
     { name: 'nylas-sidecar.webhooks', rules: webhooks },
     { name: 'nylas-sidecar.platform', rules: platform },
     { name: 'nylas-sidecar.sidecar', rules: sidecar },
+    { name: 'nylas-sidecar.channels', rules: channels },
   ];
   const comments = {};
   groups.forEach((g, gi) =>
@@ -694,6 +719,116 @@ export function buildRules(input = {}) {
     groups: groups.map((g) => ({ name: g.name, rules: g.rules.map((r) => r.rule) })),
     comments,
   };
+}
+
+/**
+ * Notification channels, destinations on their way to `failed`, and grant health from
+ * notifications (issue 16). Poller-derived series are read from the freshest polling instance
+ * (the nylas_sidecar:poller_freshest recording rule), as every poller-derived alert does.
+ */
+function channelAndHeadingRules(o, { alert, sel }) {
+  const freshest = (poller) =>
+    `and on (job, instance) nylas_sidecar:poller_freshest{poller="${poller}"}`;
+  const warnHours = num(o.failingWarnSeconds / 3600);
+  const leftSeconds = FAILING_TO_FAILED_SECONDS - o.failingWarnSeconds;
+  const towardsFailed = (status, since, by, idLabel) =>
+    [
+      `max by (${by}) (`,
+      `  (${sel(since)} + ${FAILING_TO_FAILED_SECONDS})`,
+      `  and on (job, instance, ${idLabel}) (${sel(status, 'status="failing"')} == 1)`,
+      `  ${freshest('webhooks')}`,
+      `) < time() + ${leftSeconds}`,
+    ].join('\n');
+  return [
+    {
+      rule: {
+        record: 'nylas_sidecar:grant_invalid',
+        expr: [
+          `max by (job, grant_id, provider) (${sel('nylas_grant_invalid', 'source="notification"')} == 1)`,
+          'or',
+          '(',
+          `  max by (job, grant_id, provider) (${sel('nylas_grant_invalid', 'source="poll"')} ${freshest('grants')})`,
+          `  unless on (job, grant_id) (max by (job, grant_id) (${sel('nylas_grant_invalid', 'source="notification"')} == 0))`,
+          ')',
+        ].join('\n'),
+      },
+      comment:
+        'Invalid grants as best known now: 1 per grant. A verified grant.expired (source="notification",\n' +
+        'from whichever instance received it) counts at once; the freshest poll counts unless a newer\n' +
+        'notification said the grant was re-authenticated, created again or deleted (value 0).',
+    },
+    alert('NylasChannelFailing', {
+      expr: `max by (job, channel_id, type) (${sel('nylas_channel_status', 'status="failing"')} ${freshest('webhooks')}) == 1`,
+      for: '2m',
+      severity: 'critical',
+      tier: 2,
+      summary: 'Nylas marks a notification channel as failing.',
+      description:
+        'Nylas reports {{ $labels.type }} channel {{ $labels.channel_id }} as failing: it cannot deliver to the ' +
+        'topic. The app is missing notifications now; after 72 hours failing Nylas marks it failed.',
+      why: 'Channels have the same status lifecycle as webhook destinations; 2 minutes is two polls agreeing.',
+    }),
+    alert('NylasChannelFailed', {
+      expr: `max by (job, channel_id, type) (${sel('nylas_channel_status', 'status="failed"')} ${freshest('webhooks')}) == 1`,
+      for: '2m',
+      severity: 'critical',
+      tier: 2,
+      summary: 'Nylas stopped sending to a notification channel.',
+      description:
+        'Nylas reports {{ $labels.type }} channel {{ $labels.channel_id }} as failed: it stopped delivering to it ' +
+        'and will not resume on its own. Notifications sent meanwhile are not replayed.',
+      why: 'A failed channel never recovers by itself; 2 minutes is two polls agreeing.',
+    }),
+    alert('NylasGrantsCensusStale', {
+      expr: `time() - max by (job) (${sel('nylas_grants_census_timestamp_seconds')}) > ${o.testTiming ? 60 : 3 * 3600}`,
+      for: '15m',
+      severity: 'warning',
+      tier: 4,
+      summary: 'The grants census has not finished recently.',
+      description:
+        'The last census of grants by status and provider ({{ $labels.job }}) finished {{ $value | humanizeDuration }} ago. ' +
+        'nylas_grants valid counts are that old; invalid grants are still refreshed every run.',
+      why:
+        'The census runs hourly by default (SIDECAR_POLL_GRANTS_CENSUS), so the generic 15-minute poller\n' +
+        'staleness does not apply to it; three missed runs do. The newest census of any instance counts.',
+    }),
+    alert('NylasWebhookFailingTowardsFailed', {
+      expr: towardsFailed(
+        'nylas_webhook_status',
+        'nylas_webhook_status_since_timestamp_seconds',
+        'job, webhook_id',
+        'webhook_id',
+      ),
+      for: '5m',
+      severity: 'critical',
+      tier: 2,
+      summary: 'A webhook destination has been failing long enough to be marked failed soon.',
+      description:
+        `Webhook destination {{ $labels.webhook_id }} has been failing for more than ${warnHours} hours. ` +
+        'Nylas will mark it failed at {{ $value | humanizeTimestamp }} unless deliveries recover, then stop ' +
+        'sending and never replay what it missed.',
+      why:
+        `The value is when Nylas marks it failed (status since + 72 h); it fires once less than ${num(leftSeconds / 3600)} h are left,\n` +
+        `i.e. after ${warnHours} h failing (--failing-warn-seconds). 5 minutes rides out a poll that flips back.`,
+    }),
+    alert('NylasChannelFailingTowardsFailed', {
+      expr: towardsFailed(
+        'nylas_channel_status',
+        'nylas_channel_status_since_timestamp_seconds',
+        'job, channel_id, type',
+        'channel_id, type',
+      ),
+      for: '5m',
+      severity: 'critical',
+      tier: 2,
+      summary: 'A notification channel has been failing long enough to be marked failed soon.',
+      description:
+        `{{ $labels.type }} channel {{ $labels.channel_id }} has been failing for more than ${warnHours} hours. ` +
+        'Nylas will mark it failed at {{ $value | humanizeTimestamp }} unless deliveries recover, then stop ' +
+        'sending and never replay what it missed.',
+      why: 'As for webhook destinations (the channel docs name the statuses, not the thresholds).',
+    }),
+  ];
 }
 
 /** Every alert name the rules define (each once). */
@@ -714,6 +849,9 @@ export function renderRules(input = {}) {
       : '',
     o.pollerStaleSeconds !== DEFAULTS.pollerStaleSeconds
       ? `--poller-stale-seconds ${o.pollerStaleSeconds}`
+      : '',
+    o.failingWarnSeconds !== DEFAULTS.failingWarnSeconds
+      ? `--failing-warn-seconds ${o.failingWarnSeconds}`
       : '',
     o.testTiming ? '--test-timing' : '',
   ].filter(Boolean);

@@ -123,7 +123,10 @@ export default dashboard({
       hide: ['Time', 'Value'],
       rename: { grant_id: 'Grant ID', provider: 'Provider' },
       queries: [
-        q(`max by (grant_id, provider) ${fresh('nylas_grant_invalid', 'grants', PROVIDER)}`, ''),
+        q(
+          `max by (grant_id, provider) (${fresh('nylas_grant_invalid', 'grants', PROVIDER)} == 1) or max by (grant_id, provider) (nylas_grant_invalid${sel(JOB, PROVIDER, 'source="notification"')} == 1)`,
+          '',
+        ),
       ],
     }),
     timeseries({

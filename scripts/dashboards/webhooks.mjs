@@ -216,5 +216,63 @@ export default dashboard({
         ),
       ],
     }),
+
+    // Issue 16: Pub/Sub and SNS channels, and how long each destination has left before Nylas
+    // marks it failed (72 h after it began failing).
+    row('Notification channels and the way to failed'),
+    table({
+      title: 'Channel status',
+      description:
+        'Pub/Sub and SNS notification channels as Nylas reports them (the topic is never exported).',
+      hide: ['Time', 'Value'],
+      rename: {
+        channel_id: 'Channel ID',
+        type: 'Type',
+        status: 'Status',
+        description: 'Description',
+      },
+      queries: [
+        q(
+          `max by (channel_id, type, status) (${fresh('nylas_channel_status', 'webhooks')} == 1) * on (channel_id, type) group_left (description) max by (channel_id, type, description) ${fresh('nylas_channel_info', 'webhooks')}`,
+          '',
+        ),
+      ],
+    }),
+    stateTimeline({
+      title: 'Channel status over time',
+      mappings: enumMappings([
+        ['active', 'green'],
+        ['pause', 'blue'],
+        ['failing', 'orange'],
+        ['failed', 'red'],
+        ['unknown', 'text'],
+      ]),
+      queries: [
+        q(
+          stateSetIndex('nylas_channel_status', 'webhooks', 'channel_id, type', STATES, []),
+          '{{type}} {{channel_id}}',
+        ),
+      ],
+    }),
+    timeseries({
+      title: 'Hours left before Nylas marks it failed',
+      description:
+        'For each failing destination or channel: 72 h after it began failing, minus now. At 0 Nylas stops sending for good and does not replay what it missed; NylasWebhookFailingTowardsFailed and NylasChannelFailingTowardsFailed fire with 48 h left.',
+      unit: 'h',
+      min: 0,
+      thresholdLine: true,
+      thresholds: steps('red', [12, 'orange'], [48, 'green']),
+      w: 24,
+      queries: [
+        q(
+          `(max by (webhook_id) (${fresh('nylas_webhook_status_since_timestamp_seconds', 'webhooks')} and on (webhook_id) max by (webhook_id) (${fresh('nylas_webhook_status', 'webhooks', 'status="failing"')} == 1)) + 259200 - time()) / 3600`,
+          'webhook {{webhook_id}}',
+        ),
+        q(
+          `(max by (channel_id, type) (${fresh('nylas_channel_status_since_timestamp_seconds', 'webhooks')} and on (channel_id, type) max by (channel_id, type) (${fresh('nylas_channel_status', 'webhooks', 'status="failing"')} == 1)) + 259200 - time()) / 3600`,
+          '{{type}} {{channel_id}}',
+        ),
+      ],
+    }),
   ],
 });

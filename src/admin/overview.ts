@@ -85,7 +85,7 @@ function platformSection(m: StatusModel): string {
   const s = m.statusPage;
   if (!s) return `<h2>Nylas platform status</h2><p class="muted">Not polled yet.</p>`;
   const incidents = table(
-    ['incident', 'impact', 'status', 'since', 'id'],
+    ['incident', 'impact', 'status', 'since', 'region', 'id'],
     s.incidents.map((i) => [
       i.shortlink && /^https?:\/\//.test(i.shortlink)
         ? `<a href="${e(i.shortlink)}" rel="noreferrer">${e(i.name || i.id)}</a>`
@@ -93,6 +93,7 @@ function platformSection(m: StatusModel): string {
       cls(statusClass(i.impact), i.impact),
       e(i.status),
       e(i.createdAt ?? ''),
+      i.ours ? e(i.region) : `<span class="muted">${e(i.region)} (not our region)</span>`,
       `<code>${e(i.id)}</code>`,
     ]),
     'No open incidents.',
@@ -107,13 +108,31 @@ function platformSection(m: StatusModel): string {
     ? `<p class="warn">Maintenance in progress: ${s.maintenances.map((x) => e(x.name)).join(', ')}</p>`
     : '';
   return `<h2>Nylas platform status</h2>
-<p>Indicator: ${cls(statusClass(s.indicator), s.indicator)} — ${e(s.description)} <span class="muted">(as of ${e(s.updatedAt)})</span></p>
+<p>Indicator: ${cls(statusClass(s.indicator), s.indicator)} — ${e(s.description)} <span class="muted">(as of ${e(s.updatedAt)}, read from ${e(s.pageUrl)}${s.region ? `; our region: ${e(s.region)}` : ''})</span></p>
 <h3>Open incidents</h3>${incidents}${maint}<h3>Components not operational</h3>${components}`;
+}
+
+/** Grant health learnt from grant.* notifications, before any poll could tell. */
+function notifiedSection(m: StatusModel): string {
+  if (m.notifiedGrants.length === 0) return '';
+  return `<h3>Grant health from notifications (until the next poll confirms it)</h3>${table(
+    ['grant id', 'provider', 'state', 'notification', 'learnt at', 'source', 'support ticket'],
+    m.notifiedGrants.map((n) => [
+      `<code>${e(n.grantId)}</code>`,
+      e(n.provider),
+      cls(statusClass(n.state), n.state),
+      e(n.trigger),
+      e(n.learntAt),
+      e(n.source),
+      `<a href="support/${e(encodeURIComponent(n.grantId))}">ticket text</a>`,
+    ]),
+    '',
+  )}`;
 }
 
 function grantsSection(m: StatusModel): string {
   const g = m.grants;
-  if (!g) return `<h2>Grants</h2><p class="muted">Not polled yet.</p>`;
+  if (!g) return `<h2>Grants</h2><p class="muted">Not polled yet.</p>${notifiedSection(m)}`;
   const counts = table(
     ['provider', 'status', 'grants'],
     g.counts
@@ -121,11 +140,20 @@ function grantsSection(m: StatusModel): string {
       .map((c) => [e(c.provider), cls(statusClass(c.status), c.status), e(c.count)]),
     'No grants.',
   );
-  const invalidHeaders = ['grant id', 'provider', 'last authenticated', 'support ticket'];
+  const invalidHeaders = [
+    'grant id',
+    'provider',
+    'last authenticated',
+    'learnt at',
+    'source',
+    'support ticket',
+  ];
   const invalidRows = g.invalid.map((x) => [
     `<code>${e(x.grantId)}</code>`,
     e(x.provider),
     e(x.lastAuthenticatedAt ?? ''),
+    e(x.learntAt),
+    e(x.source),
     `<a href="support/${e(encodeURIComponent(x.grantId))}">ticket text</a>`,
   ]);
   const invalid = folded(invalidHeaders, invalidRows, 'No invalid grants.', 'invalid grants');
@@ -146,8 +174,8 @@ function grantsSection(m: StatusModel): string {
       )}`
     : '';
   return `<h2>Grants</h2>
-<p>${e(g.total)} grants, ${g.invalidTotal > 0 ? cls('bad', `${g.invalidTotal} invalid`) : cls('ok', '0 invalid')} <span class="muted">(as of ${e(g.updatedAt)})</span></p>
-${counts}<h3>Invalid grants (users must re-authenticate)</h3>${invalid}${more}${auth}`;
+<p>${g.total === null ? 'Census not finished yet' : `${e(g.total)} grants (census of ${e(g.censusAt ?? '')})`}, ${g.invalidTotal > 0 ? cls('bad', `${g.invalidTotal} invalid`) : cls('ok', '0 invalid')} <span class="muted">(as of ${e(g.updatedAt)})</span></p>
+${counts}<h3>Invalid grants (users must re-authenticate)</h3>${invalid}${more}${notifiedSection(m)}${auth}`;
 }
 
 function accountsSection(m: StatusModel): string {
@@ -174,6 +202,42 @@ function accountsSection(m: StatusModel): string {
 ${table(['account', 'sync state', 'provider'], rows, 'Every account is running.')}${restarts}`;
 }
 
+/** Where a destination or channel is heading, in words. */
+function heading(d: { status: string; markedFailedAt: string | null }): string {
+  if (d.status === 'failing' && d.markedFailedAt)
+    return cls('bad', `marked failed at ${d.markedFailedAt} unless deliveries recover`);
+  if (d.status === 'failed') return cls('bad', 'Nylas stopped sending; reactivate it');
+  return '';
+}
+
+/**
+ * A destination or channel failing this long gets a line of its own: a third of the 72 hours
+ * before Nylas marks it failed (the default of the NylasWebhookFailingTowardsFailed alert).
+ */
+const FAILING_WARN_MS = 24 * 3600_000;
+
+/** The "failing long enough" lines: what, since when, and when Nylas will mark it failed. */
+function failingLines(m: StatusModel): string {
+  const w = m.webhooks;
+  if (!w) return '';
+  const now = Date.parse(m.generatedAt);
+  const long = [
+    ...w.destinations.map((d) => ({ what: 'Webhook destination', ...d })),
+    ...w.channels.map((c) => ({ what: `${c.type === 'sns' ? 'SNS' : 'Pub/Sub'} channel`, ...c })),
+  ].filter(
+    (d) =>
+      d.status === 'failing' &&
+      d.markedFailedAt &&
+      now - Date.parse(d.statusSince) >= FAILING_WARN_MS,
+  );
+  return long
+    .map((d) => {
+      const hours = Math.max(0, (Date.parse(d.markedFailedAt!) - now) / 3600_000);
+      return `<p class="bad">${e(d.what)} <code>${e(d.id)}</code>${d.description ? ` (${e(d.description)})` : ''} has been failing since ${e(d.statusSince)}: Nylas will mark it failed at ${e(d.markedFailedAt)} (in ${e(hours.toFixed(1))} h) and stop sending, without replaying what it missed.</p>`;
+    })
+    .join('');
+}
+
 function webhooksSection(m: StatusModel): string {
   const w = m.webhooks;
   if (!w) return `<h2>Webhook destinations</h2><p class="muted">Not polled yet.</p>`;
@@ -183,9 +247,24 @@ function webhooksSection(m: StatusModel): string {
     e(d.description),
     e(d.urlHost),
     cls(statusClass(d.status), d.status),
-    e(d.statusUpdatedAt ?? ''),
+    e(d.statusSince),
+    heading(d),
   ]);
-  return `<h2>Webhook destinations</h2>${table(['id', 'api', 'description', 'host', 'status', 'status since'], rows, 'No webhook destinations.')}`;
+  const channels = w.channels.length
+    ? `<h2>Notification channels</h2>${table(
+        ['id', 'type', 'description', 'status', 'status since', 'heading to'],
+        w.channels.map((c) => [
+          `<code>${e(c.id)}</code>`,
+          e(c.type),
+          e(c.description),
+          cls(statusClass(c.status), c.status),
+          e(c.statusSince),
+          heading(c),
+        ]),
+        '',
+      )}`
+    : '';
+  return `<h2>Webhook destinations</h2>${failingLines(m)}${table(['id', 'api', 'description', 'host', 'status', 'status since', 'heading to'], rows, 'No webhook destinations.')}${channels}`;
 }
 
 /** Error rows shown before folding: the first screen belongs to the traffic. */
@@ -404,6 +483,11 @@ function summaryLine(m: StatusModel): string {
     const bad = m.webhooks.destinations.filter(
       (d) => d.status === 'failing' || d.status === 'failed',
     );
+    const badChannels = m.webhooks.channels.filter(
+      (c) => c.status === 'failing' || c.status === 'failed',
+    );
+    if (badChannels.length > 0)
+      parts.push(cls('bad', `${badChannels.length} notification channel(s) failing or failed`));
     parts.push(
       bad.length > 0
         ? cls('bad', `${bad.length} webhook destination(s) failing or failed`)

@@ -57,10 +57,20 @@ export interface StatusModel {
   generatedAt: string;
   grants: {
     updatedAt: string;
-    total: number;
+    /** Grants counted by the last census; null before the first one finished. */
+    total: number | null;
+    /** When the last census finished (its counts are kept until the next one). */
+    censusAt: string | null;
     counts: { status: string; provider: string; count: number }[];
     invalidTotal: number;
-    invalid: { grantId: string; provider: string; lastAuthenticatedAt: string | null }[];
+    invalid: {
+      grantId: string;
+      provider: string;
+      lastAuthenticatedAt: string | null;
+      source: 'poll';
+      /** When the poll that saw it finished. */
+      learntAt: string;
+    }[];
     /** Grants seen failing with 401 in proxied traffic (the passive signal), newest first. */
     recentAuthFailures: { grantId: string; count: number; lastAt: string }[];
   } | null;
@@ -82,10 +92,27 @@ export interface StatusModel {
       urlHost: string;
       status: string;
       statusUpdatedAt: string | null;
+      /** Since when it has been in this status (Nylas's time, or when first seen here). */
+      statusSince: string;
+      /** When Nylas will mark it failed unless deliveries recover (failing only). */
+      markedFailedAt: string | null;
+    }[];
+    /** Pub/Sub and SNS notification channels. */
+    channels: {
+      id: string;
+      type: string;
+      description: string;
+      status: string;
+      statusSince: string;
+      markedFailedAt: string | null;
     }[];
   } | null;
   statusPage: {
     updatedAt: string;
+    /** The page actually read, after redirects. */
+    pageUrl: string;
+    /** NYLAS_API_URI's region; incidents of the other region have `ours: false`. */
+    region: string | null;
     indicator: string;
     description: string;
     components: { name: string; status: string }[];
@@ -96,9 +123,26 @@ export interface StatusModel {
       status: string;
       createdAt: string | null;
       shortlink: string | null;
+      region: string;
+      ours: boolean;
     }[];
     maintenances: { id: string; name: string; status: string; scheduledUntil: string | null }[];
   } | null;
+  /**
+   * Grants whose health a verified grant.* notification told, newest first, until a poll of this
+   * process confirms or corrects it (or 15 minutes pass).
+   */
+  notifiedGrants: {
+    grantId: string;
+    provider: string;
+    /** invalid (grant.expired), valid (grant.updated/created), deleted (grant.deleted). */
+    state: string;
+    trigger: string;
+    source: 'notification';
+    learntAt: string;
+    /** When Nylas created the notification. */
+    eventTime: string;
+  }[];
   pollers: PollerFreshness[];
   recentErrors: RecentErrorView[];
   /**
@@ -190,13 +234,16 @@ export function buildStatusModel(
     grants: grants
       ? {
           updatedAt: new Date(grants.at).toISOString(),
-          total: grants.total,
+          total: grants.total ?? null,
+          censusAt: iso(grants.censusAt),
           counts: grants.counts,
           invalidTotal: grants.invalidTotal,
           invalid: grants.invalid.map((g) => ({
             grantId: g.grantId,
             provider: g.provider,
             lastAuthenticatedAt: g.updatedAt === undefined ? null : iso(g.updatedAt * 1000),
+            source: 'poll' as const,
+            learntAt: new Date(grants.at).toISOString(),
           })),
           recentAuthFailures: [...auth.values()].map((a) => ({
             grantId: a.grantId,
@@ -230,12 +277,24 @@ export function buildStatusModel(
             urlHost: d.urlHost,
             status: d.status,
             statusUpdatedAt: d.statusUpdatedAt === undefined ? null : iso(d.statusUpdatedAt * 1000),
+            statusSince: new Date(d.statusSince * 1000).toISOString(),
+            markedFailedAt: d.markedFailedAt === undefined ? null : iso(d.markedFailedAt * 1000),
+          })),
+          channels: webhooks.channels.map((c) => ({
+            id: c.id,
+            type: c.type,
+            description: c.description,
+            status: c.status,
+            statusSince: new Date(c.statusSince * 1000).toISOString(),
+            markedFailedAt: c.markedFailedAt === undefined ? null : iso(c.markedFailedAt * 1000),
           })),
         }
       : null,
     statusPage: statusPage
       ? {
           updatedAt: new Date(statusPage.at).toISOString(),
+          pageUrl: statusPage.pageUrl,
+          region: statusPage.region ?? null,
           indicator: statusPage.indicator,
           description: statusPage.description,
           components: statusPage.components,
@@ -250,6 +309,15 @@ export function buildStatusModel(
           })),
         }
       : null,
+    notifiedGrants: snap.notifiedGrants.map((n) => ({
+      grantId: n.grantId,
+      provider: n.provider,
+      state: n.state,
+      trigger: n.trigger,
+      source: 'notification' as const,
+      learntAt: new Date(n.receivedAt).toISOString(),
+      eventTime: new Date(n.eventTime * 1000).toISOString(),
+    })),
     pollers: snap.pollers.map((p) => pollerFreshness(p, now)),
     recentErrors: errors.slice(0, RECENT_ERRORS_SHOWN).map(errorView),
     apiKeyProblems: keyProblems.map((k) => ({

@@ -29,7 +29,7 @@ export interface TicketInput {
   grantId: string;
   grant: Grant | undefined;
   /** Where `grant` came from, and when (Unix ms). */
-  grantSource: 'poll' | 'api' | undefined;
+  grantSource: 'poll' | 'api' | 'notification' | undefined;
   grantCheckedAt: number | undefined;
   /** The proxy's recent upstream errors (all grants), newest first. */
   errors: readonly UpstreamErrorRecord[];
@@ -67,7 +67,7 @@ export function suggestTier(input: TicketInput): TierDecision {
   const mine = failures.filter((r) => r.grantId === input.grantId);
   const failingGrants = new Set(failures.map((r) => r.grantId));
   const g = input.grants;
-  const invalidShare = g && g.total > 0 ? g.invalidTotal / g.total : 0;
+  const invalidShare = g?.total ? g.invalidTotal / g.total : 0;
   const sp = input.statusPage;
   if (sp && sp.indicatorValue >= 2)
     return {
@@ -123,7 +123,7 @@ export function renderSupportTicket(input: TicketInput): string {
   lines.push(`- Grant ID: ${grant?.id ?? grantId}`);
   lines.push(`- Provider: ${provider}`);
   lines.push(
-    `- Grant status: ${status}${input.grantCheckedAt ? ` (checked ${iso(input.grantCheckedAt)} via ${input.grantSource === 'api' ? 'GET /v3/grants/{grant_id}' : 'the GET /v3/grants poll'})` : ' (could not be checked)'}`,
+    `- Grant status: ${status}${input.grantCheckedAt ? ` (checked ${iso(input.grantCheckedAt)} via ${input.grantSource === 'api' ? 'GET /v3/grants/{grant_id}' : input.grantSource === 'notification' ? 'a grant notification (source: notification)' : 'the GET /v3/grants poll (source: poll)'})` : ' (could not be checked)'}`,
   );
   if (grant?.updated_at)
     lines.push(`- Last successful authentication: ${iso(grant.updated_at * 1000)}`);

@@ -63,6 +63,8 @@ export interface Config {
   readonly pollers: {
     /** node-cron schedules; null = off. */
     readonly grants: string | null;
+    /** The census of every grant by status and provider (slower than `grants`). */
+    readonly grantsCensus: string | null;
     readonly webhooks: string | null;
     readonly statusPage: string | null;
     readonly accounts: string | null;
@@ -289,6 +291,7 @@ export function loadConfig({ env, readFile }: LoadOptions): Config {
     webhook: { listen: w, forwardUrl: e.SIDECAR_WEBHOOK_FORWARD_URL, verify },
     pollers: {
       grants: e.SIDECAR_POLL_GRANTS,
+      grantsCensus: e.SIDECAR_POLL_GRANTS_CENSUS,
       webhooks: e.SIDECAR_POLL_WEBHOOKS,
       statusPage: e.SIDECAR_POLL_STATUS_PAGE,
       accounts: e.SIDECAR_POLL_ACCOUNTS,

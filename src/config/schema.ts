@@ -153,6 +153,7 @@ export const envSchema = z
     SIDECAR_HEADERS_TIMEOUT_MS: int(30_000, 100, 600_000),
     SIDECAR_RETRY_MAX: int(0, 0, 5),
     SIDECAR_POLL_GRANTS: schedule('*/5 * * * *'),
+    SIDECAR_POLL_GRANTS_CENSUS: schedule('7 * * * *'),
     SIDECAR_POLL_WEBHOOKS: schedule('* * * * *'),
     SIDECAR_POLL_STATUS_PAGE: schedule('* * * * *'),
     SIDECAR_POLL_ACCOUNTS: schedule('*/5 * * * *'),

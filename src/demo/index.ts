@@ -57,8 +57,15 @@ const DEMO_TRIGGERS = [
   'event.created',
   'event.updated',
   'grant.expired',
+  'grant.updated',
   'thread.replied',
 ];
+
+/**
+ * Triggers of the generated traffic: not grant.*, whose deliveries now change grant health; those
+ * come from real grant changes (the grant-expiry scenario).
+ */
+const TRAFFIC_TRIGGERS = DEMO_TRIGGERS.filter((t) => !t.startsWith('grant.'));
 
 /**
  * Demo data size: enough grants for the grants poller to page. None starts invalid: `healthy`
@@ -189,7 +196,8 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         deliver: urls.webhook
           ? async () => {
               if (webhookId === undefined) return;
-              const trigger = DEMO_TRIGGERS[Math.floor(Math.random() * DEMO_TRIGGERS.length)]!;
+              const trigger =
+                TRAFFIC_TRIGGERS[Math.floor(Math.random() * TRAFFIC_TRIGGERS.length)]!;
               await sim.deliverWebhooks({ trigger, count: 1 });
               // Now and then what Nylas's at-least-once delivery and the open internet bring: the
               // same notification twice, and a delivery signed with the wrong secret. One

@@ -40,19 +40,28 @@ const TRAFFIC_FAMILIES = [
   'nylas_webhook_last_notification_timestamp_seconds',
 ];
 
-/** Families only the pollers update (roles `pollers` and `all`). */
+/**
+ * Families only the pollers update (roles `pollers` and `all`). Not here, because every role
+ * updates it: nylas_grant_invalid (source="poll" from the pollers, source="notification" from
+ * the webhook listener).
+ */
 const POLLER_FAMILIES = [
   'nylas_grants',
-  'nylas_grant_invalid',
+  'nylas_grants_census_timestamp_seconds',
   'nylas_accounts',
   'nylas_account_unhealthy',
   'nylas_account_sync_restarts_total',
   'nylas_webhook_status',
   'nylas_webhook_info',
+  'nylas_webhook_status_since_timestamp_seconds',
+  'nylas_channel_status',
+  'nylas_channel_info',
+  'nylas_channel_status_since_timestamp_seconds',
   'nylas_status_page_indicator',
   'nylas_status_page_component_status',
   'nylas_status_page_incidents',
   'nylas_status_page_incident_info',
+  'nylas_status_page_other_region_incidents',
   'nylas_status_page_maintenance_active',
   'nylas_poller_last_success_timestamp_seconds',
   'nylas_poller_runs_total',
@@ -162,10 +171,16 @@ export function createMetrics(opts: MetricsOptions) {
     }),
     grantInvalid: new Gauge({
       name: 'nylas_grant_invalid',
-      help: 'One series (value 1) per invalid grant, capped by SIDECAR_MAX_GRANT_SERIES.',
-      labelNames: ['grant_id', 'provider'] as const,
+      help: 'One series per grant whose health is known, by how it was learnt (source: poll, notification): 1 invalid, 0 valid again (notifications only). Capped by SIDECAR_MAX_GRANT_SERIES.',
+      labelNames: ['grant_id', 'provider', 'source'] as const,
       registers,
     }),
+    grantsCensusTimestamp: new Gauge({
+      name: 'nylas_grants_census_timestamp_seconds',
+      help: 'Unix time the last grants census (every grant, by status and provider) finished; nylas_grants valid counts are this old.',
+      registers,
+    }),
+
     accounts: new Gauge({
       name: 'nylas_accounts',
       help: 'v2 accounts by sync_state and provider, from the last successful accounts poll.',
@@ -196,6 +211,32 @@ export function createMetrics(opts: MetricsOptions) {
       name: 'nylas_webhook_info',
       help: 'Webhook destination description and URL host (value 1).',
       labelNames: ['webhook_id', 'description', 'url_host'] as const,
+      registers,
+    }),
+    webhookStatusSince: new Gauge({
+      name: 'nylas_webhook_status_since_timestamp_seconds',
+      help: "Unix time the webhook destination entered its current status: Nylas's status_updated_at, or when this sidecar first saw the status when Nylas does not say (v2).",
+      labelNames: ['webhook_id'] as const,
+      registers,
+    }),
+
+    // Notification channels (webhooks poller)
+    channelStatus: new Gauge({
+      name: 'nylas_channel_status',
+      help: 'Pub/Sub or SNS notification channel status as a StateSet: 1 for the current status, 0 for the others.',
+      labelNames: ['channel_id', 'type', 'status'] as const,
+      registers,
+    }),
+    channelInfo: new Gauge({
+      name: 'nylas_channel_info',
+      help: 'Notification channel type (pubsub, sns) and description (value 1); never the topic.',
+      labelNames: ['channel_id', 'type', 'description'] as const,
+      registers,
+    }),
+    channelStatusSince: new Gauge({
+      name: 'nylas_channel_status_since_timestamp_seconds',
+      help: "Unix time the notification channel entered its current status: Nylas's status_updated_at when sent, else when this sidecar first saw the status.",
+      labelNames: ['channel_id', 'type'] as const,
       registers,
     }),
 
@@ -253,14 +294,20 @@ export function createMetrics(opts: MetricsOptions) {
     }),
     statusPageIncidents: new Gauge({
       name: 'nylas_status_page_incidents',
-      help: 'Unresolved incidents on the Nylas status page, by impact.',
+      help: "Unresolved incidents on the Nylas status page that concern NYLAS_API_URI's region (its own and those naming no region), by impact.",
       labelNames: ['impact'] as const,
       registers,
     }),
     statusPageIncidentInfo: new Gauge({
       name: 'nylas_status_page_incident_info',
-      help: 'One series (value 1) per unresolved incident on the Nylas status page.',
-      labelNames: ['incident_id', 'impact', 'status'] as const,
+      help: 'One series (value 1) per unresolved incident on the Nylas status page; region is the one its title names (us, eu) or all.',
+      labelNames: ['incident_id', 'impact', 'status', 'region'] as const,
+      registers,
+    }),
+    statusPageOtherRegionIncidents: new Gauge({
+      name: 'nylas_status_page_other_region_incidents',
+      help: "Unresolved incidents whose title names the other region than NYLAS_API_URI's, by impact: not counted in nylas_status_page_incidents.",
+      labelNames: ['impact'] as const,
       registers,
     }),
     statusPageMaintenanceActive: new Gauge({

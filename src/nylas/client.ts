@@ -1,6 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { callJson, NylasCallError } from './http.js';
+import { redirectAllowed } from './redirects.js';
 import {
+  channelListSchema,
   grantGetSchema,
   grantListSchema,
   statusSummarySchema,
@@ -9,6 +11,7 @@ import {
   v2WebhookListSchema,
   webhookListSchema,
   type Grant,
+  type NotificationChannel,
   type StatusSummary,
   type V2Account,
   type V2Webhook,
@@ -33,6 +36,7 @@ export type NylasApiName =
   | 'grants'
   | 'grant'
   | 'webhooks'
+  | 'channels'
   | 'v2_webhooks'
   | 'v2_accounts'
   | 'v2_account_sync'
@@ -44,12 +48,18 @@ export interface PageQuery {
   signal: AbortSignal;
 }
 
+/** A page of grants, optionally only those Nylas holds as `invalid`. */
+export interface GrantsQuery extends PageQuery {
+  grant_status?: 'valid' | 'invalid';
+  provider?: string;
+}
+
 /** The calls the pollers and the support page make to Nylas. */
 export interface NylasClient {
   readonly hasApiKey: boolean;
   readonly hasV2Credentials: boolean;
   /** One page of `GET /v3/grants`, oldest first so that new grants do not shift the offsets. */
-  listGrants(q: PageQuery): Promise<Grant[]>;
+  listGrants(q: GrantsQuery): Promise<Grant[]>;
   /** `GET /v3/grants/{grant_id}`; undefined when Nylas answers 404. */
   getGrant(grantId: string, signal: AbortSignal): Promise<Grant | undefined>;
   /** One page of `GET /v3/webhooks`. */
@@ -57,6 +67,11 @@ export interface NylasClient {
     signal: AbortSignal,
     pageToken?: string,
   ): Promise<{ webhooks: Webhook[]; nextCursor: string | undefined }>;
+  /** `GET /v3/channels/{pubsub|sns}`; undefined when the API has no such channels (404). */
+  listChannels(
+    type: 'pubsub' | 'sns',
+    signal: AbortSignal,
+  ): Promise<NotificationChannel[] | undefined>;
   /** `GET /a/{client_id}/webhooks`; undefined when the host has no v2 API (404). */
   listV2Webhooks(signal: AbortSignal): Promise<V2Webhook[] | undefined>;
   /** One page of `GET /a/{client_id}/accounts`. */
@@ -100,9 +115,17 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
     hasApiKey: bearer !== undefined,
     hasV2Credentials: basic !== undefined,
 
-    async listGrants({ limit, offset, signal }) {
+    async listGrants({ limit, offset, signal, grant_status, provider }) {
+      const query: Record<string, string | number> = {
+        limit,
+        offset,
+        sort_by: 'created_at',
+        order_by: 'asc',
+      };
+      if (grant_status) query.grant_status = grant_status;
+      if (provider) query.provider = provider;
       const res = await callJson({
-        url: url('/v3/grants', { limit, offset, sort_by: 'created_at', order_by: 'asc' }),
+        url: url('/v3/grants', query),
         authorization: v3(),
         signal,
         schema: grantListSchema,
@@ -142,6 +165,24 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
         onAnswer: onAnswer('webhooks'),
       });
       return { webhooks: res.data, nextCursor: res.next_cursor ?? undefined };
+    },
+
+    async listChannels(type, signal) {
+      try {
+        const res = await callJson({
+          url: url(`/v3/channels/${type}`),
+          authorization: v3(),
+          signal,
+          schema: channelListSchema,
+          dispatcher,
+          now,
+          onAnswer: onAnswer('channels'),
+        });
+        return res.data;
+      } catch (err) {
+        if (err instanceof NylasCallError && err.status === 404) return undefined;
+        throw err;
+      }
     },
 
     async listV2Webhooks(signal) {
@@ -201,13 +242,20 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
   };
 }
 
-/** `GET {statusPageUrl}/api/v2/summary.json` (Atlassian Statuspage; no auth). */
+/** Redirects of the status page followed at most: status.nylas.com -> a per-version page. */
+const STATUS_PAGE_MAX_REDIRECTS = 3;
+
+/**
+ * `GET {statusPageUrl}/api/v2/summary.json` (Atlassian Statuspage; no auth). Redirects are
+ * followed within the configured host's domain only (redirectAllowed); `onFollow` is told where.
+ */
 export function fetchStatusSummary(opts: {
   statusPageUrl: URL;
   signal: AbortSignal;
   dispatcher?: Dispatcher;
   now: () => number;
   onAnswer?: (api: NylasApiName, code: string) => void;
+  onFollow?: (target: URL) => void;
 }): Promise<StatusSummary> {
   const base = opts.statusPageUrl.href.endsWith('/')
     ? opts.statusPageUrl.href
@@ -220,5 +268,10 @@ export function fetchStatusSummary(opts: {
     now: opts.now,
     maxBytes: 4 * 1024 * 1024,
     onAnswer: opts.onAnswer ? (code) => opts.onAnswer?.('status_page', code) : undefined,
+    redirects: {
+      max: STATUS_PAGE_MAX_REDIRECTS,
+      allowed: (target) => redirectAllowed(opts.statusPageUrl, target),
+      onFollow: opts.onFollow,
+    },
   });
 }

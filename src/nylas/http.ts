@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
+import { REDIRECT_STATUSES } from './redirects.js';
 
 /** Stable codes of a failed call; logs, spans and /status carry these, never messages. */
 export type NylasCallErrorCode =
@@ -10,7 +11,8 @@ export type NylasCallErrorCode =
   | 'ERR_NYLAS_TIMEOUT'
   | 'ERR_NYLAS_ABORTED'
   | 'ERR_NYLAS_TRANSPORT'
-  | 'ERR_NYLAS_NO_CREDENTIALS';
+  | 'ERR_NYLAS_NO_CREDENTIALS'
+  | 'ERR_NYLAS_REDIRECT_REFUSED';
 
 /** A call to Nylas (or the status page) that did not give a usable answer. */
 export class NylasCallError extends Error {
@@ -55,6 +57,11 @@ export interface CallOptions<S extends z.ZodType> {
   maxBytes?: number;
   /** Told the status code of every answer, or 'error' when none came (request metrics). */
   onAnswer?: (code: string) => void;
+  /**
+   * Redirects to follow (GET only; default none: a Nylas API answer is never a redirect). Each
+   * target must pass `allowed`, else the call fails with ERR_NYLAS_REDIRECT_REFUSED.
+   */
+  redirects?: { max: number; allowed: (target: URL) => boolean; onFollow?: (target: URL) => void };
 }
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -89,6 +96,30 @@ export async function callJson<S extends z.ZodType>(opts: CallOptions<S>): Promi
     throw transportError(err, opts.signal);
   }
   opts.onAnswer?.(String(res.statusCode));
+
+  const location = header(res.headers, 'location');
+  if (opts.redirects && REDIRECT_STATUSES.has(res.statusCode) && location) {
+    await res.body.dump().catch(() => undefined);
+    let target: URL | undefined;
+    try {
+      target = new URL(location, opts.url);
+    } catch {
+      target = undefined;
+    }
+    if (!target || opts.redirects.max <= 0 || !opts.redirects.allowed(target))
+      throw new NylasCallError(
+        'ERR_NYLAS_REDIRECT_REFUSED',
+        // The target's host only: a Location may carry a query with tokens.
+        `${opts.url.pathname} redirected ${opts.redirects.max <= 0 ? 'too many times' : `to a host outside the configured domain (${target?.hostname ?? 'unparsable'})`}`,
+        { status: res.statusCode },
+      );
+    opts.redirects.onFollow?.(target);
+    return callJson({
+      ...opts,
+      url: target,
+      redirects: { ...opts.redirects, max: opts.redirects.max - 1 },
+    });
+  }
 
   const ok = res.statusCode >= 200 && res.statusCode < 300;
   let text: string;

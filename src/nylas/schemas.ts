@@ -57,6 +57,24 @@ export const webhookListSchema = z.object({
   next_cursor: optionalString,
 });
 
+/**
+ * One notification channel (`GET /v3/channels/pubsub` or `/v3/channels/sns`). The topic is not
+ * read: an SNS ARN names the AWS account. `status_updated_at` is not in the channel docs; it is
+ * read when present.
+ */
+export const channelSchema = z.object({
+  id: z.string().min(1),
+  description: optionalString,
+  status: z.string().catch('unknown').default('unknown'),
+  status_updated_at: optionalNumber,
+  trigger_types: z.array(z.string()).catch([]).default([]),
+});
+export type NotificationChannel = z.output<typeof channelSchema>;
+export const channelListSchema = z.object({
+  request_id: optionalString,
+  data: z.array(channelSchema),
+});
+
 /** One v2 webhook: `GET /a/{client_id}/webhooks` returns a bare array of these. */
 export const v2WebhookSchema = z.object({
   id: z.string().min(1),

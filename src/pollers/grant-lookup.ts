@@ -6,7 +6,7 @@ export type GrantLookup =
   | {
       found: true;
       grant: Grant;
-      source: 'poll' | 'api';
+      source: 'poll' | 'api' | 'notification';
       /** When Nylas was asked (Unix ms), for `api`; an answer may come from the recent cache. */
       checkedAt?: number;
     }

@@ -1,3 +1,4 @@
+import type { GrantHealth, NotifiedGrant } from '../grants/health.js';
 import type { Tracer } from '@opentelemetry/api';
 import { Agent, type Dispatcher } from 'undici';
 import type { Config } from '../config/index.js';
@@ -31,8 +32,9 @@ export interface PollersDeps {
   /** Sleep used to pace requests. Default: a real, abortable timer. */
   sleep?: Sleep;
   /**
-   * Requests per second to the Grants/Webhooks/v2 APIs. Default 10: a fifth of Nylas's 50/s
-   * per-application limit, which the app's own calls share.
+   * Requests per second to the Grants/Webhooks/v2 APIs. Default 8, and never more than 8 within
+   * any 1.1 s: under a fifth of Nylas's 50/s per-application limit, which the app's own calls
+   * share, even when network delays bunch requests up on their way to Nylas.
    */
   requestsPerSecond?: number;
   /** Deadline per run (tests); default from each schedule. */
@@ -41,6 +43,8 @@ export interface PollersDeps {
   dispatcher?: Dispatcher;
   /** Told of 401s and successes with NYLAS_API_KEY: a 401 there is the key's, never a grant's. */
   keyHealth?: KeyHealth;
+  /** Grant health from notifications: the invalid-grants poll supersedes what it learnt. */
+  grantHealth?: GrantHealth;
 }
 
 /** APIs called with NYLAS_API_KEY (v2 ones use the client secret; the status page nothing). */
@@ -53,6 +57,8 @@ export interface PollersSnapshot {
   accounts: AccountsSnapshot | undefined;
   webhooks: WebhooksSnapshot | undefined;
   statusPage: StatusPageSnapshot | undefined;
+  /** Grants whose health a notification told since the last poll of this process. */
+  notifiedGrants: NotifiedGrant[];
 }
 
 export type { GrantLookup } from './grant-lookup.js';
@@ -68,6 +74,11 @@ export interface Pollers {
   /** One grant: from the last poll when it was invalid, else `GET /v3/grants/{id}`. */
   lookupGrant(grantId: string): Promise<GrantLookup>;
 }
+
+/** See PollersDeps.requestsPerSecond. */
+export const DEFAULT_REQUESTS_PER_SECOND = 8;
+/** Far above what counting needs (a few hundred requests); a stuck census still ends. */
+const CENSUS_MAX_DEADLINE_MS = 30 * 60_000;
 
 /** Creates the pollers that are enabled by the configuration. */
 export function createPollers(deps: PollersDeps): Pollers {
@@ -95,7 +106,7 @@ export function createPollers(deps: PollersDeps): Pollers {
   // One pacer for everything that hits the application-scoped limits; the pacer's own clock is
   // monotonic, since the wall clock may be moved by tests.
   const pace = createPacer({
-    perSecond: deps.requestsPerSecond ?? 10,
+    perSecond: deps.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND,
     now: () => performance.now(),
     sleep: deps.sleep ?? realSleep,
   });
@@ -115,6 +126,7 @@ export function createPollers(deps: PollersDeps): Pollers {
     maxSeries: config.pollers.maxGrantSeries,
     pace,
     now,
+    onInvalidPublished: (_invalid, startedAt) => deps.grantHealth?.supersede(startedAt),
   });
   const accounts = createAccountsSource({
     client,
@@ -128,6 +140,7 @@ export function createPollers(deps: PollersDeps): Pollers {
   const webhooks = createWebhooksSource({ client, metrics, pace, now });
   const statusPage = createStatusPageSource({
     statusPageUrl: config.nylas.statusPageUrl,
+    apiUri: config.nylas.apiUri,
     metrics,
     dispatcher,
     now,
@@ -142,6 +155,13 @@ export function createPollers(deps: PollersDeps): Pollers {
       ...common,
       source: grants.source,
       schedule: config.pollers.grants,
+      disabledReason: roleOff ?? (apiKey ? undefined : 'NYLAS_API_KEY is not set'),
+    }),
+    grants_census: createPoller({
+      ...common,
+      source: grants.census,
+      schedule: config.pollers.grantsCensus,
+      maxDeadlineMs: CENSUS_MAX_DEADLINE_MS,
       disabledReason: roleOff ?? (apiKey ? undefined : 'NYLAS_API_KEY is not set'),
     }),
     accounts: createPoller({
@@ -195,9 +215,19 @@ export function createPollers(deps: PollersDeps): Pollers {
         accounts: accounts.snapshot(),
         webhooks: webhooks.snapshot(),
         statusPage: statusPage.snapshot(),
+        notifiedGrants: deps.grantHealth?.list() ?? [],
       };
     },
     async lookupGrant(grantId) {
+      // What a notification said since the last poll is the newest word on it.
+      const told = deps.grantHealth?.list().find((g) => g.grantId === grantId);
+      if (told && told.state !== 'deleted')
+        return {
+          found: true,
+          source: 'notification',
+          checkedAt: told.receivedAt,
+          grant: { id: told.grantId, provider: told.provider, grant_status: told.state },
+        };
       const known = grants.snapshot()?.invalid.find((g) => g.grantId === grantId);
       if (known)
         return {

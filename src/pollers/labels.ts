@@ -3,7 +3,7 @@
 // cardinality.
 
 /** v3 grant providers (reference/nylas-api.md section 2). */
-const GRANT_PROVIDERS = new Set([
+export const GRANT_PROVIDERS: ReadonlySet<string> = new Set([
   'google',
   'microsoft',
   'imap',

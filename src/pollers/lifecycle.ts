@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/index.js';
 import { NylasCallError } from '../nylas/index.js';
 
-export type PollerName = 'grants' | 'accounts' | 'webhooks' | 'status_page';
+export type PollerName = 'grants' | 'grants_census' | 'accounts' | 'webhooks' | 'status_page';
 
 /** What one poller does per run; it publishes its own results when it succeeds. */
 export interface PollSource {
@@ -50,8 +50,10 @@ export interface PollerOptions {
   now: () => number;
   /** [0, 1); jitter. */
   random: () => number;
-  /** Deadline per run; default 80% of the schedule's interval, at most 10 minutes. */
+  /** Deadline per run; default 80% of the schedule's interval, at most `maxDeadlineMs`. */
   deadlineMs?: number;
+  /** Cap of the default deadline (default 10 minutes; the grants census needs longer). */
+  maxDeadlineMs?: number;
 }
 
 export interface Poller {
@@ -119,7 +121,8 @@ export function createPoller(opts: PollerOptions): Poller {
   const name = source.name;
   const intervalMs = opts.schedule ? scheduleInterval(opts.schedule) : undefined;
   const deadlineMs =
-    opts.deadlineMs ?? Math.min(MAX_DEADLINE_MS, Math.max(1000, (intervalMs ?? 60_000) * 0.8));
+    opts.deadlineMs ??
+    Math.min(opts.maxDeadlineMs ?? MAX_DEADLINE_MS, Math.max(1000, (intervalMs ?? 60_000) * 0.8));
   const enabled = opts.schedule !== null && !opts.disabledReason;
   // One offset per poller and process, so runs stay evenly spaced.
   const startOffsetMs = Math.floor(
@@ -154,7 +157,15 @@ export function createPoller(opts: PollerOptions): Poller {
     st.running = true;
     st.lastRunAt = startedAt;
     abort = new AbortController();
-    const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(deadlineMs)]);
+    // The deadline is our own timer on our own controller, not AbortSignal.timeout() inside
+    // AbortSignal.any(): a 5,000-page poll ran past its 4-minute deadline that way on Node 20
+    // (most likely the timeout signal, held only by the composite, was collected before firing).
+    const deadline = abort;
+    const deadlineTimer = setTimeout(
+      () => deadline.abort(new DOMException('poller deadline', 'TimeoutError')),
+      deadlineMs,
+    );
+    const signal = deadline.signal;
     return tracer.startActiveSpan(
       `poll ${name}`,
       { kind: SpanKind.INTERNAL, attributes: { 'nylas_sidecar.poller': name } },
@@ -204,6 +215,7 @@ export function createPoller(opts: PollerOptions): Poller {
             `poller ${name} failed`,
           );
         } finally {
+          clearTimeout(deadlineTimer);
           st.running = false;
           abort = undefined;
           span.end();

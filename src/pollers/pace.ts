@@ -10,11 +10,18 @@ export const realSleep: Sleep = async (ms, signal) => {
 };
 
 /**
- * Who asks for a slot: the pollers, or the /support grant lookups that people (or anything that
- * reaches the admin listener) trigger. Lookups are capped at a share of the pace, so that the
- * pollers keep theirs whatever the admin listener receives.
+ * Who asks for a slot: the pollers, the grants census (`background`: it waits while a poll is
+ * waiting, so the invalid-grants run is never held up by the slow count), or the /support grant
+ * lookups that people (or anything that reaches the admin listener) trigger. Lookups are capped at
+ * a share of the pace, so that the pollers keep theirs whatever the admin listener receives.
  */
-export type PaceLane = 'poll' | 'lookup';
+export type PaceLane = 'poll' | 'background' | 'lookup';
+
+/**
+ * The window the per-second cap is kept over: a second plus a margin, because what counts is
+ * when requests reach Nylas, and two requests' network delays differ by a few milliseconds.
+ */
+const WINDOW_MS = 1100;
 
 /**
  * Share of the slots lookups may take: one in five. At the default 10/s that is 2 lookups a
@@ -28,9 +35,11 @@ interface Waiter {
 }
 
 /**
- * Spaces request starts at least `1000 / perSecond` ms apart. The Grants and Webhooks APIs allow
- * 50 requests per second per application, shared with the app itself, so the pollers keep to a
- * fraction of it.
+ * Spaces request starts at least `1000 / perSecond` ms apart, and never lets more than
+ * `floor(perSecond)` start within any window of WINDOW_MS, measured on the starts as they happened
+ * (a timer that fires late must not let the next start catch up). The Grants and Webhooks APIs
+ * allow 50 requests per second per application, shared with the app itself, so the pollers keep
+ * to a fraction of it; concurrent runs (the invalid-grants run and the census) share one pacer.
  *
  * A slot is given out only when it is due, to a waiter still waiting: a wait that its signal
  * aborts leaves the queue and takes no slot, so the requests behind it move up. Lookups start at
@@ -45,7 +54,9 @@ export function createPacer(opts: {
 }) {
   const gap = 1000 / opts.perSecond;
   const lookupGap = gap / (opts.lookupShare ?? LOOKUP_SHARE);
-  const queues: Record<PaceLane, Waiter[]> = { poll: [], lookup: [] };
+  const perWindow = Math.max(1, Math.floor(opts.perSecond));
+  const starts: number[] = [];
+  const queues: Record<PaceLane, Waiter[]> = { poll: [], background: [], lookup: [] };
   let last = -Infinity;
   let lastLookup = -Infinity;
   let pumping = false;
@@ -54,11 +65,15 @@ export function createPacer(opts: {
 
   /** The lane whose head goes next and when, or undefined when nobody waits. */
   function due(): { lane: PaceLane; at: number } | undefined {
-    const slot = last + gap;
+    const windowFull =
+      starts.length >= perWindow ? starts[starts.length - perWindow]! + WINDOW_MS : 0;
+    const slot = Math.max(last + gap, windowFull);
     const lookupAt = Math.max(slot, lastLookup + lookupGap);
-    if (queues.lookup.length > 0 && (queues.poll.length === 0 || lookupAt <= slot))
+    const others = queues.poll.length + queues.background.length;
+    if (queues.lookup.length > 0 && (others === 0 || lookupAt <= slot))
       return { lane: 'lookup', at: lookupAt };
     if (queues.poll.length > 0) return { lane: 'poll', at: slot };
+    if (queues.background.length > 0) return { lane: 'background', at: slot };
     return undefined;
   }
 
@@ -78,6 +93,8 @@ export function createPacer(opts: {
         }
         const w = queues[next.lane].shift()!;
         last = t;
+        starts.push(t);
+        if (starts.length > perWindow) starts.shift();
         if (next.lane === 'lookup') lastLookup = t;
         w.grant();
       }
@@ -114,10 +131,10 @@ export function createPacer(opts: {
     /** Resolves when this request may start; rejects (taking no slot) when `signal` aborts. */
     wait,
     /** Paces, calls, and waits out 429s (retryRateLimited), pacing each attempt. */
-    call<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    call<T>(fn: () => Promise<T>, signal: AbortSignal, lane: PaceLane = 'poll'): Promise<T> {
       return retryRateLimited(
         async () => {
-          await wait(signal);
+          await wait(signal, lane);
           return fn();
         },
         { signal, sleep: opts.sleep },
@@ -125,7 +142,11 @@ export function createPacer(opts: {
     },
     /** Requests waiting per lane (tests, and the lookup bound). */
     waiting(): Record<PaceLane, number> {
-      return { poll: queues.poll.length, lookup: queues.lookup.length };
+      return {
+        poll: queues.poll.length,
+        background: queues.background.length,
+        lookup: queues.lookup.length,
+      };
     },
   };
 }

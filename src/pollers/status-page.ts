@@ -12,9 +12,34 @@ import {
   type ComponentStatus,
 } from './labels.js';
 
+/** Nylas's data-residency regions, as incident titles name them ("US | ...", "EU | ..."). */
+export type IncidentRegion = 'us' | 'eu' | 'all';
+
+/** The region an incident title names, or `all` when it names none. */
+export function incidentRegion(title: string): IncidentRegion {
+  const m = /^\s*(US|EU)\s*\|/i.exec(title);
+  return m ? (m[1]!.toLowerCase() as 'us' | 'eu') : 'all';
+}
+
+/**
+ * The region of the Nylas API the sidecar talks to: api.us.nylas.com or api.eu.nylas.com; the v2
+ * host api.nylas.com is the US one. Undefined for any other host (a proxy, the simulator): every
+ * incident then counts as ours.
+ */
+export function apiRegion(apiUri: URL): 'us' | 'eu' | undefined {
+  const host = apiUri.hostname.toLowerCase();
+  if (/(^|\.)eu\.nylas\.com$/.test(host)) return 'eu';
+  if (/(^|\.)us\.nylas\.com$/.test(host) || host === 'api.nylas.com') return 'us';
+  return undefined;
+}
+
 export interface StatusIncident {
   id: string;
   name: string;
+  /** The region its title names (`all` when none). */
+  region: IncidentRegion;
+  /** False for another region's incident: shown and exported, but it does not mark our alerts. */
+  ours: boolean;
   impact: string;
   status: string;
   createdAt: string | undefined;
@@ -31,6 +56,10 @@ export interface StatusPageSnapshot {
   incidents: StatusIncident[];
   maintenances: { id: string; name: string; status: string; scheduledUntil: string | undefined }[];
   maintenanceActive: number;
+  /** The page actually read, after redirects (e.g. https://status-v3.nylas.com/). */
+  pageUrl: string;
+  /** Our API region, when NYLAS_API_URI names one. */
+  region: 'us' | 'eu' | undefined;
 }
 
 /** Incident states Statuspage lists as unresolved; summary.json should hold only these. */
@@ -47,6 +76,8 @@ const MAX_INCIDENTS = 100;
  */
 export function createStatusPageSource(deps: {
   statusPageUrl: URL;
+  /** NYLAS_API_URI: its region decides which regional incidents are ours. */
+  apiUri?: URL;
   metrics: Metrics;
   dispatcher?: Dispatcher;
   now: () => number;
@@ -58,13 +89,18 @@ export function createStatusPageSource(deps: {
   const source: PollSource = {
     name: 'status_page',
     async run(signal) {
+      let pageUrl = deps.statusPageUrl;
       const s = await fetchStatusSummary({
         statusPageUrl: deps.statusPageUrl,
         signal,
         dispatcher: deps.dispatcher,
         now,
         onAnswer,
+        onFollow: (target) => {
+          pageUrl = target;
+        },
       });
+      const region = deps.apiUri ? apiRegion(deps.apiUri) : undefined;
       const components = new Map<string, ComponentStatus>();
       // Group components only summarise their children; the children carry the signal.
       for (const c of s.components) {
@@ -78,6 +114,11 @@ export function createStatusPageSource(deps: {
         .map((i) => ({
           id: shortText(i.id, 64),
           name: shortText(i.name, 200),
+          region: incidentRegion(i.name),
+          ours:
+            region === undefined ||
+            incidentRegion(i.name) === 'all' ||
+            incidentRegion(i.name) === region,
           impact: incidentImpact(i.impact),
           status: UNRESOLVED.has(i.status) ? i.status : 'unknown',
           createdAt: i.created_at ?? undefined,
@@ -92,8 +133,14 @@ export function createStatusPageSource(deps: {
           scheduledUntil: m.scheduled_until ?? undefined,
         }));
 
+      // nylas_status_page_incidents counts ours (our region's and those naming no region); the
+      // other region's are counted apart, so rules neither fire nor inhibit on them.
       const byImpact = new Map<string, number>(INCIDENT_IMPACTS.map((i) => [i, 0]));
-      for (const i of incidents) byImpact.set(i.impact, (byImpact.get(i.impact) ?? 0) + 1);
+      const otherByImpact = new Map<string, number>(INCIDENT_IMPACTS.map((i) => [i, 0]));
+      for (const i of incidents) {
+        const m = i.ours ? byImpact : otherByImpact;
+        m.set(i.impact, (m.get(i.impact) ?? 0) + 1);
+      }
 
       metrics.statusPageIndicator.set(indicatorValue(s.status.indicator));
       metrics.statusPageComponentStatus.reset();
@@ -105,10 +152,13 @@ export function createStatusPageSource(deps: {
           );
       metrics.statusPageIncidents.reset();
       for (const [impact, n] of byImpact) metrics.statusPageIncidents.set({ impact }, n);
+      metrics.statusPageOtherRegionIncidents.reset();
+      for (const [impact, n] of otherByImpact)
+        metrics.statusPageOtherRegionIncidents.set({ impact }, n);
       metrics.statusPageIncidentInfo.reset();
       for (const i of incidents)
         metrics.statusPageIncidentInfo.set(
-          { incident_id: i.id, impact: i.impact, status: i.status },
+          { incident_id: i.id, impact: i.impact, status: i.status, region: i.region },
           1,
         );
       metrics.statusPageMaintenanceActive.set(maintenances.length);
@@ -122,6 +172,8 @@ export function createStatusPageSource(deps: {
         incidents,
         maintenances,
         maintenanceActive: maintenances.length,
+        pageUrl: pageUrl.href,
+        region,
       };
     },
   };

@@ -1,3 +1,4 @@
+import type { Channel } from './channels.js';
 // What every simulator route handler gets: the options, the world and the current faults.
 import type { Faults } from './faults.js';
 import type { Accounts, Grants, WebhookDestination } from './state.js';
@@ -11,6 +12,8 @@ export interface SimulatorStats {
   sidecarRequests: number;
   /** Requests to /v3/grants and /v3/grants/{id} (the application-scoped Grants API). */
   grantsRequests: number;
+  /** Most Grants API requests that arrived within any one second (sliding window). */
+  grantsMaxPerSecond: number;
   /** Requests refused by the simulated 50 req/s application limit (not fault 429s). */
   rateLimited: number;
   /** v2 downgrade/upgrade calls, in order. */
@@ -30,6 +33,8 @@ export interface SimContext {
   faults: Faults;
   readonly grants: Grants;
   readonly webhooks: Map<string, WebhookDestination>;
+  /** Pub/Sub and SNS notification channels. */
+  readonly channels: Map<string, Channel>;
   readonly accounts: Accounts;
   readonly statusPage: StatusPage;
   readonly stats: SimulatorStats;
@@ -42,6 +47,8 @@ export interface SimContext {
   readonly random: () => number;
   /** A delay that is cancelled when the simulator stops. */
   sleep(ms: number): Promise<void>;
+  /** Told when a grant is deleted through the API (grant.deleted, with notifications on). */
+  grantDeleted(i: number): void;
   /** Nylas's `?challenge=` handshake against a destination URL; resolves whether it passed. */
   challenge(url: string): Promise<boolean>;
 }

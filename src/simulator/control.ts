@@ -20,14 +20,17 @@ export const CONTROL_ROUTES = [
   'GET    /_simulator/state                       scenario, faults, counts, status page, stats',
   'POST   /_simulator/scenario                    {"name":"outage"}',
   'PATCH  /_simulator/faults                      {"latencyMs":200,"errors":[{"rate":0.1,"status":500,"type":"api.internal_error"}]}',
-  'POST   /_simulator/grants/{id}/status          {"status":"invalid"}',
+  'POST   /_simulator/grants/{id}/status          {"status":"invalid"} (grant.expired when notifications are on)',
+  'POST   /_simulator/grant-notifications         {"enabled":true} grant.expired/updated/deleted to subscribed destinations',
   'POST   /_simulator/accounts/{id}/sync_state    {"sync_state":"stopped"}',
-  'POST   /_simulator/webhooks/{id}/status        {"status":"failing"}',
+  'POST   /_simulator/webhooks/{id}/status        {"status":"failing","sinceSeconds":108000} (failing for 30 h)',
+  'POST   /_simulator/channels/{id}/status        {"status":"failing"} (Pub/Sub or SNS channel; sinceSeconds too)',
   'POST   /_simulator/webhooks/deliver            {"trigger":"message.created","count":1}',
   'POST   /_simulator/incidents                   {"name":"Email sync delays","impact":"major"}',
   'DELETE /_simulator/incidents/{id}',
   'POST   /_simulator/status-page/indicator       {"indicator":"major"} (null: computed again)',
   'POST   /_simulator/status-page/components      {"name":"API","status":"major_outage"}',
+  'POST   /_simulator/status-page/redirect        {"to":"/status-v3"} /api/v2/* answers 302 there (null: no redirect)',
   'POST   /_simulator/maintenance                 {"name":"Database upgrade"}',
   'DELETE /_simulator/maintenance',
 ] as const;
@@ -67,8 +70,17 @@ export async function handleControl(
     }
     if (a === 'grants' && b !== undefined && c === 'status' && method === 'POST') {
       const { status } = await body(x);
-      sim.setGrantStatus(b, oneOf(status, ['valid', 'invalid'] as const, 'status'));
-      return done();
+      const notified = await sim.setGrantStatus(
+        b,
+        oneOf(status, ['valid', 'invalid'] as const, 'status'),
+      );
+      return done(notified ? { ok: true, notified } : { ok: true });
+    }
+    if (a === 'grant-notifications' && b === undefined && method === 'POST') {
+      const { enabled } = await body(x);
+      if (typeof enabled !== 'boolean') throw new BadRequest('enabled must be true or false');
+      sim.grantNotifications = enabled;
+      return done({ ok: true, enabled });
     }
     if (a === 'accounts' && b !== undefined && c === 'sync_state' && method === 'POST') {
       const { sync_state } = await body(x);
@@ -86,9 +98,21 @@ export async function handleControl(
         throw new BadRequest('count must be an integer from 1 to 1000');
       return done(await sim.deliverWebhooks({ trigger, count: n }));
     }
-    if (a === 'webhooks' && b !== undefined && c === 'status' && method === 'POST') {
-      const { status } = await body(x);
-      sim.setWebhookStatus(b, oneOf<WebhookStatus>(status, WEBHOOK_STATUSES, 'status'));
+    if (
+      (a === 'webhooks' || a === 'channels') &&
+      b !== undefined &&
+      c === 'status' &&
+      method === 'POST'
+    ) {
+      const { status, sinceSeconds } = await body(x);
+      if (
+        sinceSeconds !== undefined &&
+        (typeof sinceSeconds !== 'number' || !Number.isInteger(sinceSeconds) || sinceSeconds < 0)
+      )
+        throw new BadRequest('sinceSeconds must be a whole number of seconds >= 0');
+      const s = oneOf<WebhookStatus>(status, WEBHOOK_STATUSES, 'status');
+      if (a === 'webhooks') sim.setWebhookStatus(b, s, sinceSeconds);
+      else sim.setChannelStatus(b, s, sinceSeconds);
       return done();
     }
     if (a === 'incidents' && b === undefined && method === 'POST') {
@@ -114,6 +138,13 @@ export async function handleControl(
       sim.setStatusIndicator(
         indicator === null ? null : oneOf<Indicator>(indicator, INDICATORS, 'indicator'),
       );
+      return done();
+    }
+    if (a === 'status-page' && b === 'redirect' && method === 'POST') {
+      const { to } = await body(x);
+      if (to !== null && (typeof to !== 'string' || to === ''))
+        throw new BadRequest('to must be a path such as /status-v3, an absolute URL, or null');
+      sim.setStatusPageRedirect(to);
       return done();
     }
     if (a === 'status-page' && b === 'components' && method === 'POST') {

@@ -6,10 +6,10 @@ import type { AddressInfo } from 'node:net';
 import type { SimContext, SimulatorStats } from './context.js';
 import { handleControl } from './control.js';
 import { applyFaultsPatch, noFaults, type Faults } from './faults.js';
-import { grantId as grantObjectId } from './data.js';
+import { grantId as grantObjectId, providerOf } from './data.js';
 import { prng } from './random.js';
 import { createRequestHandler } from './router.js';
-import { applyScenario, SCENARIOS } from './scenarios.js';
+import { applyScenario, grantExpiryInterval, SCENARIOS } from './scenarios.js';
 import {
   Accounts,
   Grants,
@@ -25,7 +25,8 @@ import {
   type IncidentStatus,
   type Indicator,
 } from './status-page.js';
-import { createWebhookSender, makeEvent } from './webhook-sender.js';
+import { createWebhookSender, GRANT_CODES, makeEvent } from './webhook-sender.js';
+import { channelView, seedChannels } from './channels.js';
 
 export { SCENARIOS, describeScenario } from './scenarios.js';
 export { CONTROL_ROUTES } from './control.js';
@@ -58,6 +59,11 @@ export interface SimulatorOptions {
   webhookSecret?: string;
   /** Nylas's application limit on /v3/grants and /v3/webhooks (default 50 per second), each. */
   grantsRateLimitPerSecond?: number;
+  /**
+   * Send grant.expired / grant.updated (re-authentication) / grant.deleted to subscribed
+   * destinations when a grant's status changes or it is deleted (default off; switchable).
+   */
+  grantNotifications?: boolean;
 }
 
 /** Result of a control-triggered webhook delivery. */
@@ -84,10 +90,24 @@ export interface Simulator {
   onScenarioChange(listener: (name: string) => void): void;
   /** Changes some faults; throws FaultsError on an invalid patch. */
   setFaults(patch: Partial<Faults>): void;
-  setGrantStatus(grantId: string, status: GrantStatus): void;
+  /**
+   * Sets a grant's status; with grant notifications on, resolves when the grant.expired (invalid)
+   * or grant.updated (valid again) delivery to subscribed destinations is over.
+   */
+  setGrantStatus(grantId: string, status: GrantStatus): Promise<DeliverySummary | undefined>;
+  /** Grant notifications on or off (see SimulatorOptions.grantNotifications). */
+  grantNotifications: boolean;
   /** Every live grant ID, in index order (O(n)). */
   listGrantIds(): string[];
-  setWebhookStatus(webhookId: string, status: WebhookStatus): void;
+  /**
+   * Sets a destination's status; `sinceSeconds` says how long ago it began (a destination that has
+   * been failing for 30 hours), default now.
+   */
+  setWebhookStatus(webhookId: string, status: WebhookStatus, sinceSeconds?: number): void;
+  /** The same for a Pub/Sub or SNS channel. */
+  setChannelStatus(channelId: string, status: WebhookStatus, sinceSeconds?: number): void;
+  /** Channel IDs (Pub/Sub first, then SNS). */
+  listChannelIds(): string[];
   /** Sets a v2 account's sync_state (e.g. `stopped`, `running`, `invalid-credentials`). */
   setAccountSyncState(accountId: string, state: string): void;
   /** v2 account IDs. */
@@ -101,6 +121,8 @@ export interface Simulator {
   /** Starts an in-progress scheduled maintenance; returns its id. */
   startMaintenance(name?: string): string;
   endMaintenance(): void;
+  /** /api/v2/* answers 302 to this base (path or absolute URL); null serves it directly. */
+  setStatusPageRedirect(to: string | null): void;
   /**
    * Sends `count` signed notifications of a trigger to every destination created through the API
    * that is `active` or `failing` and subscribed to it (Nylas stops sending to `pause`/`failed`).
@@ -138,12 +160,14 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
     faults: noFaults(),
     grants: new Grants(seed, grantCount, invalidGrants),
     webhooks: seedWebhooks(seed, Math.floor(now() / 1000)),
+    channels: seedChannels(seed, Math.floor(now() / 1000)),
     accounts: new Accounts(seed, opts.accounts ?? 10),
     statusPage: new StatusPage(seed, now),
     stats: {
       requests: 0,
       sidecarRequests: 0,
       grantsRequests: 0,
+      grantsMaxPerSecond: 0,
       rateLimited: 0,
       accountRestarts: [],
     },
@@ -158,9 +182,28 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
         timers.add(t);
       }),
     challenge: async (url) => (await sender.challenge(url)).ok,
+    grantDeleted: (i) => {
+      if (sim.grantNotifications) void notifyGrant(i, 'grant.deleted');
+    },
   };
   let scenario = 'healthy';
   const scenarioListeners: Array<(name: string) => void> = [];
+  let expiryTimer: NodeJS.Timeout | undefined;
+  const expired: string[] = [];
+  /** grant-expiry scenario: one grant expires; every third time the oldest one re-authenticates. */
+  async function expireOne(): Promise<void> {
+    if (ctx.grants.count === 0) return;
+    try {
+      const id = grantIdOf(Math.floor(ctx.random() * ctx.grants.count));
+      if (ctx.grants.status(ctx.grants.indexOf(id), ctx.faults) === 'valid') {
+        expired.push(id);
+        await sim.setGrantStatus(id, 'invalid');
+      }
+      if (expired.length >= 3) await sim.setGrantStatus(expired.shift()!, 'valid');
+    } catch {
+      // A deleted grant, or the simulator stopping: the next tick tries another.
+    }
+  }
   const handle = createRequestHandler(ctx, (x) => handleControl(sim, x));
 
   let server: Server | undefined;
@@ -197,6 +240,7 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
       return baseUrl;
     },
     async stop() {
+      clearInterval(expiryTimer);
       for (const t of timers) clearTimeout(t);
       timers.clear();
       const s = server;
@@ -208,13 +252,22 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
       });
     },
     setScenario(name) {
+      clearInterval(expiryTimer);
+      expiryTimer = undefined;
       ctx.faults = applyScenario(name, {
         webhooks: ctx.webhooks,
+        channels: ctx.channels,
         statusPage: ctx.statusPage,
         nowSec: Math.floor(now() / 1000),
       });
       ctx.statusPage.failuresLeft = ctx.faults.statusPageFailures;
       scenario = name;
+      const every = grantExpiryInterval(name);
+      if (every !== undefined) {
+        sim.grantNotifications = true;
+        expiryTimer = setInterval(() => void expireOne(), every);
+        expiryTimer.unref();
+      }
       for (const l of scenarioListeners) l(name);
     },
     onScenarioChange(listener) {
@@ -225,26 +278,45 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
       if (patch.statusPageFailures !== undefined)
         ctx.statusPage.failuresLeft = ctx.faults.statusPageFailures;
     },
-    setGrantStatus(grantId, status) {
+    async setGrantStatus(grantId, status) {
       if (status !== 'valid' && status !== 'invalid')
         throw new Error('status must be valid or invalid');
       const i = ctx.grants.indexOf(grantId);
       if (i < 0) throw new Error(`no grant "${grantId}"`);
+      const before = ctx.grants.status(i, ctx.faults);
       ctx.grants.overrides.set(i, status);
+      if (!sim.grantNotifications || before === status) return undefined;
+      return notifyGrant(i, status === 'invalid' ? 'grant.expired' : 'grant.updated');
     },
+    grantNotifications: opts.grantNotifications ?? false,
     listGrantIds() {
       const out: string[] = [];
       for (let i = 0; i < ctx.grants.count; i++)
         if (!ctx.grants.deleted.has(i)) out.push(grantIdOf(i));
       return out;
     },
-    setWebhookStatus(webhookId, status) {
+    setWebhookStatus(webhookId, status, sinceSeconds) {
       const w = ctx.webhooks.get(webhookId);
       if (!w) throw new Error(`no webhook destination "${webhookId}"`);
       if (!['active', 'pause', 'failing', 'failed'].includes(status))
         throw new Error('status must be active, pause, failing or failed');
-      if (w.status !== status) w.status_updated_at = Math.floor(now() / 1000);
+      if (w.status !== status || sinceSeconds !== undefined)
+        w.status_updated_at = Math.floor(now() / 1000) - (sinceSeconds ?? 0);
       w.status = status;
+    },
+    setChannelStatus(channelId, status, sinceSeconds) {
+      const c = ctx.channels.get(channelId);
+      if (!c) throw new Error(`no notification channel "${channelId}"`);
+      if (!['active', 'pause', 'failing', 'failed'].includes(status))
+        throw new Error('status must be active, pause, failing or failed');
+      if (c.status !== status || sinceSeconds !== undefined)
+        c.status_updated_at = Math.floor(now() / 1000) - (sinceSeconds ?? 0);
+      c.status = status;
+    },
+    listChannelIds() {
+      return [...ctx.channels.values()]
+        .sort((a, b) => a.type.localeCompare(b.type))
+        .map((c) => c.id);
     },
     setAccountSyncState(accountId, state) {
       if (!ctx.accounts.find(accountId)) throw new Error(`no v2 account "${accountId}"`);
@@ -259,35 +331,15 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
     setComponentStatus: (n, s) => ctx.statusPage.setComponentStatus(n, s),
     startMaintenance: (name) => ctx.statusPage.startMaintenance(name),
     endMaintenance: () => ctx.statusPage.endMaintenance(),
+    setStatusPageRedirect: (to) => {
+      ctx.statusPage.redirectTo = to ?? undefined;
+    },
     async deliverWebhooks({ trigger, count = 1 }) {
-      const targets = [...ctx.webhooks.values()].filter(
-        (w) =>
-          !w.seeded &&
-          (w.status === 'active' || w.status === 'failing') &&
-          w.trigger_types.includes(trigger),
-      );
-      const summary: DeliverySummary = {
-        destinations: targets.length,
-        sent: 0,
-        delivered: 0,
-        failed: 0,
-      };
       const g =
         ctx.grants.count > 0 ? grantIdOf(Math.floor(ctx.random() * ctx.grants.count)) : undefined;
-      await Promise.all(
-        targets.flatMap((w) =>
-          Array.from({ length: count }, async () => {
-            summary.sent++;
-            const event = makeEvent(trigger, { now, grantId: g, applicationId: ctx.clientId });
-            const r = await sender.deliver(w.webhook_url, event, {
-              compress: w.compressed_delivery,
-            });
-            if (r.delivered) summary.delivered++;
-            else summary.failed++;
-          }),
-        ),
+      return deliverTo(trigger, count, () =>
+        makeEvent(trigger, { now, grantId: g, applicationId: ctx.clientId }),
       );
-      return summary;
     },
     state() {
       const f = ctx.faults;
@@ -301,6 +353,7 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
         faults: f,
         grants: { total: ctx.grants.count - ctx.grants.deleted.size, invalid },
         webhooks: [...ctx.webhooks.values()].map(webhookView),
+        channels: [...ctx.channels.values()].map((c) => ({ ...channelView(c), type: c.type })),
         accounts: ctx.accounts.list.map((a) => {
           const v = ctx.accounts.view(a, f);
           return {
@@ -318,6 +371,57 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
 
   function grantIdOf(i: number): string {
     return grantObjectId(seed, i);
+  }
+
+  /** Sends `count` events of `trigger` to every API-created destination that takes it. */
+  async function deliverTo(
+    trigger: string,
+    count: number,
+    make: () => ReturnType<typeof makeEvent>,
+  ): Promise<DeliverySummary> {
+    const targets = [...ctx.webhooks.values()].filter(
+      (w) =>
+        !w.seeded &&
+        (w.status === 'active' || w.status === 'failing') &&
+        w.trigger_types.includes(trigger),
+    );
+    const summary: DeliverySummary = {
+      destinations: targets.length,
+      sent: 0,
+      delivered: 0,
+      failed: 0,
+    };
+    await Promise.all(
+      targets.flatMap((w) =>
+        Array.from({ length: count }, async () => {
+          summary.sent++;
+          const r = await sender.deliver(w.webhook_url, make(), {
+            compress: w.compressed_delivery,
+          });
+          if (r.delivered) summary.delivered++;
+          else summary.failed++;
+        }),
+      ),
+    );
+    return summary;
+  }
+
+  /** A grant notification about grant i, shaped like Nylas's (reference section 3.4). */
+  function notifyGrant(i: number, trigger: string): Promise<DeliverySummary> {
+    return deliverTo(trigger, 1, () =>
+      makeEvent(trigger, {
+        now,
+        applicationId: ctx.clientId,
+        object: {
+          code: GRANT_CODES[trigger],
+          grant_id: grantIdOf(i),
+          integration_id: 'sim-integration',
+          provider: providerOf(seed, i),
+          grant_updated_at: Math.floor(now() / 1000),
+          ...(trigger === 'grant.updated' ? { reauthentication_flag: true } : {}),
+        },
+      }),
+    );
   }
 
   sim.setScenario(opts.scenario ?? 'healthy');

@@ -6,6 +6,7 @@ import type { SimContext } from './context.js';
 import { apiFaults, edgeFaults, familyOf } from './fault-gate.js';
 import type { Exchange } from './http.js';
 import { BadRequest, sendJson, sendNylasError, sendV2Error } from './http.js';
+import { handleChannels } from './channels.js';
 import { handleV2 } from './v2.js';
 import { handleGrants, handleWebhooks } from './v3-app.js';
 import { handleGrantScoped } from './v3-grant.js';
@@ -40,10 +41,22 @@ export function createRequestHandler(
   control: (x: Exchange) => Promise<void>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const overAppLimit = createAppLimiter(ctx);
+  // The busiest second of the Grants API so far (arrivals, 429s included): what the sidecar's
+  // share of the 50 requests/s application limit was at its worst moment.
+  const grantsSecond: number[] = [];
+  const countGrantsSecond = () => {
+    const t = ctx.now();
+    grantsSecond.push(t);
+    while (grantsSecond[0]! <= t - 1000) grantsSecond.shift();
+    ctx.stats.grantsMaxPerSecond = Math.max(ctx.stats.grantsMaxPerSecond, grantsSecond.length);
+  };
 
   async function api(x: Exchange): Promise<void> {
     const family = familyOf(x.parts);
-    if (family === 'grants') ctx.stats.grantsRequests++;
+    if (family === 'grants') {
+      ctx.stats.grantsRequests++;
+      countGrantsSecond();
+    }
     if (await edgeFaults(ctx, x, family)) return;
     if (x.parts[0] === 'a') {
       if (apiFaults(ctx, x, family)) return;
@@ -70,6 +83,7 @@ export function createRequestHandler(
     }
     if (apiFaults(ctx, x, family)) return;
     if (x.parts[1] === 'webhooks') return handleWebhooks(ctx, x);
+    if (x.parts[1] === 'channels') return handleChannels(ctx, x);
     if (x.parts[1] !== 'grants')
       return sendNylasError(x, 404, 'not_found_error', 'route not found');
     if (x.parts.length <= 3) return handleGrants(ctx, x);
@@ -103,7 +117,10 @@ export function createRequestHandler(
       ctx.stats.requests++;
       if ((req.headers['user-agent'] ?? '').startsWith('nylas-sidecar'))
         ctx.stats.sidecarRequests++;
-      if (x.url.pathname.startsWith('/api/v2/')) {
+      if (
+        x.url.pathname.startsWith('/api/v2/') ||
+        x.url.pathname.startsWith('/status-v3/api/v2/')
+      ) {
         if (!ctx.statusPage.handle(x)) sendJson(res, 404, { error: 'Not found' });
         return;
       }

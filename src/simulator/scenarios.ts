@@ -1,11 +1,14 @@
 // Named scenarios: a set of faults plus the state of webhook destinations and the status page.
 import type { Faults } from './faults.js';
 import { noFaults } from './faults.js';
+import type { Channel } from './channels.js';
 import type { WebhookDestination } from './state.js';
 import type { StatusPage } from './status-page.js';
 
 export interface ScenarioTarget {
   webhooks: Map<string, WebhookDestination>;
+  /** Pub/Sub and SNS channels: they follow the destinations' status in scenarios. */
+  channels?: Map<string, Channel>;
   statusPage: StatusPage;
   nowSec: number;
 }
@@ -14,10 +17,12 @@ interface Scenario {
   description: string;
   faults: Partial<Faults>;
   apply?: (t: ScenarioTarget) => void;
+  /** A grant expires this often (with grant notifications on); re-authentications follow. */
+  grantExpiryEverySeconds?: number;
 }
 
 function setAllWebhooks(t: ScenarioTarget, status: WebhookDestination['status']): void {
-  for (const w of t.webhooks.values()) {
+  for (const w of [...t.webhooks.values(), ...(t.channels?.values() ?? [])]) {
     if (w.status !== status) w.status_updated_at = t.nowSec;
     w.status = status;
   }
@@ -70,13 +75,22 @@ const DEFINITIONS: Record<string, Scenario> = {
   },
   'webhook-failing': {
     description:
-      'webhook destinations failing (one failed); the demo app endpoint answers 500 or slowly',
+      'webhook destinations and notification channels failing (one destination failed, one failing for 30 hours); the demo app endpoint answers 500 or slowly',
     faults: {},
     apply: (t) => {
       setAllWebhooks(t, 'failing');
+      // One destination well on its way to failed: a day and a quarter of the 72 hours gone.
+      const [, second] = [...t.webhooks.values()];
+      if (second) second.status_updated_at = t.nowSec - 30 * 3600;
       const first = t.webhooks.values().next();
       if (!first.done) first.value.status = 'failed';
     },
+  },
+  'grant-expiry': {
+    description:
+      'a grant expires every 20 s and Nylas sends grant.expired (then grant.updated when its user re-authenticates): the webhook listener shows it on / before the next grants poll',
+    faults: {},
+    grantExpiryEverySeconds: 20,
   },
   'platform-incident': {
     description:
@@ -109,6 +123,12 @@ export const SCENARIOS: readonly string[] = Object.freeze(Object.keys(DEFINITION
 
 export function describeScenario(name: string): string | undefined {
   return DEFINITIONS[name]?.description;
+}
+
+/** How often a grant expires in this scenario (ms), or undefined. */
+export function grantExpiryInterval(name: string): number | undefined {
+  const s = DEFINITIONS[name]?.grantExpiryEverySeconds;
+  return s === undefined ? undefined : s * 1000;
 }
 
 /** Thrown for an unknown scenario; the message lists the valid ones. */

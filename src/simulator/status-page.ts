@@ -51,6 +51,9 @@ const DESCRIPTIONS: Record<Indicator, string> = {
 const RANK: Record<Indicator, number> = { none: 0, minor: 1, major: 2, critical: 3 };
 
 /** The status page's state and its JSON rendering. */
+/** Where the per-API-version page is served (status-v3.nylas.com stands behind this prefix). */
+export const VERSION_PAGE = '/status-v3';
+
 export class StatusPage {
   private readonly components = new Map<string, ComponentStatus>();
   private incidents: Incident[] = [];
@@ -59,6 +62,12 @@ export class StatusPage {
   private nextId = 1;
   /** Failures still to answer (the `statusPageFailures` fault). */
   failuresLeft = 0;
+  /**
+   * When set, /api/v2/* at the root answers 302 to this base (a path such as `/status-v3`, or an
+   * absolute URL), as status.nylas.com sends readers to its per-API-version page. The page itself
+   * is always served under /status-v3/ too.
+   */
+  redirectTo: string | undefined;
 
   constructor(
     private readonly seed: number,
@@ -253,9 +262,15 @@ export class StatusPage {
     ];
   }
 
-  /** Answers GET /api/v2/*.json; returns false for an unknown path. */
+  /** Answers GET /api/v2/*.json (and /status-v3/api/v2/*.json); false for an unknown path. */
   handle(x: Exchange): boolean {
-    const path = x.url.pathname;
+    let path = x.url.pathname;
+    if (path.startsWith(VERSION_PAGE)) path = path.slice(VERSION_PAGE.length);
+    else if (this.redirectTo !== undefined && path.startsWith('/api/v2/')) {
+      x.res.writeHead(302, { location: `${this.redirectTo.replace(/\/$/, '')}${path}` });
+      x.res.end();
+      return true;
+    }
     const base = `http://${x.req.headers.host ?? '127.0.0.1'}`;
     if (this.failuresLeft > 0 && path.startsWith('/api/v2/')) {
       this.failuresLeft--;

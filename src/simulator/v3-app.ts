@@ -40,6 +40,7 @@ function listGrants(ctx: SimContext, x: Exchange): void {
   const n = grants.count;
   const at = (k: number) => (orderBy === 'desc' ? n - 1 - k : k);
   const data: Array<Record<string, unknown>> = [];
+  let listed: number[] | undefined;
   const filtered =
     status !== null ||
     provider !== null ||
@@ -51,6 +52,52 @@ function listGrants(ctx: SimContext, x: Exchange): void {
     for (let k = offset; k < Math.min(n, offset + limit); k++) {
       const i = at(k);
       data.push(grantObject(seed, i, grants.status(i, faults)));
+    }
+  } else if (status === 'invalid' && (listed = grants.invalidIndices(faults))) {
+    // The few invalid grants are enumerated directly: O(invalid) per page, not O(grants).
+    const order = orderBy === 'desc' ? listed.reverse() : listed;
+    let skipped = 0;
+    for (const i of order) {
+      if (data.length >= limit) break;
+      if (since !== undefined && grantCreatedAt(i) < since) continue;
+      if (before !== undefined && grantCreatedAt(i) >= before) continue;
+      if (provider !== null && providerOf(seed, i) !== provider) continue;
+      if (email !== undefined && grantEmail(seed, i) !== email) continue;
+      if (skipped++ < offset) continue;
+      data.push(grantObject(seed, i, 'invalid'));
+    }
+  } else if (
+    status === 'valid' &&
+    orderBy === 'asc' &&
+    provider === null &&
+    email === undefined &&
+    since === undefined &&
+    before === undefined &&
+    grants.deleted.size === 0 &&
+    (listed = grants.invalidIndices(faults))
+  ) {
+    // Valid grants from an offset without visiting the ones before it: O(limit + log invalid).
+    const inv = listed;
+    const invalidUpTo = (i: number) => {
+      let lo = 0;
+      let hi = inv.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (inv[mid]! <= i) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    // The offset-th valid index i satisfies i - invalidUpTo(i) === offset, i not invalid.
+    let i = offset;
+    for (let c = invalidUpTo(i); offset + c !== i; c = invalidUpTo(i)) i = offset + c;
+    let k = invalidUpTo(i);
+    for (; i < n && data.length < limit; i++) {
+      if (k < inv.length && inv[k] === i) {
+        k++;
+        continue;
+      }
+      data.push(grantObject(seed, i, 'valid'));
     }
   } else {
     let skipped = 0;
@@ -97,6 +144,7 @@ async function grantById(ctx: SimContext, x: Exchange, id: string): Promise<void
     });
   } else if (method === 'DELETE') {
     ctx.grants.deleted.add(i);
+    ctx.grantDeleted(i);
     sendJson(x.res, 200, { request_id: x.requestId });
   } else {
     sendNylasError(x, 405, 'invalid_request_error', `method ${method} is not allowed here`);

@@ -28,7 +28,7 @@ export interface MakeEventOptions {
   now?: () => number;
 }
 
-const GRANT_CODES: Record<string, number> = {
+export const GRANT_CODES: Record<string, number> = {
   'grant.created': 25012,
   'grant.deleted': 25013,
   'grant.updated': 25014,

@@ -19,6 +19,20 @@ export interface NotificationEnvelope {
   time: number;
   /** 1 on the first delivery, 2 and 3 on Nylas's retries; undefined when absent. */
   attempt: number | undefined;
+  /** `data.object.grant_id` and `provider` of grant.* notifications; never the email. */
+  grant?: { grantId: string; provider: string | undefined };
+}
+
+/** Grant ids are UUIDs (or provider-style ids): anything else is not used as a label. */
+const GRANT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+function grantOf(doc: Record<string, unknown>): NotificationEnvelope['grant'] {
+  const data = isRecord(doc.data) ? doc.data : undefined;
+  const object = data && isRecord(data.object) ? data.object : undefined;
+  const id = object?.grant_id ?? data?.grant_id;
+  if (typeof id !== 'string' || !GRANT_ID.test(id)) return undefined;
+  const provider = typeof object?.provider === 'string' ? object.provider : undefined;
+  return { grantId: id, provider };
 }
 
 /** Why a body is not a notification. */
@@ -76,6 +90,7 @@ export async function parseNotification(raw: Buffer, gzipped: boolean): Promise<
       time,
       attempt:
         attemptValue !== undefined && Number.isInteger(attemptValue) ? attemptValue : undefined,
+      ...(type.startsWith('grant.') ? { grant: grantOf(doc) } : {}),
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { GrantHealth } from '../grants/health.js';
 import type { ServerResponse } from 'node:http';
 import type { Tracer } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
@@ -38,6 +39,8 @@ export interface ListenerContext {
   /** Memory for bodies in flight, shared by all deliveries (see MAX_BUFFERED_BYTES). */
   readonly bodyBudget: ByteBudget;
   readonly dedupe: DedupeWindow;
+  /** Grant health from grant.* notifications (verified ones only); absent in some tests. */
+  readonly grantHealth: GrantHealth | undefined;
   readonly dispatcher: Dispatcher;
   /** Wall clock, milliseconds since the epoch (delivery lag, last-notification time). */
   readonly now: () => number;

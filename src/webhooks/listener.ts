@@ -1,3 +1,4 @@
+import type { GrantHealth } from '../grants/health.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -41,6 +42,8 @@ export interface WebhookListenerDeps {
   metrics: Metrics;
   logger: Logger;
   tracer: Tracer;
+  /** Where verified grant.* notifications report grant health (SPEC section 5). */
+  grantHealth?: GrantHealth;
   /** Test seams; production uses the defaults. */
   options?: WebhookListenerOptions;
 }
@@ -97,6 +100,7 @@ export function createWebhookListener(deps: WebhookListenerDeps): WebhookListene
     timings,
     maxBodyBytes: opts.maxBodyBytes ?? MAX_BODY_BYTES,
     bodyBudget: createByteBudget(opts.maxBufferedBytes ?? MAX_BUFFERED_BYTES),
+    grantHealth: deps.grantHealth,
     dedupe: createDedupeWindow({
       maxEntries: opts.dedupe?.maxEntries ?? 10_000,
       ttlMs: opts.dedupe?.ttlMs ?? 3_600_000,

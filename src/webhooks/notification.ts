@@ -2,7 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { readBody } from './body.js';
-import { attemptLabel, parseNotification, type ParseResult } from './cloudevent.js';
+import { isGrantHealthTrigger } from '../grants/health.js';
+import { grantProvider } from '../pollers/labels.js';
+import {
+  attemptLabel,
+  parseNotification,
+  type NotificationEnvelope,
+  type ParseResult,
+} from './cloudevent.js';
 import { sendListenerError, type ListenerContext } from './context.js';
 import { errorCode, ForwardAbort, forwardToApp, statusClass } from './forward.js';
 import {
@@ -186,6 +193,8 @@ async function deliver(
   if (parsed.ok && trusted) {
     duplicate = ctx.dedupe.has(parsed.envelope.id);
     measureDelivery(ctx, st, parsed, trigger);
+    // Only a verified signature may change grant health: a forged grant.expired must not page.
+    if (signature === 'valid') learnGrantHealth(ctx, parsed.envelope);
   }
 
   forwarding ??= startForward(ctx, req, res, body.bytes, st);
@@ -220,6 +229,18 @@ async function deliver(
   });
   // The span lasts until the app's response is over, past a 504 to Nylas.
   await forwarding.done;
+}
+
+/** A verified grant.* notification updates nylas_grant_invalid{source="notification"} at once. */
+function learnGrantHealth(ctx: ListenerContext, envelope: NotificationEnvelope): void {
+  const { grant, type } = envelope;
+  if (!ctx.grantHealth || !grant || !isGrantHealthTrigger(type)) return;
+  ctx.grantHealth.notify({
+    grantId: grant.grantId,
+    provider: grantProvider(grant.provider ?? 'unknown'),
+    trigger: type,
+    eventTime: envelope.time,
+  });
 }
 
 function tooLarge(res: ServerResponse) {

@@ -109,6 +109,7 @@ beforeAll(async () => {
     SIDECAR_DEMO: '1',
     // Every poller every 2 s, so a scenario switch reaches /metrics within seconds.
     SIDECAR_POLL_GRANTS: '*/2 * * * * *',
+    SIDECAR_POLL_GRANTS_CENSUS: '*/10 * * * * *',
     SIDECAR_POLL_WEBHOOKS: '*/2 * * * * *',
     SIDECAR_POLL_STATUS_PAGE: '*/2 * * * * *',
     SIDECAR_POLL_ACCOUNTS: '*/2 * * * * *',

@@ -41,6 +41,7 @@ export async function startSidecarProcess(
     SIDECAR_LISTEN: `127.0.0.1:${proxyPort}`,
     SIDECAR_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
     SIDECAR_POLL_GRANTS: 'off',
+    SIDECAR_POLL_GRANTS_CENSUS: 'off',
     SIDECAR_POLL_WEBHOOKS: 'off',
     SIDECAR_POLL_STATUS_PAGE: 'off',
     SIDECAR_POLL_ACCOUNTS: 'off',

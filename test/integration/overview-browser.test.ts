@@ -22,7 +22,7 @@ beforeAll(async () => {
   });
   const ids = sim.listGrantIds();
   invalidIds = [ids[2]!, ids[5]!];
-  for (const id of invalidIds) sim.setGrantStatus(id, 'invalid');
+  for (const id of invalidIds) void sim.setGrantStatus(id, 'invalid');
   incidentId = sim.openIncident({ name: 'Elevated API error rates', impact: 'major' });
   for (const p of ['grants', 'webhooks', 'status_page'] as const)
     expect(await sc.sidecar.pollers.runOnce(p)).toBe('success');

@@ -167,6 +167,19 @@ describe('Nylas client boundary', () => {
 });
 
 describe('grants poller boundary', () => {
+  /** GET /v3/grants over `all`, honouring grant_status, provider, limit and offset, as Nylas does. */
+  const listing =
+    (all: () => Array<Record<string, unknown>>) => (req: { url?: string }, res: ServerResponse) => {
+      const q = new URL(req.url!, 'http://x').searchParams;
+      const offset = Number(q.get('offset'));
+      const limit = Number(q.get('limit'));
+      const data = all()
+        .filter((g) => !q.get('grant_status') || g.grant_status === q.get('grant_status'))
+        .filter((g) => !q.get('provider') || g.provider === q.get('provider'))
+        .slice(offset, offset + limit);
+      json(res, 200, { request_id: 'r', data, limit, offset });
+    };
+
   it('keeps no email from the upstream JSON, and stops paging at a short page', async () => {
     const grant = (i: number, status: string) => ({
       id: `g-${i}`,
@@ -176,17 +189,17 @@ describe('grants poller boundary', () => {
       grant_status: status,
       access_token: 'tok-secret',
     });
-    const f = await fixture((req, res) => {
-      const offset = Number(new URL(req.url!, 'http://x').searchParams.get('offset'));
-      const data =
-        offset === 0
-          ? Array.from({ length: 200 }, (_, i) => grant(i, i < 3 ? 'invalid' : 'valid'))
-          : [grant(200, 'invalid')];
-      json(res, 200, { request_id: 'r', data, limit: 200, offset });
-    });
+    const grants = Array.from({ length: 201 }, (_, i) =>
+      grant(i, i < 3 || i === 200 ? 'invalid' : 'valid'),
+    );
+    const f = await fixture(listing(() => grants));
     const { pollers, scrape } = pollersFor(f.url);
     expect(await pollers.runOnce('grants')).toBe('success');
-    expect(f.seen).toHaveLength(2);
+    // 4 invalid grants: one short page, and only the invalid ones asked for.
+    expect(
+      f.seen.map((r) => new URL(r.url ?? '/', 'http://x').searchParams.get('grant_status')),
+    ).toEqual(['invalid']);
+    expect(await pollers.runOnce('grants_census')).toBe('success');
     const snap = pollers.snapshot().grants!;
     expect(snap.total).toBe(201);
     expect(snap.invalidTotal).toBe(4);
@@ -194,8 +207,9 @@ describe('grants poller boundary', () => {
     expect(text).not.toContain('@');
     expect(text).not.toContain('tok-secret');
     const s = await scrape();
-    // An unknown provider becomes `other` instead of a new label value.
+    // An unknown provider becomes `other` instead of a new label value: 98 valid, 3 invalid.
     expect(total(s, 'nylas_grants', { provider: 'other' })).toBe(101);
+    expect(total(s, 'nylas_grants', { provider: 'google' })).toBe(100);
     expect(
       series(s, 'nylas_grant_invalid')
         .map((x) => x.labels.provider)
@@ -205,26 +219,24 @@ describe('grants poller boundary', () => {
 
   it('leaves the last published grant gauges in place when a later poll fails half-way', async () => {
     let fail = false;
+    const grants = Array.from({ length: 210 }, (_, i) => ({
+      id: `g-${i}`,
+      provider: 'google',
+      grant_status: i < 205 ? 'invalid' : 'valid',
+    }));
+    const ok = listing(() => grants);
     const f = await fixture((req, res) => {
       const offset = Number(new URL(req.url!, 'http://x').searchParams.get('offset'));
       if (fail && offset > 0) return json(res, 503, { error: { type: 'api.internal_error' } });
-      const n = offset === 0 ? 200 : 10;
-      json(res, 200, {
-        data: Array.from({ length: n }, (_, i) => ({
-          id: `g-${offset + i}`,
-          provider: 'google',
-          grant_status: fail ? 'invalid' : 'valid',
-        })),
-      });
+      ok(req, res);
     });
-    const { pollers, scrape } = pollersFor(f.url);
+    const { pollers, scrape } = pollersFor(f.url, { SIDECAR_MAX_GRANT_SERIES: '300' });
     expect(await pollers.runOnce('grants')).toBe('success');
     fail = true;
     expect(await pollers.runOnce('grants')).toBe('error');
     const s = await scrape();
-    expect(total(s, 'nylas_grants', { status: 'valid' })).toBe(210);
-    expect(total(s, 'nylas_grants', { status: 'invalid' })).toBe(0);
-    expect(series(s, 'nylas_grant_invalid')).toHaveLength(0);
+    expect(total(s, 'nylas_grants', { status: 'invalid' })).toBe(205);
+    expect(series(s, 'nylas_grant_invalid')).toHaveLength(205);
     expect(total(s, 'nylas_poller_runs_total', { poller: 'grants', result: 'error' })).toBe(1);
   });
 });
@@ -273,7 +285,7 @@ describe('status page poller boundary', () => {
     expect(series(s, 'nylas_status_page_incident_info')).toEqual([
       {
         name: 'nylas_status_page_incident_info',
-        labels: { incident_id: 'i1', impact: 'unknown', status: 'identified' },
+        labels: { incident_id: 'i1', impact: 'unknown', status: 'identified', region: 'all' },
         value: 1,
       },
     ]);

@@ -83,6 +83,7 @@ describe('SIDECAR_ROLE', () => {
     });
     expect(sc.urls.proxy).toBe('');
     expect(await sc.sidecar.pollers.runOnce('grants')).toBe('success');
+    expect(await sc.sidecar.pollers.runOnce('grants_census')).toBe('success');
     expect(await sc.sidecar.pollers.runOnce('status_page')).toBe('success');
     const s = await scrape(sc.urls.admin);
     expect(series(s, 'nylas_sidecar_role')[0]!.labels.role).toBe('pollers');

@@ -102,6 +102,7 @@ describe('every named scenario shows in /metrics as its name says', () => {
       [
         'accounts-stopped',
         'degraded',
+        'grant-expiry',
         'healthy',
         'invalid-grants',
         'outage',

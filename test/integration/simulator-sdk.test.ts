@@ -105,7 +105,7 @@ describe('the nylas SDK against the simulator', () => {
     expect(e1).toBeInstanceOf(NylasApiError);
     expect(e1.statusCode).toBe(401);
     const victim = sim.listGrantIds()[5]!;
-    sim.setGrantStatus(victim, 'invalid');
+    void sim.setGrantStatus(victim, 'invalid');
     try {
       const e2 = (await nylas.messages
         .list({ identifier: victim })
@@ -114,7 +114,7 @@ describe('the nylas SDK against the simulator', () => {
       expect(e2.type).toBe('unauthorized');
       expect((await nylas.grants.find({ grantId: victim })).data.grantStatus).toBe('invalid');
     } finally {
-      sim.setGrantStatus(victim, 'valid');
+      void sim.setGrantStatus(victim, 'valid');
     }
   });
 

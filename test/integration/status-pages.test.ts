@@ -32,9 +32,9 @@ beforeAll(async () => {
   const ids = sim.listGrantIds();
   invalidId = ids[4]!;
   validId = ids[9]!;
-  sim.setGrantStatus(invalidId, 'invalid');
+  void sim.setGrantStatus(invalidId, 'invalid');
   incidentId = sim.openIncident({ name: 'Microsoft sync delays', impact: 'minor' });
-  for (const p of ['grants', 'webhooks', 'status_page', 'accounts'] as const)
+  for (const p of ['grants', 'grants_census', 'webhooks', 'status_page', 'accounts'] as const)
     expect(await sc.sidecar.pollers.runOnce(p)).toBe('success');
 
   // Real traffic through the proxy with the official SDK: the invalid grant fails with 401.
@@ -78,7 +78,7 @@ describe('GET /status', () => {
     ]);
     expect(m.accounts!.total).toBeGreaterThan(0);
     const names = m.pollers.map((p) => p.name).sort();
-    expect(names).toEqual(['accounts', 'grants', 'status_page', 'webhooks']);
+    expect(names).toEqual(['accounts', 'grants', 'grants_census', 'status_page', 'webhooks']);
     for (const p of m.pollers) {
       expect(p.lastResult).toBe('success');
       expect(p.stale).toBe(false);

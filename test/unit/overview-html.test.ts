@@ -28,12 +28,15 @@ function snapshot(): PollersSnapshot {
     ],
     grants: {
       at: NOW,
+      startedAt: NOW,
+      censusAt: NOW,
       total: 3,
       counts: [{ status: 'invalid', provider: 'google', count: 1 }],
       invalid: [{ grantId: `g-${EVIL}`, provider: 'google', updatedAt: undefined }],
       invalidTotal: 1,
     },
     accounts: undefined,
+    notifiedGrants: [],
     webhooks: {
       at: NOW,
       destinations: [
@@ -45,7 +48,23 @@ function snapshot(): PollersSnapshot {
           status: 'failing',
           rawStatus: 'failing',
           statusUpdatedAt: undefined,
+          // Failing for 30 hours: Nylas marks it failed 72 hours in, 42 hours from now.
+          statusSince: NOW / 1000 - 30 * 3600,
+          markedFailedAt: NOW / 1000 + 42 * 3600,
           triggerCount: 2,
+        },
+      ],
+      channels: [
+        {
+          id: 'ch1',
+          type: 'sns',
+          description: 'Audit trail',
+          status: 'active',
+          rawStatus: 'active',
+          statusUpdatedAt: undefined,
+          statusSince: NOW / 1000 - 3600,
+          markedFailedAt: undefined,
+          triggerCount: 1,
         },
       ],
     },
@@ -59,6 +78,8 @@ function snapshot(): PollersSnapshot {
         {
           id: 'inc1',
           name: `Outage ${EVIL}`,
+          region: 'all',
+          ours: true,
           impact: 'major',
           status: 'investigating',
           createdAt: undefined,
@@ -67,6 +88,8 @@ function snapshot(): PollersSnapshot {
       ],
       maintenances: [],
       maintenanceActive: 0,
+      pageUrl: 'https://status.nylas.com/',
+      region: undefined,
     },
   };
 }
@@ -163,5 +186,29 @@ describe('/status model', () => {
     expect(m.grants!.recentAuthFailures).toEqual([
       { grantId: 'g1', count: 1, lastAt: new Date(NOW).toISOString() },
     ]);
+  });
+});
+
+describe('where each destination is heading', () => {
+  it('says on / since when a destination has been failing and when Nylas will mark it failed', () => {
+    const html = renderOverview(buildStatusModel(snapshot(), [], NOW));
+    const since = new Date(NOW - 30 * 3600_000).toISOString();
+    const failedAt = new Date(NOW + 42 * 3600_000).toISOString();
+    expect(html).toContain(
+      `has been failing since ${since}: Nylas will mark it failed at ${failedAt} (in 42.0 h)`,
+    );
+    expect(html).toContain('Notification channels');
+    expect(html).toContain('Audit trail');
+  });
+
+  it('has no such line for a destination failing for less than 24 hours', () => {
+    const snap = snapshot();
+    const d = snap.webhooks!.destinations[0]!;
+    d.statusSince = NOW / 1000 - 2 * 3600;
+    d.markedFailedAt = d.statusSince + 72 * 3600;
+    const html = renderOverview(buildStatusModel(snap, [], NOW));
+    expect(html).not.toContain('has been failing since');
+    // The table still says where it is heading.
+    expect(html).toContain('unless deliveries recover');
   });
 });

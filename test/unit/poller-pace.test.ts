@@ -223,3 +223,54 @@ describe('429 inside a run', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('pacing under a late timer and two runs at once', () => {
+  it('never lets more than floor(perSecond) start within 1.1 s, even when a timer fires late', async () => {
+    const clock = { t: 0 };
+    let late = true;
+    // The first sleep overshoots by 300 ms (a busy event loop); the others are exact.
+    const sleep: Sleep = (ms) => {
+      clock.t += ms + (late ? 300 : 0);
+      late = false;
+      return Promise.resolve();
+    };
+    const pacer = createPacer({ perSecond: 8, now: () => clock.t, sleep });
+    const starts: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      await pacer.wait(AbortSignal.timeout(10_000));
+      starts.push(clock.t);
+    }
+    for (let i = 8; i < starts.length; i++)
+      expect(starts[i]! - starts[i - 8]!).toBeGreaterThanOrEqual(1100);
+  });
+
+  it('lets the invalid-grants run go first while the census (background) waits', async () => {
+    // A fake clock for concurrent sleepers: the earliest sleeper wakes first, and the clock jumps
+    // to its time (the queue is served once both runs have had their turn).
+    const clock = { t: 0 };
+    const pending: { at: number; wake: () => void }[] = [];
+    const drive = () => {
+      pending.sort((a, b) => a.at - b.at);
+      const next = pending.shift();
+      if (!next) return;
+      clock.t = Math.max(clock.t, next.at);
+      next.wake();
+    };
+    const sleep: Sleep = (ms) =>
+      new Promise((resolve) => {
+        pending.push({ at: clock.t + ms, wake: resolve });
+        setImmediate(drive);
+      });
+    const pacer = createPacer({ perSecond: 8, now: () => clock.t, sleep });
+    const order: string[] = [];
+    const run = async (name: string, n: number, priority: 'poll' | 'background') => {
+      for (let i = 0; i < n; i++) {
+        await pacer.wait(AbortSignal.timeout(60_000), priority);
+        order.push(name);
+      }
+    };
+    await Promise.all([run('census', 5, 'background'), run('invalid', 5, 'poll')]);
+    // The census may take the very first slot, before the invalid run asks; after that it waits.
+    expect(order.slice(1, 6).filter((n) => n === 'invalid').length).toBeGreaterThanOrEqual(4);
+  });
+});

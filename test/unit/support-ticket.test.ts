@@ -30,7 +30,15 @@ function input(over: Partial<TicketInput> = {}): TicketInput {
     grantSource: 'api',
     grantCheckedAt: NOW,
     errors: [],
-    grants: { at: NOW, total: 100, counts: [], invalid: [], invalidTotal: 0 },
+    grants: {
+      at: NOW,
+      startedAt: NOW,
+      censusAt: NOW,
+      total: 100,
+      counts: [],
+      invalid: [],
+      invalidTotal: 0,
+    },
     statusPage: {
       at: NOW,
       indicator: 'none',
@@ -40,6 +48,8 @@ function input(over: Partial<TicketInput> = {}): TicketInput {
       incidents: [],
       maintenances: [],
       maintenanceActive: 0,
+      pageUrl: 'https://status.nylas.com/',
+      region: 'us',
     },
     apiHost: 'api.us.nylas.com',
     now: NOW,
@@ -92,7 +102,17 @@ describe('suggested support tier', () => {
     expect(suggestTier(input({ errors: [err(GRANT), err('other-grant')] })).tier).toBe(2);
     expect(
       suggestTier(
-        input({ grants: { at: NOW, total: 100, counts: [], invalid: [], invalidTotal: 3 } }),
+        input({
+          grants: {
+            at: NOW,
+            startedAt: NOW,
+            censusAt: NOW,
+            total: 100,
+            counts: [],
+            invalid: [],
+            invalidTotal: 3,
+          },
+        }),
       ).tier,
     ).toBe(2);
   });
@@ -113,7 +133,17 @@ describe('suggested support tier', () => {
     ).toBe(1);
     expect(
       suggestTier(
-        input({ grants: { at: NOW, total: 40, counts: [], invalid: [], invalidTotal: 20 } }),
+        input({
+          grants: {
+            at: NOW,
+            startedAt: NOW,
+            censusAt: NOW,
+            total: 40,
+            counts: [],
+            invalid: [],
+            invalidTotal: 20,
+          },
+        }),
       ).tier,
     ).toBe(1);
     const many = Array.from({ length: 12 }, (_, i) => err(`g-${i}`, 500));
@@ -163,6 +193,8 @@ describe('support ticket text', () => {
             {
               id: 'inc1',
               name: 'Delayed Gmail sync',
+              region: 'all',
+              ours: true,
               impact: 'minor',
               status: 'investigating',
               createdAt: undefined,

@@ -60,6 +60,7 @@ describe('traffic figures from the metric cells', () => {
         accounts: undefined,
         webhooks: undefined,
         statusPage: undefined,
+        notifiedGrants: [],
       },
       [],
       t,
@@ -80,6 +81,7 @@ describe('the overview for each role', () => {
     accounts: undefined,
     webhooks: undefined,
     statusPage: undefined,
+    notifiedGrants: [],
   };
   const instance = (role: 'proxy' | 'pollers' | 'all') => ({
     role,
@@ -128,10 +130,19 @@ describe('long tables on the overview', () => {
     const m = buildStatusModel(
       {
         pollers: [],
-        grants: { at: 0, total: 240, counts: [], invalid, invalidTotal: 96 },
+        grants: {
+          at: 0,
+          startedAt: 0,
+          censusAt: 0,
+          total: 240,
+          counts: [],
+          invalid,
+          invalidTotal: 96,
+        },
         accounts: undefined,
         webhooks: undefined,
         statusPage: undefined,
+        notifiedGrants: [],
       },
       [],
       0,

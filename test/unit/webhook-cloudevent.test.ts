@@ -18,8 +18,29 @@ describe('CloudEvent envelope parsing', () => {
   it('reads id, type, time and the delivery attempt', async () => {
     expect(await parseNotification(json(event), false)).toEqual({
       ok: true,
-      envelope: { id: 'notif-1', type: 'grant.expired', time: 1739223251, attempt: 2 },
+      envelope: {
+        id: 'notif-1',
+        type: 'grant.expired',
+        time: 1739223251,
+        attempt: 2,
+        grant: { grantId: 'g', provider: undefined },
+      },
     });
+  });
+
+  it('reads the grant of a grant notification, and only an id-shaped one', async () => {
+    const withProvider = {
+      ...event,
+      data: { object: { grant_id: 'a1-b2_c3', provider: 'google', email: 'x@example.com' } },
+    };
+    const ok = await parseNotification(json(withProvider), false);
+    expect(ok.ok && ok.envelope.grant).toEqual({ grantId: 'a1-b2_c3', provider: 'google' });
+    const odd = { ...event, data: { object: { grant_id: 'not a grant id\n' } } };
+    const r = await parseNotification(json(odd), false);
+    expect(r.ok && r.envelope.grant).toBeUndefined();
+    const message = { ...event, type: 'message.created' };
+    const m = await parseNotification(json(message), false);
+    expect(m.ok && 'grant' in m.envelope).toBe(false);
   });
 
   it('inflates a gzip body for parsing', async () => {
