@@ -90,7 +90,7 @@ describe('401s are blamed on the API key or on the grant', () => {
   it('an invalid grant with a working key stays the grant’s', async () => {
     const { sim, sc, grants } = await setUp(GOOD_KEY);
     const bad = grants[3]!;
-    sim.setGrantStatus(bad, 'invalid');
+    await sim.setGrantStatus(bad, 'invalid');
     const app = new Nylas({ apiKey: GOOD_KEY, apiUri: sc.urls.proxy, timeout: 10 });
     expect(await settle(app.messages.list({ identifier: bad }))).toBe('failed');
     expect(await settle(app.messages.list({ identifier: bad }))).toBe('failed');
