@@ -1,9 +1,13 @@
 // `npm run bench`: what the sidecar costs, measured against going direct and against a bare
 // undici proxy, in the same run, alternating. Loopback only; bounded in time.
 //
-//   npm run bench -- [--quick] [--soak-seconds N] [--out FILE]
+//   npm run bench -- [--quick] [--rounds N] [--soak-seconds N] [--out FILE] [--compare DIR]
 //   npm run bench -- --grants 1000000 [--grants-max-seconds N] [--grants-old-ref REF]
 //   (the grants pollers only, old and new side by side)
+//
+// --compare DIR adds, to the saturation and latency rounds, a second sidecar built in DIR (another
+// checkout, `npm run build` done there), exporting to a receiver of its own: a before/after of a
+// change measured in the same rounds, which is the only comparison this shared machine allows.
 //
 // With two or more cores, the upstream and the proxies run on core 0 and the load generator (this
 // process) on core 1.
@@ -16,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { buildOld, printGrantsPhase, runGrantsPhase } from './grants.js';
 import { downloads, fixedRate, saturate, type Percentiles } from './load.js';
+import { spread } from './spread.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -27,7 +32,9 @@ const outFile = args.includes('--out')
   : join(root, 'bench', 'results', 'latest.json');
 // Many short alternating rounds rather than a few long ones: on a shared VM the machine's speed
 // drifts by tens of percent over minutes, and a per-round ratio of neighbours cancels most of it.
-const ROUNDS = quick ? 3 : 9;
+const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const ROUNDS = Number(arg('--rounds')) || (quick ? 4 : 10);
+const compareDir = arg('--compare');
 const SAT_SECONDS = quick ? 2 : 3;
 const RATE_SECONDS = quick ? 3 : 5;
 const DOWNLOAD_ROUNDS = quick ? 2 : 3;
@@ -84,10 +91,15 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts the built sidecar with every instrumentation feature on. */
-async function startSidecar(upstream: string, otlp: string, extra: Record<string, string> = {}) {
+async function startSidecar(
+  upstream: string,
+  otlp: string,
+  extra: Record<string, string> = {},
+  main = join(root, 'dist', 'src', 'main.js'),
+) {
   const proxyPort = await freePort();
   const adminPort = await freePort();
-  const started = await startNode(join(root, 'dist', 'src', 'main.js'), [], {
+  const started = await startNode(main, [], {
     NYLAS_API_URI: upstream,
     NYLAS_API_KEY: 'bench-key',
     SIDECAR_LISTEN: `127.0.0.1:${proxyPort}`,
@@ -126,16 +138,34 @@ function resetPeak(pid: number): void {
 }
 
 /** The OTLP/HTTP receiver (./otlp-sink.ts), pinned with the servers, not in this process. */
-async function startOtlpSink(): Promise<{ url: string; batches: () => Promise<number> }> {
+async function startOtlpSink() {
   const { line } = await startNode(join(here, 'otlp-sink.js'), []);
   const url = `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
   return {
     url,
-    batches: () =>
-      fetch(`${url}/count`)
-        .then((r) => r.json() as Promise<{ batches: number }>)
-        .then((c) => c.batches),
+    count: () =>
+      fetch(`${url}/count`).then(
+        (r) => r.json() as Promise<{ batches: number; spans: number; bytes: number }>,
+      ),
   };
+}
+
+/** Requests the sidecar proxied, by its own counter (every series of nylas_api_requests_total). */
+async function proxiedRequests(admin: string): Promise<number> {
+  const text = await (await fetch(`${admin}/metrics`)).text();
+  return [...text.matchAll(/^nylas_api_requests_total(?:\{[^}]*\})? (\d+)/gm)].reduce(
+    (a, m) => a + Number(m[1]),
+    0,
+  );
+}
+
+/** SIGTERM, and the exit: the sidecar flushes its spans before it exits. */
+function stopGracefully(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
 }
 
 /**
@@ -225,6 +255,12 @@ async function main() {
   const bare = await startNode(join(here, 'bare-proxy.js'), [upstream]);
   const bareUrl = `http://127.0.0.1:${(JSON.parse(bare.line) as { port: number }).port}`;
   const sidecar = await startSidecar(upstream, sink.url);
+  const beforeSink = compareDir ? await startOtlpSink() : undefined;
+  const before =
+    compareDir && beforeSink
+      ? await startSidecar(upstream, beforeSink.url, {}, join(compareDir, 'dist', 'src', 'main.js'))
+      : undefined;
+  if (before) console.log(`Compared with the sidecar built in ${compareDir}, in the same rounds.`);
   const nginx = await startNginx(upstream);
   if (nginx) console.log('Reference: nginx on core 0 as well.');
   const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';
@@ -235,13 +271,20 @@ async function main() {
   // Warm-up: JIT and connection pools.
   for (const t of Object.keys(targets) as Target[]) await saturate(targets[t] + path, 1, 16);
   if (nginx) await saturate(nginx.url + path, 1, 16);
+  if (before) await saturate(before.proxy + path, 1, 16);
   const ref = { rps: [] as number[], cpu: [] as number[], lat: [] as Percentiles[] };
+  const cmp = { rps: [] as number[], cpu: [] as number[], lat: [] as Percentiles[] };
+  // The order of the targets turns by one each round, so none is always measured first or last.
+  const order = (r: number): Target[] => {
+    const ts: Target[] = ['direct', 'sidecar', 'bare'];
+    return ts.map((_, i) => ts[(i + r) % ts.length]!);
+  };
 
   // 1. Saturation throughput and CPU per request.
   const sat: Record<Target, number[]> = { direct: [], bare: [], sidecar: [] };
   const cpuPerReq: Record<'bare' | 'sidecar', number[]> = { bare: [], sidecar: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const t of ['direct', 'sidecar', 'bare'] as Target[]) {
+    for (const t of order(r)) {
       const pid = pidOf[t];
       const c0 = pid ? cpuSeconds(pid) : 0;
       const res = await saturate(targets[t] + path, SAT_SECONDS);
@@ -255,15 +298,21 @@ async function main() {
       ref.rps.push(res.rps);
       ref.cpu.push(((cpuSeconds(nginx.pid) - c0) / res.requests) * 1e6);
     }
+    if (before) {
+      const c0 = cpuSeconds(before.pid);
+      const res = await saturate(before.proxy + path, SAT_SECONDS);
+      cmp.rps.push(res.rps);
+      cmp.cpu.push(((cpuSeconds(before.pid) - c0) / res.requests) * 1e6);
+    }
   }
   console.log('saturation done');
 
   // 2. Latency at a fixed 1,000 requests/s.
   const lat: Record<Target, Percentiles[]> = { direct: [], bare: [], sidecar: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const t of ['direct', 'sidecar', 'bare'] as Target[])
-      lat[t].push(await fixedRate(targets[t] + path, RATE, RATE_SECONDS));
+    for (const t of order(r)) lat[t].push(await fixedRate(targets[t] + path, RATE, RATE_SECONDS));
     if (nginx) ref.lat.push(await fixedRate(nginx.url + path, RATE, RATE_SECONDS));
+    if (before) cmp.lat.push(await fixedRate(before.proxy + path, RATE, RATE_SECONDS));
   }
   console.log('fixed-rate latency done');
 
@@ -302,6 +351,17 @@ async function main() {
   const soakEndKb = memKb(sidecar.pid, 'VmRSS');
   const soakWarmKb = rssSamples.find((x) => x.t >= warmSeconds)?.kb ?? soakStartKb;
   console.log('soak done');
+
+  // Every span exported? The sidecar's own request count, then SIGTERM (which flushes the spans
+  // it still holds), then the receiver's span count.
+  const sidecarPeakRssMb = memKb(sidecar.pid, 'VmHWM') / 1024;
+  const requestsProxied = await proxiedRequests(sidecar.admin);
+  await stopGracefully(sidecar.child);
+  const received = await sink.count();
+  const beforeSpans = before && beforeSink ? await proxiedRequests(before.admin) : undefined;
+  if (before) await stopGracefully(before.child);
+  const beforeReceived = beforeSink ? await beforeSink.count() : undefined;
+  console.log('span count done');
 
   // 5. /metrics scrape with 50,000 polled grants and traffic on 100 routes.
   const scrape = await scrapeCost(sink.url);
@@ -378,9 +438,38 @@ async function main() {
       p99_ms: soak.p99,
       errors: soak.errors,
     },
-    sidecar_peak_rss_mb: memKb(sidecar.pid, 'VmHWM') / 1024,
+    sidecar_peak_rss_mb: sidecarPeakRssMb,
     scrape_ms: scrape,
-    span_batches_exported: await sink.batches(),
+    /** Spans counted at the receiver after the sidecar's SIGTERM, against requests it proxied. */
+    spans: {
+      requests_proxied: requestsProxied,
+      spans_received: received.spans,
+      batches_received: received.batches,
+      missing: requestsProxied - received.spans,
+    },
+    /**
+     * Per-round figures (neighbouring measurements, same round) across the alternating rounds:
+     * what the issue's targets are judged on.
+     */
+    over_bare_proxy_by_round: {
+      p50_ms: spread(lat.sidecar.map((x, i) => x.p50 - lat.bare[i]!.p50)),
+      p99_ms: spread(lat.sidecar.map((x, i) => x.p99 - lat.bare[i]!.p99)),
+      p999_ms: spread(lat.sidecar.map((x, i) => x.p999 - lat.bare[i]!.p999)),
+      cpu_ratio: spread(cpuPerReq.sidecar.map((x, i) => x / cpuPerReq.bare[i]!)),
+      throughput_ratio: spread(sat.sidecar.map((x, i) => x / sat.bare[i]!)),
+    },
+    /** With --compare: the other build's sidecar, in the same rounds. */
+    compared_build: before
+      ? {
+          dir: compareDir,
+          p50_over_bare_ms: spread(cmp.lat.map((x, i) => x.p50 - lat.bare[i]!.p50)),
+          p99_over_bare_ms: spread(cmp.lat.map((x, i) => x.p99 - lat.bare[i]!.p99)),
+          cpu_ratio_over_bare: spread(cmp.cpu.map((x, i) => x / cpuPerReq.bare[i]!)),
+          throughput_ratio_over_bare: spread(cmp.rps.map((x, i) => x / sat.bare[i]!)),
+          requests_proxied: beforeSpans,
+          spans_received: beforeReceived?.spans,
+        }
+      : null,
     ratios: {
       throughput_sidecar_over_direct: median(sat.sidecar) / median(sat.direct),
       cpu_sidecar_over_bare_proxy: median(cpuPerReq.sidecar.map((x, i) => x / cpuPerReq.bare[i]!)),
@@ -390,6 +479,7 @@ async function main() {
     },
   };
   printTable(result);
+  printRounds(result);
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nwritten: ${outFile}`);
@@ -442,6 +532,37 @@ async function scrapeCost(otlp: string) {
     sc.child.kill('SIGTERM');
     await sim.stop();
   }
+}
+
+type SpreadOut = ReturnType<typeof spread>;
+function printRounds(r: {
+  over_bare_proxy_by_round: Record<string, SpreadOut>;
+  compared_build: Record<string, unknown> | null;
+  spans: { requests_proxied: number; spans_received: number; missing: number };
+}) {
+  const line = (name: string, x: SpreadOut, d: number, unit: string, target: string) =>
+    console.log(
+      `  ${name.padEnd(22)} median ${fmt(x.median, d)}${unit}  [95% CI ${fmt(x.ci95[0], d)} to ${fmt(x.ci95[1], d)}]  min ${fmt(x.min, d)}  max ${fmt(x.max, d)}  (${x.rounds} rounds; target ${target})`,
+    );
+  const o = r.over_bare_proxy_by_round;
+  console.log('\nsidecar over the bare proxy, per round (same-run neighbours):');
+  line('p50 at 1,000 req/s', o.p50_ms!, 3, ' ms', '<= +0.100 ms');
+  line('p99 at 1,000 req/s', o.p99_ms!, 3, ' ms', '<= +0.500 ms');
+  line('p99.9 at 1,000 req/s', o.p999_ms!, 3, ' ms', 'none');
+  line('CPU per request', o.cpu_ratio!, 2, '×', '<= 1.10×');
+  line('throughput at saturation', o.throughput_ratio!, 2, '×', '>= 0.90×');
+  const c = r.compared_build as Record<string, SpreadOut> | null;
+  if (c) {
+    console.log(`the compared build over the bare proxy, same rounds:`);
+    line('p50 at 1,000 req/s', c.p50_over_bare_ms!, 3, ' ms', '-');
+    line('p99 at 1,000 req/s', c.p99_over_bare_ms!, 3, ' ms', '-');
+    line('CPU per request', c.cpu_ratio_over_bare!, 2, '×', '-');
+    line('throughput at saturation', c.throughput_ratio_over_bare!, 2, '×', '-');
+  }
+  const sp = r.spans;
+  console.log(
+    `spans: ${sp.spans_received} received for ${sp.requests_proxied} requests proxied (${sp.missing} missing)`,
+  );
 }
 
 function printTable(r: {
