@@ -54,6 +54,8 @@ function hasTaskset(): boolean {
 
 const children: ChildProcess[] = [];
 let stopping = false;
+/** Children stopped on purpose before the end (their exit is not an error). */
+const stoppedOnPurpose = new WeakSet<ChildProcess>();
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 /** Starts `node <script> ...args` on core 0 and resolves what it prints as its first JSON line. */
@@ -76,7 +78,7 @@ async function startNode(script: string, argv: string[], env: Record<string, str
     });
     child.once('exit', (code) => {
       const e = new Error(`${script} exited with ${code}: ${err}`);
-      if (!stopping) console.error(e.message);
+      if (!stopping && !stoppedOnPurpose.has(child)) console.error(e.message);
       reject(e);
     });
   });
@@ -153,7 +155,7 @@ async function startOtlpSink() {
 /** Requests the sidecar proxied, by its own counter (every series of nylas_api_requests_total). */
 async function proxiedRequests(admin: string): Promise<number> {
   const text = await (await fetch(`${admin}/metrics`)).text();
-  return [...text.matchAll(/^nylas_api_requests_total(?:\{[^}]*\})? (\d+)/gm)].reduce(
+  return [...text.matchAll(/^nylas_api_requests_total(?:\{.*\})? (\d+)$/gm)].reduce(
     (a, m) => a + Number(m[1]),
     0,
   );
@@ -163,6 +165,7 @@ async function proxiedRequests(admin: string): Promise<number> {
 function stopGracefully(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();
+    stoppedOnPurpose.add(child);
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
