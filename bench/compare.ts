@@ -15,6 +15,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fixedRate, saturate } from './load.js';
+import { benchSidecarEnv } from './sidecar-env.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -73,14 +74,7 @@ async function startSidecar(main: string, upstream: string, otlp: string) {
   const proxyPort = await freePort();
   const adminPort = await freePort();
   const { pid } = await startNode(main, {
-    NYLAS_API_URI: upstream,
-    NYLAS_API_KEY: 'bench-key',
-    SIDECAR_LISTEN: `127.0.0.1:${proxyPort}`,
-    SIDECAR_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
-    SIDECAR_POLL_GRANTS: 'off',
-    SIDECAR_POLL_WEBHOOKS: 'off',
-    SIDECAR_POLL_STATUS_PAGE: 'off',
-    SIDECAR_POLL_ACCOUNTS: 'off',
+    ...benchSidecarEnv({ upstream, proxyPort, adminPort }),
     SIDECAR_LOG_LEVEL: 'info',
     OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
   });

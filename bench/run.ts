@@ -21,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { buildOld, printGrantsPhase, runGrantsPhase } from './grants.js';
 import { downloads, fixedRate, saturate, type Percentiles } from './load.js';
 import { spread } from './spread.js';
+import { benchSidecarEnv } from './sidecar-env.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -102,15 +103,7 @@ async function startSidecar(
   const proxyPort = await freePort();
   const adminPort = await freePort();
   const started = await startNode(main, [], {
-    NYLAS_API_URI: upstream,
-    NYLAS_API_KEY: 'bench-key',
-    SIDECAR_LISTEN: `127.0.0.1:${proxyPort}`,
-    SIDECAR_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
-    SIDECAR_POLL_GRANTS: 'off',
-    SIDECAR_POLL_GRANTS_CENSUS: 'off',
-    SIDECAR_POLL_WEBHOOKS: 'off',
-    SIDECAR_POLL_STATUS_PAGE: 'off',
-    SIDECAR_POLL_ACCOUNTS: 'off',
+    ...benchSidecarEnv({ upstream, proxyPort, adminPort }),
     SIDECAR_LOG_LEVEL: 'info',
     OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
     ...extra,

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSimulator } from '../src/simulator/index.js';
 import { V2_TEMPLATES, V3_TEMPLATES } from '../src/proxy/route-table.js';
+import { benchSidecarEnv } from './sidecar-env.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = join(here, '..', 'src', 'main.js');
@@ -71,13 +72,7 @@ async function startSidecar(env: Record<string, string>): Promise<SidecarProc> {
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH ?? '',
-      NYLAS_API_KEY: 'k',
-      SIDECAR_LISTEN: `127.0.0.1:${proxyPort}`,
-      SIDECAR_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
-      SIDECAR_POLL_GRANTS: 'off',
-      SIDECAR_POLL_WEBHOOKS: 'off',
-      SIDECAR_POLL_STATUS_PAGE: 'off',
-      SIDECAR_POLL_ACCOUNTS: 'off',
+      ...benchSidecarEnv({ proxyPort, adminPort }),
       SIDECAR_LOG_LEVEL: 'error',
       ...env,
     },
