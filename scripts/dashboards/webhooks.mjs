@@ -28,6 +28,14 @@ const NYLAS_TIMEOUT_S = 10;
 const SIDECAR_CUTOFF_S = 9;
 const STATES = ['active', 'pause', 'failing', 'failed', 'unknown'];
 
+/** Colours of the destination and channel statuses (the StateSet order, STATES). */
+const STATE_MAPPINGS = enumMappings([
+  ['active', 'green'],
+  ['pause', 'blue'],
+  ['failing', 'orange'],
+  ['failed', 'red'],
+  ['unknown', 'text'],
+]);
 const rate = (metric, ...m) => `rate(${metric}${sel(JOB, ...m)}[$__rate_interval])`;
 
 export default dashboard({
@@ -104,13 +112,7 @@ export default dashboard({
     }),
     stateTimeline({
       title: 'Destination status over time',
-      mappings: enumMappings([
-        ['active', 'green'],
-        ['pause', 'blue'],
-        ['failing', 'orange'],
-        ['failed', 'red'],
-        ['unknown', 'text'],
-      ]),
+      mappings: STATE_MAPPINGS,
       queries: [
         q(
           stateSetIndex('nylas_webhook_status', 'webhooks', 'webhook_id', STATES, []),
@@ -240,13 +242,7 @@ export default dashboard({
     }),
     stateTimeline({
       title: 'Channel status over time',
-      mappings: enumMappings([
-        ['active', 'green'],
-        ['pause', 'blue'],
-        ['failing', 'orange'],
-        ['failed', 'red'],
-        ['unknown', 'text'],
-      ]),
+      mappings: STATE_MAPPINGS,
       queries: [
         q(
           stateSetIndex('nylas_channel_status', 'webhooks', 'channel_id, type', STATES, []),
