@@ -389,7 +389,7 @@ function signals(m: StatusModel): string {
   items.push(
     `<li id="sig-grants">Grants: ${
       g
-        ? `${g.invalidTotal > 0 ? cls('bad', `${g.invalidTotal} invalid`) : cls('ok', '0 invalid')} of ${e(g.total)}${failing401 > 0 ? `; ${cls('bad', `${failing401} failing with 401 in traffic`)}` : ''}`
+        ? `${g.invalidTotal > 0 ? cls('bad', `${g.invalidTotal} invalid`) : cls('ok', '0 invalid')}${g.total == null ? ' (census of all grants pending)' : ` of ${e(g.total)}`}${failing401 > 0 ? `; ${cls('bad', `${failing401} failing with 401 in traffic`)}` : ''}`
         : polledHere
           ? cls('muted', 'not polled yet')
           : notHere

@@ -86,7 +86,7 @@ export async function startShowcase(opts: {
       if (Date.now() > end) throw new Error(`only ${n} requests in time`);
       await sleep(200);
     }
-    for (const p of ['grants', 'accounts', 'webhooks', 'status_page'] as const)
+    for (const p of ['grants', 'grants_census', 'accounts', 'webhooks', 'status_page'] as const)
       await sidecar.pollers.runOnce(p);
     // Restart automation runs in the accounts poll; one more shows its result.
     await sidecar.pollers.runOnce('accounts');

@@ -7,6 +7,7 @@ import type { Demo } from './index.js';
 /** Demo poller schedules (node-cron, with seconds): every 15-30 s instead of 1-5 min. */
 export const DEMO_POLLERS = {
   grants: '*/20 * * * * *',
+  grantsCensus: '*/30 * * * * *',
   webhooks: '*/15 * * * * *',
   statusPage: '*/15 * * * * *',
   accounts: '*/30 * * * * *',
@@ -32,6 +33,7 @@ export function demoConfig(
     c.nylas.clientSecret = d.credentials.clientSecret;
     // A scenario switch must show within seconds, not at the next 5-minute poll.
     if (!given('SIDECAR_POLL_GRANTS')) c.pollers.grants = DEMO_POLLERS.grants;
+    if (!given('SIDECAR_POLL_GRANTS_CENSUS')) c.pollers.grantsCensus = DEMO_POLLERS.grantsCensus;
     if (!given('SIDECAR_POLL_WEBHOOKS')) c.pollers.webhooks = DEMO_POLLERS.webhooks;
     if (!given('SIDECAR_POLL_STATUS_PAGE')) c.pollers.statusPage = DEMO_POLLERS.statusPage;
     if (!given('SIDECAR_POLL_ACCOUNTS')) c.pollers.accounts = DEMO_POLLERS.accounts;
@@ -47,7 +49,13 @@ export function demoConfig(
   });
 }
 
-const POLLERS: readonly PollerName[] = ['grants', 'accounts', 'webhooks', 'status_page'];
+const POLLERS: readonly PollerName[] = [
+  'grants',
+  'grants_census',
+  'accounts',
+  'webhooks',
+  'status_page',
+];
 
 /**
  * Polls everything at once after a scenario switch, so that the pages show the new scenario

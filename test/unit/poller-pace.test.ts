@@ -122,7 +122,7 @@ describe('request pacing', () => {
     expect(second).toEqual({ aborted: true });
     // The slot at 100 ms the aborted wait had is the third one's now (it was 200 ms).
     expect(third.at).toBe(100);
-    expect(pacer.waiting()).toEqual({ poll: 0, lookup: 0 });
+    expect(pacer.waiting()).toEqual({ poll: 0, background: 0, lookup: 0 });
   });
 
   it('lets no flood of lookups delay the pollers by more than a slot', async () => {
