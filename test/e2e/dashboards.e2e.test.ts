@@ -43,7 +43,9 @@ const PHASES: { scenario: string; seconds: number; act?: () => Promise<void> }[]
   { scenario: 'healthy', seconds: 12 },
   { scenario: 'degraded', seconds: 8 },
   { scenario: 'outage', seconds: 8 },
-  { scenario: 'rate-limited', seconds: 8 },
+  // Retries (on in the demo) wait out most 429s (Retry-After 2 s): long enough for some to reach
+  // the app however busy the machine is.
+  { scenario: 'rate-limited', seconds: 16 },
   { scenario: 'invalid-grants', seconds: 8 },
   { scenario: 'accounts-stopped', seconds: 8 },
   { scenario: 'webhook-failing', seconds: 8 },
