@@ -1,6 +1,7 @@
 // The spread of a per-round measure across the benchmark's alternating rounds: min, median, max,
 // and a bootstrap 95% interval of the median, so that a figure is read against this machine's
 // noise rather than from one run.
+import { prng } from '../src/simulator/random.js';
 
 export interface Spread {
   min: number;
@@ -17,21 +18,10 @@ const med = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** mulberry32: a small seeded generator, so the interval is the same for the same rounds. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function spread(xs: number[]): Spread {
   if (xs.length === 0) return { min: NaN, median: NaN, max: NaN, ci95: [NaN, NaN], rounds: 0 };
-  const rand = rng(0x5eed);
+  // Seeded, so the interval is the same for the same rounds.
+  const rand = prng(0x5eed);
   const meds: number[] = [];
   for (let b = 0; b < 2000; b++)
     meds.push(med(Array.from(xs, () => xs[Math.floor(rand() * xs.length)]!)));
