@@ -1,38 +1,80 @@
 import { randomUUID } from 'node:crypto';
-import {
-  JsonTraceSerializer,
-  type IExportTraceServiceResponse,
-  type ISerializer,
-} from '@opentelemetry/otlp-transformer';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { msToHrTime, ProxySpan, type ProxySpanShared } from './proxy-spans.js';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { msToHrTime, type ProxySpan, type ProxySpanShared } from './proxy-spans.js';
 
 /*
- * OTLP/JSON for batches of proxy spans, written by template.
+ * OTLP/JSON for the proxy's spans, written span by span into the bytes of the request that will
+ * carry them.
  *
  * The library's JsonTraceSerializer builds an object per span, per attribute and per value, then
  * JSON.stringify makes one string of the whole batch and TextEncoder encodes it: about 6 µs a span
- * here. A ProxySpan has a fixed shape, so its JSON is a handful of string concatenations, turned
- * into bytes span by span (under 1 µs a span). The output is the same document the
- * library writes (test/unit/otlp-json.test.ts compares them); the resource and scope part is
- * produced by the library itself, once per process. A batch holding any other kind of span goes
- * to the library's serializer unchanged.
+ * here. A ProxySpan has a fixed shape: its JSON is fragments that repeat (per route and method,
+ * per status code) between a few values that change (ids, times, the request id). The fragments
+ * are encoded once and copied; the ids and times, ASCII by construction, are written byte by
+ * byte; only text from outside (a request id, an error type, a tracestate) goes through
+ * JSON.stringify and a UTF-8 write. Each span is written when it ends (see ./span-batcher.ts), so
+ * no span waits in memory for its batch and no batch is encoded in one go on the proxy's thread.
+ *
+ * The output is the document the library writes, byte for byte (test/unit/proxy-spans.test.ts
+ * compares them); the resource and scope part is produced by the library itself, once per
+ * process.
  */
 
+/** The request around the spans, and what every span of one process shares. */
 interface Frame {
   /** `{"resourceSpans":[{"resource":…,"scopeSpans":[{"scope":…,"spans":[` */
-  head: string;
+  readonly head: Buffer;
   /** `]…}]…}]}` */
-  tail: string;
-  /** The attributes every span has after method and route. */
-  server: string;
+  readonly tail: Buffer;
+  /** `,{server.address},{server.port}`: the attributes after method and route. */
+  readonly server: string;
+}
+
+/** What a span of one method and route repeats. */
+interface NameFragments {
+  /** The span name these were made for. */
+  readonly spanName: string;
+  /** `,"name":"GET /v3/…","kind":3,"startTimeUnixNano":"` */
+  readonly name: Buffer;
+  /** `","attributes":[{method},{route},{server address},{server port}` */
+  readonly attributes: Buffer;
 }
 
 const frames = new WeakMap<ProxySpanShared, Frame>();
 const decoder = new TextDecoder();
 
-interface ResourceSpansJson {
-  scopeSpans: { spans: unknown }[];
+const ascii = (s: string) => Buffer.from(s, 'latin1');
+const TRACE_ID = ascii('{"traceId":"');
+const SPAN_ID = ascii('","spanId":"');
+const PARENT_SPAN_ID = ascii('","parentSpanId":"');
+const QUOTE = ascii('"');
+const TRACE_STATE = ascii(',"traceState":');
+const END_TIME = ascii('","endTimeUnixNano":"');
+const COMMA = 0x2c;
+/** After the attributes: `],"droppedAttributesCount":0,…,"status":{"code":C},…,"flags":F}`. */
+const TAILS = new Map<number, Buffer>();
+function spanTail(statusCode: 0 | 2, flags: number): Buffer {
+  const key = statusCode * 4096 + flags;
+  let tail = TAILS.get(key);
+  if (tail === undefined) {
+    tail = ascii(
+      `],"droppedAttributesCount":0,"events":[],"droppedEventsCount":0` +
+        `,"status":{"code":${statusCode}},"links":[],"droppedLinksCount":0,"flags":${flags}}`,
+    );
+    TAILS.set(key, tail);
+  }
+  return tail;
+}
+/** `,{"key":"http.response.status_code","value":{"intValue":200}}`, per status code. */
+const STATUS_ATTRS = new Map<number, Buffer>();
+function statusAttr(code: number): Buffer {
+  let b = STATUS_ATTRS.get(code);
+  if (b === undefined) {
+    b = ascii(`,{"key":"http.response.status_code","value":{"intValue":${code}}}`);
+    // Codes are three digits (Node's parser refuses others): a closed set.
+    if (STATUS_ATTRS.size < 1000) STATUS_ATTRS.set(code, b);
+  }
+  return b;
 }
 
 function frameFor(span: ProxySpan): Frame {
@@ -41,157 +83,201 @@ function frameFor(span: ProxySpan): Frame {
   // Let the library encode the resource and scope (attributes of any type, schema URLs), with the
   // span list replaced by a marker that cannot occur in them.
   const doc = JSON.parse(decoder.decode(JsonTraceSerializer.serializeRequest([span]))) as {
-    resourceSpans: ResourceSpansJson[];
+    resourceSpans: { scopeSpans: { spans: unknown }[] }[];
   };
   const marker = `\u0000spans-${randomUUID()}`;
   doc.resourceSpans[0]!.scopeSpans[0]!.spans = marker;
   const [head, tail] = JSON.stringify(doc).split(JSON.stringify(marker)) as [string, string];
   frame = {
-    head: head + '[',
-    tail: ']' + tail,
+    head: Buffer.from(head + '['),
+    tail: Buffer.from(']' + tail),
     server:
-      `{"key":"server.address","value":{"stringValue":${JSON.stringify(span.shared.serverAddress)}}},` +
-      `{"key":"server.port","value":{"intValue":${span.shared.serverPort}}}`,
+      `,{"key":"server.address","value":{"stringValue":${JSON.stringify(span.shared.serverAddress)}}}` +
+      `,{"key":"server.port","value":{"intValue":${span.shared.serverPort}}}`,
   };
   frames.set(span.shared, frame);
   return frame;
 }
 
-/** Epoch milliseconds as the decimal string of nanoseconds OTLP/JSON uses. */
-function nanos(ms: number): string {
-  const [s, ns] = msToHrTime(ms);
-  return s === 0 ? String(ns) : s + String(ns).padStart(9, '0');
+/** Fragments by route, then method: both come from closed tables (see proxy/server.ts). */
+const fragmentsByShared = new WeakMap<ProxySpanShared, Map<string, Map<string, NameFragments>>>();
+function fragmentsFor(span: ProxySpan, frame: Frame): NameFragments {
+  let byRoute = fragmentsByShared.get(span.shared);
+  if (byRoute === undefined)
+    fragmentsByShared.set(span.shared, (byRoute = new Map<string, Map<string, NameFragments>>()));
+  let byMethod = byRoute.get(span.route);
+  if (byMethod === undefined)
+    byRoute.set(span.route, (byMethod = new Map<string, NameFragments>()));
+  let f = byMethod.get(span.method);
+  if (f === undefined || f.spanName !== span.name) {
+    f = {
+      spanName: span.name,
+      name: Buffer.from(`,"name":${JSON.stringify(span.name)},"kind":3,"startTimeUnixNano":"`),
+      attributes: Buffer.from(
+        `","attributes":[{"key":"http.request.method","value":{"stringValue":${JSON.stringify(span.method)}}}` +
+          `,{"key":"url.template","value":{"stringValue":${JSON.stringify(span.route)}}}` +
+          frame.server,
+      ),
+    };
+    // A name is `{method} {route}` for every span the proxy makes; any other is not cached.
+    if (span.name === `${span.method} ${span.route}`) byMethod.set(span.method, f);
+  }
+  return f;
 }
 
-function stringAttr(key: string, value: string): string {
-  return `,{"key":"${key}","value":{"stringValue":${JSON.stringify(value)}}}`;
-}
-
-function encodeSpan(s: ProxySpan, server: string): string {
-  let attrs =
-    `{"key":"http.request.method","value":{"stringValue":"${s.method}"}},` +
-    `{"key":"url.template","value":{"stringValue":${JSON.stringify(s.route)}}},` +
-    server;
-  if (s.statusCode)
-    attrs += `,{"key":"http.response.status_code","value":{"intValue":${s.statusCode}}}`;
-  if (s.resendCount)
-    attrs += `,{"key":"http.request.resend_count","value":{"intValue":${s.resendCount}}}`;
-  if (s.requestId !== undefined) attrs += stringAttr('nylas.request_id', s.requestId);
-  if (s.errorType !== undefined) attrs += stringAttr('error.type', s.errorType);
-  if (s.nylasErrorType !== undefined) attrs += stringAttr('nylas.error_type', s.nylasErrorType);
-  const traceState = s.traceState?.serialize();
-  return (
-    `{"traceId":"${s.traceId}","spanId":"${s.spanId}"` +
-    (s.parentSpanId === undefined ? '' : `,"parentSpanId":"${s.parentSpanId}"`) +
-    (traceState === undefined ? '' : `,"traceState":${JSON.stringify(traceState)}`) +
-    `,"name":${JSON.stringify(s.name)},"kind":3` +
-    `,"startTimeUnixNano":"${nanos(s.startWallMs)}","endTimeUnixNano":"${nanos(s.endWallMs)}"` +
-    `,"attributes":[${attrs}],"droppedAttributesCount":0,"events":[],"droppedEventsCount":0` +
-    `,"status":{"code":${s.errorType === undefined ? 0 : 2}},"links":[],"droppedLinksCount":0` +
-    // W3C flags (sampled) | has-is-remote | is-remote
-    `,"flags":${s.parentRemote ? 0x301 : 0x101}}`
-  );
-}
-
-/** True when `spans` can be written by template: all proxy spans of one process. */
-function templatable(spans: readonly ReadableSpan[]): spans is ProxySpan[] {
-  const first = spans[0];
-  if (!(first instanceof ProxySpan)) return false;
-  for (const s of spans) if (!(s instanceof ProxySpan) || s.shared !== first.shared) return false;
-  return true;
-}
+/** Most bytes a span takes besides its text from outside (request id, error types, tracestate). */
+const SPAN_FIXED_MAX = 1024;
 
 /**
- * Writes one batch's OTLP/JSON request span by span, so that it can be written a few spans at a
- * time (see encodeProxySpansInSteps).
+ * One OTLP/JSON export request being written: spans are added as they end, then finish() closes
+ * the document. The bytes are written once, into a buffer sized for the batch.
  */
-class BatchWriter {
-  private readonly frame: Frame;
+export class ProxySpanJsonWriter {
   private buf: Buffer;
-  private off: number;
-  private next = 0;
+  private off = 0;
+  private frame: Frame | undefined;
+  /** Spans written so far. */
+  count = 0;
 
-  constructor(private readonly spans: ProxySpan[]) {
-    this.frame = frameFor(spans[0]!);
-    // Each span's JSON is written straight into one buffer (a native UTF-8 write per span).
-    // Building the document as one string first, as JSON.stringify does, cost several times more
-    // here: a string of hundreds of kilobytes lands in V8's large-object space and is encoded
-    // whole; and a Buffer per span then a concat doubled the copying.
-    const { head, tail } = this.frame;
-    this.buf = Buffer.allocUnsafe(head.length * 3 + spans.length * 1024 + tail.length * 3);
-    this.off = this.buf.write(head, 0, 'utf8');
+  /** `reuse`: the buffer of a batch whose export has ended, to write this one into. */
+  constructor(expectedSpans: number, reuse?: Buffer) {
+    this.buf = reuse ?? Buffer.allocUnsafe(4096 + expectedSpans * 800);
   }
 
-  /** Writes up to `count` more spans; true when all are written. */
-  write(count: number): boolean {
-    const { spans, frame } = this;
-    const end = Math.min(spans.length, this.next + count);
-    for (let i = this.next; i < end; i++) {
-      const json = (i > 0 ? ',' : '') + encodeSpan(spans[i]!, frame.server);
-      // 3 bytes per UTF-16 unit is the most UTF-8 can take; grow before a write could truncate.
-      if (this.off + json.length * 3 + frame.tail.length * 3 > this.buf.length) {
-        const bigger = Buffer.allocUnsafe(
-          Math.max(this.buf.length * 2, this.off + (json.length + frame.tail.length) * 3),
-        );
-        this.buf.copy(bigger, 0, 0, this.off);
-        this.buf = bigger;
+  /** The buffer the request is written into (whole; finish() returns the written part). */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /** Room for `n` more bytes. */
+  private ensure(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.off + n));
+    this.buf.copy(bigger, 0, 0, this.off);
+    this.buf = bigger;
+  }
+
+  private put(b: Buffer): void {
+    this.buf.set(b, this.off);
+    this.off += b.length;
+  }
+
+  /** ASCII text (ids, digits): a byte per character. */
+  private putAscii(s: string): void {
+    const buf = this.buf;
+    let off = this.off;
+    for (let i = 0; i < s.length; i++) buf[off++] = s.charCodeAt(i);
+    this.off = off;
+  }
+
+  /**
+   * A string from outside, as a JSON string: byte by byte while it is printable ASCII with nothing
+   * to escape (request ids are), else JSON.stringify's escaping and a UTF-8 write. The caller
+   * ensured room for the longest form (6 bytes a character).
+   */
+  private putJsonString(s: string): void {
+    const buf = this.buf;
+    let off = this.off;
+    buf[off++] = 0x22; // "
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        this.off += buf.write(JSON.stringify(s), this.off, 'utf8');
+        return;
       }
-      this.off += this.buf.write(json, this.off, 'utf8');
+      buf[off++] = c;
     }
-    this.next = end;
-    return end === spans.length;
+    buf[off++] = 0x22;
+    this.off = off;
   }
 
-  finish(): Uint8Array {
-    this.write(this.spans.length);
-    const off = this.off + this.buf.write(this.frame.tail, this.off, 'utf8');
-    return this.buf.subarray(0, off);
-  }
-}
-
-/** The OTLP/JSON request for `spans`, by template when they are all proxy spans of one process. */
-export function serializeProxySpans(spans: ReadableSpan[]): Uint8Array | undefined {
-  const pre = encoded.get(spans);
-  if (pre) {
-    encoded.delete(spans);
-    return pre;
-  }
-  if (!templatable(spans)) return JsonTraceSerializer.serializeRequest(spans);
-  return new BatchWriter(spans).finish();
-}
-
-/** Batches encoded ahead by encodeProxySpansInSteps, for serializeProxySpans to hand over. */
-const encoded = new WeakMap<ReadableSpan[], Uint8Array>();
-
-/** Spans written per step: about 0.2 ms of work, where a whole batch of 512 took 2. */
-const SPANS_PER_STEP = 64;
-
-/**
- * Encodes `spans` a few at a time, then calls `done`; serializeProxySpans(spans) then returns the
- * bytes without encoding again. Encoding a default batch of 512 spans in one go held the event
- * loop for about 2 ms twice a second at 1,000 requests/s, and every request arriving meanwhile
- * waited for it. Steps are a timer apart, not an immediate: between immediates the process never
- * sleeps, so a process sharing the core (the app, or the benchmark's upstream) still waited for
- * the whole batch. A batch that is not all proxy spans is left to the library's serializer.
- */
-export function encodeProxySpansInSteps(spans: ReadableSpan[], done: () => void): void {
-  if (!templatable(spans) || spans.length <= SPANS_PER_STEP) {
-    done();
-    return;
-  }
-  const writer = new BatchWriter(spans);
-  const step = () => {
-    if (!writer.write(SPANS_PER_STEP)) {
-      setTimeout(step, 1);
+  /** Epoch milliseconds as the decimal digits of nanoseconds (OTLP/JSON's string of a uint64). */
+  private putNanos(ms: number): void {
+    const [s, ns] = msToHrTime(ms);
+    const buf = this.buf;
+    if (s === 0) {
+      this.putAscii(String(ns));
       return;
     }
-    encoded.set(spans, writer.finish());
-    done();
-  };
-  step();
+    this.putAscii(String(s));
+    let off = this.off + 9;
+    let n = ns;
+    for (let i = 0; i < 9; i++) {
+      buf[--off] = 0x30 + (n % 10);
+      n = Math.floor(n / 10);
+    }
+    this.off += 9;
+  }
+
+  private stringAttr(key: Buffer, value: string): void {
+    this.ensure(key.length + value.length * 6 + 8);
+    this.put(key);
+    this.putJsonString(value);
+    this.buf[this.off++] = 0x7d; // }
+    this.buf[this.off++] = 0x7d;
+  }
+
+  /** Writes one span. */
+  add(s: ProxySpan): void {
+    let frame = this.frame;
+    if (frame === undefined) {
+      frame = this.frame = frameFor(s);
+      this.ensure(frame.head.length + frame.tail.length);
+      this.put(frame.head);
+    }
+    const f = fragmentsFor(s, frame);
+    this.ensure(SPAN_FIXED_MAX + f.name.length + f.attributes.length);
+    if (this.count > 0) this.buf[this.off++] = COMMA;
+    this.put(TRACE_ID);
+    this.putAscii(s.traceId);
+    this.put(SPAN_ID);
+    this.putAscii(s.spanId);
+    if (s.parentSpanId !== undefined) {
+      this.put(PARENT_SPAN_ID);
+      this.putAscii(s.parentSpanId);
+    }
+    this.put(QUOTE);
+    const traceState = s.traceState?.serialize();
+    if (traceState !== undefined) {
+      this.ensure(TRACE_STATE.length + traceState.length * 6 + 2 + SPAN_FIXED_MAX);
+      this.put(TRACE_STATE);
+      this.putJsonString(traceState);
+    }
+    this.put(f.name);
+    this.putNanos(s.startWallMs);
+    this.put(END_TIME);
+    this.putNanos(s.endWallMs);
+    this.put(f.attributes);
+    if (s.statusCode) this.put(statusAttr(s.statusCode));
+    if (s.resendCount)
+      this.putAscii(`,{"key":"http.request.resend_count","value":{"intValue":${s.resendCount}}}`);
+    if (s.requestId !== undefined) this.stringAttr(REQUEST_ID_KEY, s.requestId);
+    if (s.errorType !== undefined) this.stringAttr(ERROR_TYPE_KEY, s.errorType);
+    if (s.nylasErrorType !== undefined) this.stringAttr(NYLAS_ERROR_TYPE_KEY, s.nylasErrorType);
+    this.ensure(SPAN_FIXED_MAX);
+    this.put(spanTail(s.errorType === undefined ? 0 : 2, s.parentRemote ? 0x301 : 0x101));
+    this.count++;
+  }
+
+  /**
+   * The finished request (a view of the writer's buffer); undefined when no span was added. The
+   * writer is done with: a new batch takes a new writer.
+   */
+  finish(): Uint8Array | undefined {
+    if (this.frame === undefined) return undefined;
+    this.ensure(this.frame.tail.length);
+    this.put(this.frame.tail);
+    return this.buf.subarray(0, this.off);
+  }
 }
 
-export const proxySpanJsonSerializer: ISerializer<ReadableSpan[], IExportTraceServiceResponse> = {
-  serializeRequest: serializeProxySpans,
-  deserializeResponse: (data) => JsonTraceSerializer.deserializeResponse(data),
-};
+const REQUEST_ID_KEY = ascii(',{"key":"nylas.request_id","value":{"stringValue":');
+const ERROR_TYPE_KEY = ascii(',{"key":"error.type","value":{"stringValue":');
+const NYLAS_ERROR_TYPE_KEY = ascii(',{"key":"nylas.error_type","value":{"stringValue":');
+
+/** The OTLP/JSON request for `spans` (proxy spans of one process), as the exporter sends it. */
+export function serializeProxySpans(spans: readonly ProxySpan[]): Uint8Array | undefined {
+  const w = new ProxySpanJsonWriter(spans.length);
+  for (const s of spans) w.add(s);
+  return w.finish();
+}

@@ -12,12 +12,7 @@ import {
 } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import {
-  SamplingDecision,
-  type ReadableSpan,
-  type Sampler,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { SamplingDecision, type ReadableSpan, type Sampler } from '@opentelemetry/sdk-trace-base';
 
 /*
  * The proxy's spans, recorded without the OTel SDK's Span class.
@@ -26,9 +21,10 @@ import {
  * per proxied request, as much as undici's whole dispatch: attribute maps, a context per span,
  * `end()` bookkeeping, and then the generic OTLP transform and JSON.stringify of every span. A
  * proxied request's span has a fixed shape (the attributes below, nothing else), so it is kept as
- * plain fields and encoded by a template (./otlp-json.ts). Everything around it stays the SDK's:
- * the sampler from OTEL_TRACES_SAMPLER, the W3C propagator, the BatchSpanProcessor (queue limits,
- * OTEL_BSP_*), and the OTLP exporter's transport (endpoint, headers, retries, timeout).
+ * plain fields and, over OTLP/JSON, written into its export request as it ends (./otlp-json.ts,
+ * ./span-batcher.ts). Everything around it stays the SDK's: the sampler from OTEL_TRACES_SAMPLER,
+ * the W3C propagator, the OTEL_BSP_* batching limits and the OTLP exporter's transport (endpoint,
+ * headers, retries, timeout).
  * ProxySpan is also a complete ReadableSpan, built lazily, so the library's protobuf serializer
  * and the equivalence test take it as it is.
  */
@@ -97,8 +93,8 @@ export class ProxySpan implements ReadableSpan {
     return this.startWallMs + (this.perfEnd - this.perfStart);
   }
 
-  // ReadableSpan, on the prototype and read at export time only (the JSON path in ./otlp-json.ts
-  // reads the fields): a span is allocated with its own fields and nothing else.
+  // ReadableSpan, on the prototype and read by the protobuf exporter only (the JSON path in
+  // ./otlp-json.ts reads the fields): a span is allocated with its own fields and nothing else.
   get kind(): SpanKind {
     return SpanKind.CLIENT;
   }
@@ -235,7 +231,7 @@ const NO_ATTRIBUTES: Attributes = Object.freeze({});
 export function createProxySpans(
   shared: ProxySpanShared,
   sampler: Sampler | undefined,
-  processor: SpanProcessor,
+  processor: { onEnd(span: ProxySpan): void },
 ): ProxySpans {
   return {
     start(name, method, route, parent, perfStart) {
@@ -287,7 +283,7 @@ export function createProxySpans(
       span.resendCount = outcome.resendCount;
       span.statusCode = outcome.statusCode;
       span.errorType = outcome.errorType;
-      // Filled before onEnd: a full batch is serialized within it.
+      // Filled before onEnd: the span is written within it.
       processor.onEnd(span);
     },
     end(span, perfEnd) {

@@ -1,5 +1,4 @@
 import { trace, type Tracer } from '@opentelemetry/api';
-import type { ExportResult } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -8,7 +7,7 @@ import {
   convertLegacyHttpOptions,
   createOtlpHttpExportDelegate,
 } from '@opentelemetry/otlp-exporter-base/node-http';
-import { TraceExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -16,7 +15,6 @@ import {
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
   type BufferConfig,
-  type ReadableSpan,
   type Sampler,
 } from '@opentelemetry/sdk-trace-base';
 import {
@@ -27,8 +25,15 @@ import {
   resourceFromAttributes,
 } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { encodeProxySpansInSteps, proxySpanJsonSerializer } from './otlp-json.js';
 import { createProxySpans, type ProxySpans } from './proxy-spans.js';
+import {
+  ProxySpanBatcher,
+  type BatchExporter,
+  type EncodedBatch,
+  type SpanLoss,
+} from './span-batcher.js';
+import type { Logger } from '../log/logger.js';
+import { redactCredentials } from '../util/redact.js';
 
 /** The tracer the sidecar records spans with, and how to flush it on shutdown. */
 export interface Tracing {
@@ -48,29 +53,59 @@ export interface TracingOptions {
   /** The environment holding the standard OTEL_* variables. */
   env: Readonly<Record<string, string | undefined>>;
   version: string;
+  /** Where lost spans are reported (a failing receiver, a full queue). */
+  logger?: Logger;
 }
 
 const TRACER_NAME = 'nylas-sidecar';
 
-/** OTLP/HTTP+JSON with the proxy spans' template encoder; transport and config are the library's. */
-class ProxySpanJsonExporter extends OTLPExporterBase<ReadableSpan[]> {
+/** OTLP/HTTP+JSON requests the proxy's batcher wrote; transport and config are the library's. */
+class EncodedBatchExporter extends OTLPExporterBase<EncodedBatch> implements BatchExporter {
   constructor() {
     super(
       createOtlpHttpExportDelegate(
         convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', { 'Content-Type': 'application/json' }),
-        proxySpanJsonSerializer,
+        {
+          serializeRequest: (batch: EncodedBatch) => batch.bytes,
+          deserializeResponse: (data: Uint8Array) => JsonTraceSerializer.deserializeResponse(data),
+        },
         'otlp_http_span_exporter',
-        TraceExporterMetricsHelper,
+        { name: 'span', countItems: (batch: EncodedBatch) => batch.count },
         undefined,
       ),
     );
   }
+}
 
-  // The batch is encoded in several timer steps first, so that exporting it does not hold
-  // up the requests being proxied (see encodeProxySpansInSteps).
-  override export(items: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    encodeProxySpansInSteps(items, () => super.export(items, resultCallback));
-  }
+/** How often a continuing span export problem is logged again (with the count since). */
+const LOSS_LOG_INTERVAL_MS = 60_000;
+
+/** Logs lost spans: the first at once, then at most once a minute with what was lost since. */
+function lossLogger(logger: Logger | undefined): (loss: SpanLoss) => void {
+  if (!logger) return () => undefined;
+  let last = -Infinity;
+  const pending = { span_export_failed: 0, span_export_dropped: 0 };
+  let lastError = '';
+  return (loss) => {
+    pending[loss.event] += loss.spans;
+    if (loss.event === 'span_export_failed') lastError = loss.error;
+    const now = Date.now();
+    if (now - last < LOSS_LOG_INTERVAL_MS) return;
+    last = now;
+    for (const event of ['span_export_failed', 'span_export_dropped'] as const) {
+      const spans = pending[event];
+      if (spans === 0) continue;
+      pending[event] = 0;
+      logger.warn(
+        event === 'span_export_failed'
+          ? { event, spans, error: redactCredentials(lastError) }
+          : { event, spans },
+        event === 'span_export_failed'
+          ? `${spans} proxy spans were not exported: the OTLP receiver did not take them`
+          : `${spans} proxy spans were dropped: more than OTEL_BSP_MAX_QUEUE_SIZE waited for export`,
+      );
+    }
+  };
 }
 
 /**
@@ -118,7 +153,7 @@ function bufferConfigFromEnv(env: TracingOptions['env']): BufferConfig {
  * tracer, no proxy spans). Only traces are set up: metrics are Prometheus's job here, logs go to
  * stdout.
  */
-export function createTracing({ env, version }: TracingOptions): Tracing {
+export function createTracing({ env, version, logger }: TracingOptions): Tracing {
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const disabled =
     (env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true' ||
@@ -167,11 +202,15 @@ export function createTracing({ env, version }: TracingOptions): Tracing {
     contextManager: null as never,
   });
   sdk.start();
-  // The proxy's spans have a batch processor and exporter of their own (see ./proxy-spans.ts).
-  const proxyProcessor = new BatchSpanProcessor(
-    json ? new ProxySpanJsonExporter() : new OTLPProtoExporter(),
-    bufferConfig,
-  );
+  // The proxy's spans have a batch processor and exporter of their own (see ./proxy-spans.ts):
+  // over OTLP/JSON, one that writes each span into its request as it ends (./span-batcher.ts).
+  const proxyProcessor = json
+    ? new ProxySpanBatcher({
+        exporter: new EncodedBatchExporter(),
+        ...bufferConfig,
+        onLoss: lossLogger(logger),
+      })
+    : new BatchSpanProcessor(new OTLPProtoExporter(), bufferConfig);
   const scope = { name: TRACER_NAME, version };
   let stopped: Promise<void> | undefined;
   return {
