@@ -1,0 +1,75 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Nylas } from '../../src/demo/nylas-sdk.js';
+import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { startSidecarProcess } from '../helpers/process.js';
+
+// The built sidecar writes each proxy span into its export request as it ends
+// (src/tracing/span-batcher.ts); SIGTERM must still get every one of them to the receiver (SPEC
+// section 2: spans are flushed before exit), in one batch or in many sent at once.
+
+const API_KEY = 'nyk_v0_CANARYspanexport5e1d3c';
+const TOKEN = 'ya29.CANARYspanexporttoken8f2a';
+
+describe('the built sidecar: proxy spans on SIGTERM', () => {
+  let upstream: FakeUpstream;
+  let otlp: OtlpReceiver;
+  const spansOf = (bodies: string[]) => bodies.map((b) => (b.match(/"spanId":/g) ?? []).length);
+
+  beforeEach(async () => {
+    upstream = await startFakeUpstream();
+    otlp = await startOtlpReceiver();
+  });
+  afterEach(async () => {
+    await otlp?.close();
+    await upstream?.close();
+  });
+
+  for (const batchSize of [1000, 64]) {
+    it(`exports a span for every request it proxied, none before shutdown and all after it (batches of ${batchSize})`, async () => {
+      const proc = await startSidecarProcess({
+        NYLAS_API_URI: upstream.url,
+        NYLAS_API_KEY: API_KEY,
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+        // Nothing is exported on a timer. With batches larger than the requests only the shutdown
+        // flush can deliver them; with small ones, it sends the rest of them at once.
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: String(batchSize),
+        OTEL_BSP_MAX_QUEUE_SIZE: '2048',
+      });
+      const nylas = new Nylas({ apiKey: API_KEY, apiUri: proc.proxyUrl });
+      const sent = 300;
+      for (let i = 0; i < sent / 10; i++)
+        await Promise.all(
+          Array.from({ length: 10 }, () =>
+            nylas.messages.list({ identifier: 'grant-1', queryParams: { limit: 5 } }),
+          ),
+        );
+      // Through the proxy with a bearer token and a query value: neither may reach a span.
+      await fetch(`${proc.proxyUrl}/v3/grants/g1/threads?token=${TOKEN}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      const before = otlp.spans.length;
+      if (batchSize > sent) expect(before).toBe(0);
+
+      const batchesBefore = otlp.rawBodies.length;
+      expect(await proc.stop('SIGTERM')).toBe(0);
+      // The shutdown sent whatever had not gone yet, in batches of at most OTEL_BSP_MAX_EXPORT_BATCH_SIZE.
+      expect(otlp.rawBodies.length).toBeGreaterThan(batchesBefore);
+      for (const n of spansOf(otlp.rawBodies)) expect(n).toBeLessThanOrEqual(batchSize);
+      if (batchSize < sent) expect(otlp.rawBodies.length).toBeGreaterThan(sent / batchSize);
+      const proxied = otlp.spans.filter((s) => s.kind === 3 && s.name.startsWith('GET /v3/grants'));
+      // One span per request that reached Nylas (the SDK may make more than one per call).
+      const reached = upstream.seen.length;
+      expect(reached).toBeGreaterThan(sent);
+      expect(proxied).toHaveLength(reached);
+      expect(new Set(proxied.map((s) => s.spanId)).size).toBe(reached);
+      expect(proxied.filter((s) => s.name === 'GET /v3/grants/{grant_id}/messages')).toHaveLength(
+        upstream.seen.filter((r) => r.url.includes('/messages')).length,
+      );
+      const bodies = otlp.rawBodies.join('\n');
+      expect(bodies).not.toContain(API_KEY);
+      expect(bodies).not.toContain(TOKEN);
+    });
+  }
+});
