@@ -65,7 +65,8 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     defaultMetrics: deps.defaultMetrics,
     role: config.role,
   });
-  const tracing = deps.tracing ?? createTracing({ env: deps.otelEnv ?? {}, version: deps.version, logger });
+  const tracing =
+    deps.tracing ?? createTracing({ env: deps.otelEnv ?? {}, version: deps.version, logger });
   const recentErrors = new RecentErrors();
   const keyHealth = createKeyHealth({
     onKeyFailure: (source) => metrics.apiKeyAuthFailures.inc({ source }),
