@@ -7,6 +7,7 @@ import {
   ProxySpanBatcher,
   type BatchExporter,
   type EncodedBatch,
+  type SpanBatcherOptions,
   type SpanLoss,
 } from '../../src/tracing/span-batcher.js';
 
@@ -32,6 +33,18 @@ function heldExporter() {
   };
   const ok = (i: number) => calls[i]!.answer({ code: ExportResultCode.SUCCESS });
   return { exporter, calls, ok, shutdowns: () => shutdowns };
+}
+
+/** A batcher in front of a held exporter, recording what it reports lost. */
+function setup(options: Omit<SpanBatcherOptions, 'exporter' | 'onLoss'>) {
+  const held = heldExporter();
+  const losses: SpanLoss[] = [];
+  const batcher = new ProxySpanBatcher({
+    ...options,
+    exporter: held.exporter,
+    onLoss: (l) => losses.push(l),
+  });
+  return { held, losses, batcher };
 }
 
 /** Ends `n` spans through `processor`, each with its own request id; returns them. */
@@ -116,13 +129,9 @@ describe('proxy span batcher', () => {
   });
 
   it('drops (and reports) spans beyond OTEL_BSP_MAX_QUEUE_SIZE while the receiver is slow', () => {
-    const held = heldExporter();
-    const losses: SpanLoss[] = [];
-    const batcher = new ProxySpanBatcher({
-      exporter: held.exporter,
+    const { held, losses, batcher } = setup({
       maxExportBatchSize: 2,
       maxQueueSize: 4,
-      onLoss: (l) => losses.push(l),
     });
     // 2 out for export, 4 queued, the rest dropped.
     endSpans(batcher, 9);
@@ -145,12 +154,8 @@ describe('proxy span batcher', () => {
   });
 
   it('counts and reports a failed export, and goes on with the next batch', () => {
-    const held = heldExporter();
-    const losses: SpanLoss[] = [];
-    const batcher = new ProxySpanBatcher({
-      exporter: held.exporter,
+    const { held, losses, batcher } = setup({
       maxExportBatchSize: 2,
-      onLoss: (l) => losses.push(l),
     });
     endSpans(batcher, 4);
     held.calls[0]!.answer({ code: ExportResultCode.FAILED, error: new Error('ECONNREFUSED') });
@@ -162,13 +167,9 @@ describe('proxy span batcher', () => {
 
   it('gives up on an export not answered within OTEL_BSP_EXPORT_TIMEOUT, without reusing its buffer', () => {
     vi.useFakeTimers();
-    const held = heldExporter();
-    const losses: SpanLoss[] = [];
-    const batcher = new ProxySpanBatcher({
-      exporter: held.exporter,
+    const { held, losses, batcher } = setup({
       maxExportBatchSize: 2,
       exportTimeoutMillis: 1000,
-      onLoss: (l) => losses.push(l),
     });
     endSpans(batcher, 4);
     vi.advanceTimersByTime(1000);
