@@ -185,7 +185,8 @@ const POOL_BYTES = 1024;
 const pool = Buffer.allocUnsafe(POOL_BYTES);
 let hexPool = '';
 let hexOffset = 0;
-const ZERO_IDS = new Set(['0'.repeat(16), '0'.repeat(32)]);
+const ZERO_16 = '0'.repeat(16);
+const ZERO_32 = '0'.repeat(32);
 
 /** A random lowercase-hex id of `bytes` bytes, never all zeros (an invalid id in W3C terms). */
 export function nextId(bytes: 8 | 16): string {
@@ -198,7 +199,9 @@ export function nextId(bytes: 8 | 16): string {
     }
     const id = hexPool.slice(hexOffset, hexOffset + chars);
     hexOffset += chars;
-    if (!ZERO_IDS.has(id)) return id;
+    // All zeros is the only invalid id; the first character rules it out almost always, without
+    // hashing the id for a set lookup.
+    if (id.charCodeAt(0) !== 48 || (id !== ZERO_16 && id !== ZERO_32)) return id;
   }
 }
 
