@@ -63,10 +63,6 @@ export const OTHER_MATCH: RouteMatch = Object.freeze({
 });
 const OTHER = OTHER_MATCH;
 
-/** Paths whose matches are remembered, at most, and the longest such path. */
-const MAX_CACHED_PATHS = 4096;
-const MAX_CACHED_PATH = 200;
-
 /** Decodes a segment for comparison with literals; a malformed escape is kept as it is. */
 function decode(seg: string): string {
   if (!seg.includes('%')) return seg;
@@ -101,23 +97,7 @@ export function createRouteMatcher(
     return node.param ? walk(node.param, segs, i + 1) : undefined;
   };
 
-  // Apps call the same paths again and again (the same grants, the same routes): a match is
-  // remembered by its path, which costs one hash of the path instead of splitting it and one
-  // lookup per segment. Bounded: only short paths, and forgotten all at once when full, so a
-  // client sending endless distinct paths costs an insert per request and never memory.
-  const byPath = new Map<string, RouteMatch>();
-  const match = (pathname: string): RouteMatch => {
-    let m = byPath.get(pathname);
-    if (m !== undefined) return m;
-    m = matchPath(pathname);
-    if (pathname.length <= MAX_CACHED_PATH) {
-      if (byPath.size >= MAX_CACHED_PATHS) byPath.clear();
-      byPath.set(pathname, m);
-    }
-    return m;
-  };
-
-  function matchPath(pathname: string): RouteMatch {
+  return function match(pathname: string): RouteMatch {
     // One trailing slash is tolerated; any other empty segment is not a Nylas path.
     const end =
       pathname.length > 1 && pathname.endsWith('/') ? pathname.length - 1 : pathname.length;
@@ -145,8 +125,7 @@ export function createRouteMatcher(
       methods: shared.methods,
       slot: shared.slot,
     };
-  }
-  return match;
+  };
 }
 
 export type RouteMatcher = ReturnType<typeof createRouteMatcher>;
