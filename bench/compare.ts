@@ -7,15 +7,13 @@
 // <dir> is another checkout, built (e.g. `git archive <commit> | tar -x -C <dir>`, node_modules
 // linked, `npx tsc -p tsconfig.build.json`). Ratios are this build over the base, per round,
 // then the median and the spread over rounds: on a shared machine single runs drift.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fixedRate, saturate } from './load.js';
 import { benchSidecarEnv } from './sidecar-env.js';
+import { freePort, hasTaskset, cpuSeconds } from './proc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -28,16 +26,7 @@ if (!base) {
 const SAT_SECONDS = 3;
 const RATE_SECONDS = 4;
 const RATE = 1000;
-const TICK_HZ = 100;
 
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const canPin = cpus().length >= 2 && hasTaskset();
 const children: ChildProcess[] = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
@@ -62,14 +51,6 @@ function startNode(script: string, env: Record<string, string> = {}) {
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 async function startSidecar(main: string, upstream: string, otlp: string) {
   const proxyPort = await freePort();
   const adminPort = await freePort();
@@ -79,11 +60,6 @@ async function startSidecar(main: string, upstream: string, otlp: string) {
     OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
   });
   return { pid, proxy: `http://127.0.0.1:${proxyPort}` };
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICK_HZ;
 }
 
 const median = (xs: number[]) => {

@@ -9,9 +9,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from './proc.js';
 
 interface Started {
   child: ChildProcess;
@@ -39,14 +38,6 @@ export interface GrantsSideResult {
   peak_rss_mb: number;
   metrics_ms: { median: number; p95: number; max: number; scrapes: number };
   invalid_series: number;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 function start(

@@ -13,8 +13,6 @@
 // process) on core 1.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -22,6 +20,7 @@ import { buildOld, printGrantsPhase, runGrantsPhase } from './grants.js';
 import { downloads, fixedRate, saturate, type Percentiles } from './load.js';
 import { spread } from './spread.js';
 import { benchSidecarEnv } from './sidecar-env.js';
+import { freePort, hasTaskset, cpuSeconds } from './proc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -41,17 +40,7 @@ const RATE_SECONDS = quick ? 3 : 5;
 const DOWNLOAD_ROUNDS = quick ? 2 : 3;
 const RATE = 1000;
 
-const TICK_HZ = 100; // USER_HZ on Linux
 const canPin = cpus().length >= 2 && hasTaskset();
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const children: ChildProcess[] = [];
 let stopping = false;
@@ -85,14 +74,6 @@ async function startNode(script: string, argv: string[], env: Record<string, str
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 /** Starts the built sidecar with every instrumentation feature on. */
 async function startSidecar(
   upstream: string,
@@ -115,10 +96,6 @@ async function startSidecar(
   };
 }
 
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICK_HZ; // utime + stime
-}
 function memKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? NaN);

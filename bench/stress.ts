@@ -10,13 +10,14 @@
 // 3. series: every route template with every method, under three fault mixes of the simulator:
 //    series count, exposition size, scrape time, GET latency while scraping.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { Agent, request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSimulator } from '../src/simulator/index.js';
 import { V2_TEMPLATES, V3_TEMPLATES } from '../src/proxy/route-table.js';
 import { benchSidecarEnv } from './sidecar-env.js';
+import { freePort } from './proc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = join(here, '..', 'src', 'main.js');
@@ -28,14 +29,6 @@ const children = new Set<ChildProcess>();
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function pct(values: number[], p: number): number {
   if (values.length === 0) return NaN;

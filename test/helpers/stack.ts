@@ -6,10 +6,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { freePort } from './process.js';
 
 /** One alert as Alertmanager's webhook delivered it to the test's receiver. */
 export interface ReceivedAlert {
@@ -108,18 +109,6 @@ export interface Stack {
   ): Promise<ReceivedAlert>;
   /** Stops both processes and the receiver, removes the temp dirs. Idempotent. */
   stop(): Promise<void>;
-}
-
-/** A free loopback TCP port (bound then released; the processes bind it right after). */
-export async function freePort(): Promise<number> {
-  const srv = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 function parseTarget(t: string): { address: string; path: string; scheme: string } {
