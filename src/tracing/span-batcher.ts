@@ -65,8 +65,6 @@ export class ProxySpanBatcher {
   private open: ProxySpanJsonWriter | undefined;
   /** Batches written and waiting for their export. */
   private readonly ready: EncodedBatch[] = [];
-  /** Spans written and not yet handed to the exporter (the SDK's queue). */
-  private queued = 0;
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   /** While above 0, every ready batch is exported at once (a flush, the shutdown). */
@@ -94,16 +92,22 @@ export class ProxySpanBatcher {
     this.onLoss = options.onLoss ?? (() => undefined);
   }
 
+  /** Spans written and not yet handed to the exporter (the SDK's queue): at most a few batches. */
+  private queued(): number {
+    let n = this.open?.count ?? 0;
+    for (const b of this.ready) n += b.count;
+    return n;
+  }
+
   /** Writes an ended span into the open batch; sends the batch once it is full. */
   onEnd(span: ProxySpan): void {
-    if (this.stopping !== undefined || this.queued >= this.maxQueue) {
+    if (this.stopping !== undefined || this.queued() >= this.maxQueue) {
       this.counts.dropped++;
       this.onLoss({ event: 'span_export_dropped', spans: 1 });
       return;
     }
     const w = (this.open ??= new ProxySpanJsonWriter(this.maxBatch, this.spare.pop()));
     w.add(span);
-    this.queued++;
     if (w.count >= this.maxBatch) this.seal();
     else if (this.timer === undefined) {
       this.timer = setTimeout(this.onTimer, this.delayMs);
@@ -133,7 +137,6 @@ export class ProxySpanBatcher {
   private pump(): void {
     while (this.ready.length > 0 && (this.inFlight === 0 || this.flushing > 0)) {
       const batch = this.ready.shift()!;
-      this.queued -= batch.count;
       this.inFlight++;
       let settled = false;
       const settle = (result: ExportResult, timedOut = false) => {
