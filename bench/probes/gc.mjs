@@ -1,0 +1,88 @@
+// Probe behind docs/span-export.md (issue 17), after `npm run build`. Loopback only.
+//   node bench/probes/gc.mjs <checkout> ['node flags']
+//   scavenges and mark-compacts (--trace-gc) of the sidecar built in <checkout> during 8 s at
+//   saturation; NOOTLP=1 for no OTLP endpoint.
+/* global fetch, setTimeout */
+import { fileURLToPath } from 'node:url';
+// node gc.mjs <distDir> : runs sidecar with --trace-gc under 8s saturation, summarises
+import { spawn, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+const require = createRequire(new URL('../../package.json', import.meta.url));
+const autocannon = require('autocannon');
+execFileSync('taskset', ['-cp', '1', String(process.pid)]);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const B = `${ROOT}/dist/bench`;
+const kids = [];
+process.on('exit', () => kids.forEach((k) => k.kill('SIGKILL')));
+const start = (args, env = {}) => {
+  const c = spawn('taskset', ['-c', '0', process.execPath, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  kids.push(c);
+  return c;
+};
+const line = (c) =>
+  new Promise((r) => {
+    let b = '';
+    c.stdout.on('data', (d) => {
+      b += d;
+      if (b.includes('\n')) r(b.split('\n')[0]);
+    });
+  });
+const up = start([`${B}/upstream.js`]);
+const upstream = `http://127.0.0.1:${JSON.parse(await line(up)).port}`;
+const sink = start([`${B}/otlp-sink.js`]);
+const otlp = `http://127.0.0.1:${JSON.parse(await line(sink)).port}`;
+const d = process.argv[2];
+const s = start(
+  [...(process.argv[3] ? process.argv[3].split(' ') : ['--trace-gc']), `${d}/dist/src/main.js`],
+  {
+    NYLAS_API_URI: upstream,
+    NYLAS_API_KEY: 'k',
+    SIDECAR_LISTEN: '127.0.0.1:47001',
+    SIDECAR_ADMIN_LISTEN: '127.0.0.1:47002',
+    SIDECAR_POLL_GRANTS: 'off',
+    SIDECAR_POLL_GRANTS_CENSUS: 'off',
+    SIDECAR_POLL_WEBHOOKS: 'off',
+    SIDECAR_POLL_STATUS_PAGE: 'off',
+    SIDECAR_POLL_ACCOUNTS: 'off',
+    SIDECAR_LOG_LEVEL: 'warn',
+    ...(process.env.NOOTLP ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: otlp }),
+  },
+);
+let out = '';
+s.stdout.on('data', (x) => (out += x));
+for (let i = 0; i < 100; i++) {
+  try {
+    await fetch('http://127.0.0.1:47002/healthz');
+    break;
+  } catch {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';
+await autocannon({ url: 'http://127.0.0.1:47001' + path, connections: 32, duration: 2 });
+const mark = out.length;
+const r = await autocannon({ url: 'http://127.0.0.1:47001' + path, connections: 32, duration: 8 });
+const gc = out
+  .slice(mark)
+  .split('\n')
+  .filter((l) => /Scavenge|Mark-Compact|Mark-sweep|Minor/.test(l));
+const sum = {};
+for (const l of gc) {
+  const kind = /(Scavenge|Mark-Compact|Mark-sweep|Minor[^ ]*)/.exec(l)[1];
+  const ms = Number(/ ([0-9.]+) \/ ([0-9.]+) ms/.exec(l)?.[1] ?? NaN);
+  sum[kind] ??= { n: 0, ms: 0 };
+  sum[kind].n++;
+  sum[kind].ms += ms;
+}
+console.log(d, 'requests', r.requests.total, JSON.stringify(sum));
+console.log(gc.slice(0, 3).join('\n'));
+console.log(
+  gc
+    .filter((l) => /Mark/.test(l))
+    .slice(0, 3)
+    .join('\n'),
+);
+process.exit(0);

@@ -1,0 +1,181 @@
+// Probes behind docs/span-export.md (issue 17), after `npm run build`. Loopback only.
+//   node bench/probes/span-cost.mjs measure [rounds] [checkout ...]
+//     CPU per request at saturation (RATE=n for a fixed rate), by thread (main, others), of the
+//     bare proxy and of the sidecar built in each checkout (this one by default), in alternating
+//     3 s rounds; NOOTLP=1 adds each sidecar without an OTLP endpoint.
+//   OUT=dir node bench/probes/span-cost.mjs profile [checkout|bare]
+//     a --cpu-prof of 12 s at saturation, for bench/probes/analyze.mjs.
+/* global fetch, setTimeout */
+import { fileURLToPath } from 'node:url';
+// Usage: node probe.mjs measure [rounds] [distDir...] | profile [distDir]
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+const require = createRequire(new URL('../../package.json', import.meta.url));
+const autocannon = require('autocannon');
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const B = `${ROOT}/dist/bench`;
+const mode = process.argv[2];
+const kids = [];
+process.on('exit', () => kids.forEach((k) => k.kill('SIGKILL')));
+execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+const freePort = () =>
+  new Promise((r) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => r(p));
+    });
+  });
+function start(args, env = {}, waitLine = true) {
+  const c = spawn('taskset', ['-c', '0', process.execPath, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  kids.push(c);
+  let err = '';
+  c.stderr.on('data', (d) => (err += d));
+  return new Promise((res, rej) => {
+    let b = '';
+    c.stdout.on('data', (d) => {
+      b += d;
+      const i = b.indexOf('\n');
+      if (i >= 0 && waitLine) res({ c, line: b.slice(0, i) });
+    });
+    c.on('exit', (code) => code !== 0 && rej(new Error('exit ' + code + err)));
+  });
+}
+const cpu = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (+f[11] + +f[12]) / 100;
+};
+const threads = (pid) => {
+  const o = {};
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const raw = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const name = t === String(pid) ? 'main' : 'other';
+      const f = raw.split(') ')[1].split(' ');
+      o[name] = (o[name] ?? 0) + (+f[11] + +f[12]) / 100;
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return o;
+};
+const RATE = Number(process.env.RATE ?? 0);
+const sat = async (url, s) => {
+  const r = await autocannon({
+    url,
+    connections: RATE ? 16 : 32,
+    duration: s,
+    ...(RATE ? { overallRate: RATE } : {}),
+  });
+  return r.requests.total;
+};
+async function sidecar(main, upstream, otlp, extra = {}) {
+  const pp = await freePort(),
+    ap = await freePort();
+  start(
+    [...(extra.nodeArgs ?? []), main],
+    {
+      NYLAS_API_URI: upstream,
+      NYLAS_API_KEY: 'k',
+      SIDECAR_LISTEN: `127.0.0.1:${pp}`,
+      SIDECAR_ADMIN_LISTEN: `127.0.0.1:${ap}`,
+      SIDECAR_POLL_GRANTS: 'off',
+      SIDECAR_POLL_GRANTS_CENSUS: 'off',
+      SIDECAR_POLL_WEBHOOKS: 'off',
+      SIDECAR_POLL_STATUS_PAGE: 'off',
+      SIDECAR_POLL_ACCOUNTS: 'off',
+      SIDECAR_LOG_LEVEL: 'warn',
+      ...(otlp ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlp } : {}),
+      ...(extra.env ?? {}),
+    },
+    false,
+  ).catch((e) => console.error(String(e).slice(0, 500)));
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${ap}/healthz`);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { url: `http://127.0.0.1:${pp}`, pid: kids.at(-1).pid, c: kids.at(-1) };
+}
+const up = await start([`${B}/upstream.js`]);
+const upstream = `http://127.0.0.1:${JSON.parse(up.line).port}`;
+const sink = await start([`${B}/otlp-sink.js`]);
+const otlp = `http://127.0.0.1:${JSON.parse(sink.line).port}`;
+const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';
+if (mode === 'measure') {
+  const rounds = Number(process.argv[3] ?? 6);
+  const dirs = process.argv.slice(4);
+  const bare = await start([`${B}/bare-proxy.js`, upstream]);
+  const targets = {
+    bare: { url: `http://127.0.0.1:${JSON.parse(bare.line).port}`, pid: bare.c.pid },
+  };
+  for (const d of dirs.length ? dirs : [ROOT]) {
+    const name = d.replace(/\/$/, '').split('/').pop();
+    targets[name] = await sidecar(`${d}/dist/src/main.js`, upstream, otlp);
+    if (process.env.NOOTLP)
+      targets[name + '-nootlp'] = await sidecar(`${d}/dist/src/main.js`, upstream, undefined);
+  }
+  const names = Object.keys(targets);
+  const per = Object.fromEntries(names.map((n) => [n, []]));
+  const rps = Object.fromEntries(names.map((n) => [n, []]));
+  for (const n of names) await sat(targets[n].url + path, 1);
+  for (let r = 0; r < rounds; r++)
+    for (let i = 0; i < names.length; i++) {
+      const n = names[(i + r) % names.length];
+      const t = targets[n];
+      const c0 = cpu(t.pid);
+      const th0 = threads(t.pid);
+      const req = await sat(t.url + path, 3);
+      per[n].push(((cpu(t.pid) - c0) / req) * 1e6);
+      rps[n].push(req / 3);
+      const th1 = threads(t.pid);
+      t.th ??= {};
+      for (const k of Object.keys(th1))
+        (t.th[k] ??= []).push(((th1[k] - (th0[k] ?? 0)) / req) * 1e6);
+    }
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const n of names) {
+    const ratios = per[n].map((x, i) => x / per.bare[i]);
+    const tr = rps[n].map((x, i) => x / rps.bare[i]);
+    console.log(
+      `${n.padEnd(20)} cpu ${med(per[n]).toFixed(1)} us/req  ratio med ${med(ratios).toFixed(3)} [${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)}]  rps ${med(rps[n]).toFixed(0)} ratio ${med(tr).toFixed(3)}`,
+    );
+  }
+  for (const n of names)
+    console.log(
+      n,
+      Object.entries(targets[n].th)
+        .map(([k, v]) => `${k}=${med(v).toFixed(1)}`)
+        .join(' '),
+    );
+  const cnt = await (await fetch(otlp + '/count')).json();
+  console.log('sink', JSON.stringify(cnt));
+} else if (mode === 'profile') {
+  const dir = process.env.OUT ?? 'span-cost-profile';
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir);
+  const d = process.argv[3] ?? ROOT;
+  const prof = ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '200'];
+  let s;
+  if (d === 'bare') {
+    const b = await start([...prof, `${B}/bare-proxy.js`, upstream]);
+    s = { url: `http://127.0.0.1:${JSON.parse(b.line).port}`, c: b.c };
+  } else
+    s = await sidecar(`${d}/dist/src/main.js`, upstream, process.env.NOOTLP ? undefined : otlp, {
+      nodeArgs: prof,
+    });
+  await sat(s.url + path, 2);
+  const n = await sat(s.url + path, 10);
+  console.log('requests', n);
+  s.c.kill('SIGTERM');
+  await new Promise((r) => s.c.once('exit', r));
+  console.log(readdirSync(dir));
+}
+process.exit(0);
