@@ -82,6 +82,16 @@ export interface NylasClient {
   upgradeAccount(accountId: string, signal: AbortSignal): Promise<void>;
 }
 
+/** The call's answer, or undefined when Nylas answers 404 (the thing is not there). */
+async function unlessNotFound<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof NylasCallError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
 /** Builds the client. Authorization values are built here, from config, and go nowhere else. */
 export function createNylasClient(opts: NylasClientOptions): NylasClient {
   const base = opts.apiUri.href.replace(/\/+$/, '');
@@ -137,8 +147,8 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
     },
 
     async getGrant(grantId, signal) {
-      try {
-        const res = await callJson({
+      const res = await unlessNotFound(
+        callJson({
           url: url(`/v3/grants/${encodeURIComponent(grantId)}`),
           authorization: v3(),
           signal,
@@ -146,12 +156,9 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
           dispatcher,
           now,
           onAnswer: onAnswer('grant'),
-        });
-        return res.data;
-      } catch (err) {
-        if (err instanceof NylasCallError && err.status === 404) return undefined;
-        throw err;
-      }
+        }),
+      );
+      return res?.data;
     },
 
     async listWebhooks(signal, pageToken) {
@@ -168,8 +175,8 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
     },
 
     async listChannels(type, signal) {
-      try {
-        const res = await callJson({
+      const res = await unlessNotFound(
+        callJson({
           url: url(`/v3/channels/${type}`),
           authorization: v3(),
           signal,
@@ -177,17 +184,14 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
           dispatcher,
           now,
           onAnswer: onAnswer('channels'),
-        });
-        return res.data;
-      } catch (err) {
-        if (err instanceof NylasCallError && err.status === 404) return undefined;
-        throw err;
-      }
+        }),
+      );
+      return res?.data;
     },
 
     async listV2Webhooks(signal) {
-      try {
-        return await callJson({
+      return unlessNotFound(
+        callJson({
           url: url(`${clientPath}/webhooks`),
           authorization: v2(),
           signal,
@@ -195,11 +199,8 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
           dispatcher,
           now,
           onAnswer: onAnswer('v2_webhooks'),
-        });
-      } catch (err) {
-        if (err instanceof NylasCallError && err.status === 404) return undefined;
-        throw err;
-      }
+        }),
+      );
     },
 
     async listAccounts({ limit, offset, signal }) {

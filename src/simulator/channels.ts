@@ -3,7 +3,7 @@
 import type { SimContext } from './context.js';
 import type { Exchange } from './http.js';
 import { sendJson, sendNylasError } from './http.js';
-import { hash32, hex } from './random.js';
+import { seededUuid } from './random.js';
 import type { WebhookStatus } from './state.js';
 
 export type ChannelType = 'pubsub' | 'sns';
@@ -30,7 +30,7 @@ export function seedChannels(seed: number, nowSec: number): Map<string, Channel>
   ];
   const map = new Map<string, Channel>();
   defs.forEach(([type, description, topic], k) => {
-    const id = `${hex(hash32(seed, 70, k))}-${hex(hash32(seed, 71, k), 4)}-4${hex(hash32(seed, 72, k), 3)}-a${hex(hash32(seed, 73, k), 3)}-${hex(hash32(seed, 74, k), 4)}${hex(hash32(seed, 75, k))}`;
+    const id = seededUuid(seed, 70, k, 'a');
     map.set(id, {
       id,
       type,

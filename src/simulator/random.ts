@@ -30,6 +30,15 @@ export function hex(n: number, width = 8): string {
   return (n >>> 0).toString(16).padStart(width, '0').slice(-width);
 }
 
+/**
+ * A UUID-shaped id (version 4 form) for fixture `k`, from hashes salted `salt` to `salt + 5`;
+ * `variant` is its fourth group's first character.
+ */
+export function seededUuid(seed: number, salt: number, k: number, variant: string): string {
+  const h = (i: number, width?: number) => hex(hash32(seed, salt + i, k), width);
+  return `${h(0)}-${h(1, 4)}-4${h(2, 3)}-${variant}${h(3, 3)}-${h(4, 4)}${h(5)}`;
+}
+
 /** A seeded PRNG (mulberry32) for run-time decisions such as which request gets a fault. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;

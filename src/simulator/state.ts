@@ -2,7 +2,7 @@
 // is generated on demand (data.ts); only what has been changed is stored.
 import { randomUUID } from 'node:crypto';
 import type { Faults } from './faults.js';
-import { frac, hash32, hex, pick } from './random.js';
+import { frac, hash32, pick, seededUuid } from './random.js';
 import { grantIndexOfEmail, grantIndexOfId } from './data.js';
 
 export type GrantStatus = 'valid' | 'invalid';
@@ -147,7 +147,7 @@ export function seedWebhooks(seed: number, nowSec: number): Map<string, WebhookD
   ];
   const map = new Map<string, WebhookDestination>();
   defs.forEach(([description, trigger_types, webhook_url], k) => {
-    const id = `${hex(hash32(seed, 50, k))}-${hex(hash32(seed, 51, k), 4)}-4${hex(hash32(seed, 52, k), 3)}-b${hex(hash32(seed, 53, k), 3)}-${hex(hash32(seed, 54, k), 4)}${hex(hash32(seed, 55, k))}`;
+    const id = seededUuid(seed, 50, k, 'b');
     map.set(id, {
       id,
       description,
