@@ -43,9 +43,10 @@ const PHASES: { scenario: string; seconds: number; act?: () => Promise<void> }[]
   { scenario: 'healthy', seconds: 12 },
   { scenario: 'degraded', seconds: 8 },
   { scenario: 'outage', seconds: 8 },
-  // Retries (on in the demo) wait out most 429s (Retry-After 2 s): long enough for some to reach
-  // the app however busy the machine is.
-  { scenario: 'rate-limited', seconds: 16 },
+  // Retries (on in the demo) wait out most 429s (Retry-After 2 s), and on a busy machine the
+  // demo's traffic can spend the whole phase waiting: calls of the test's own make sure some
+  // 429s reach an app.
+  { scenario: 'rate-limited', seconds: 16, act: () => callUntil429() },
   { scenario: 'invalid-grants', seconds: 8 },
   { scenario: 'accounts-stopped', seconds: 8 },
   { scenario: 'webhook-failing', seconds: 8 },
@@ -55,6 +56,36 @@ const PHASES: { scenario: string; seconds: number; act?: () => Promise<void> }[]
     act: () => control('maintenance', { name: 'Database upgrade' }),
   },
 ];
+
+/**
+ * Calls a grant's messages through the sidecar's proxy, 10 at a time, until one answer the app
+ * gets is a 429 (bounded: 100 calls; each is a 429 after its two retries with a chance of
+ * 0.51^3 in this scenario). The demo's simulator key is the one the banner prints.
+ */
+async function callUntil429(): Promise<void> {
+  const auth = { authorization: 'Bearer nylas-sim-api-key' };
+  let grantId: string | undefined;
+  for (let i = 0; i < 30 && grantId === undefined; i++) {
+    const r = await fetch(`${sidecar!.proxyUrl}/v3/grants?limit=1`, { headers: auth });
+    const body = (await r.json()) as { data?: { id: string }[] };
+    grantId = r.status === 200 ? body.data?.[0]?.id : undefined;
+  }
+  expect(grantId, 'a grant listed under rate-limited').toBeDefined();
+  for (let round = 0; round < 10; round++) {
+    const codes = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        fetch(`${sidecar!.proxyUrl}/v3/grants/${grantId}/messages?limit=1`, {
+          headers: auth,
+        }).then(async (r) => {
+          await r.arrayBuffer();
+          return r.status;
+        }),
+      ),
+    );
+    if (codes.includes(429)) return;
+  }
+  throw new Error('no 429 reached the app in 100 calls under rate-limited');
+}
 
 interface Dashboard {
   uid: string;
