@@ -393,7 +393,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
       method: this.method,
       route: this.match.route,
       grantScoped: this.match.grantScoped,
-      grantId: this.match.grantSegment && safeGrantId(this.match.grantSegment),
+      grantSegment: this.match.grantSegment,
       code,
       responded: this.responded && !aborted,
       errorType,
@@ -419,21 +419,4 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
     }
     c.record(outcome);
   }
-}
-
-/**
- * The grant identifier for /support pages and recent errors, or undefined when it is an email
- * address (never kept) or `me`.
- */
-function safeGrantId(segment: string): string | undefined {
-  let id = segment;
-  if (id.includes('%')) {
-    try {
-      id = decodeURIComponent(id);
-    } catch {
-      return undefined;
-    }
-  }
-  if (id === 'me' || id.includes('@') || id.startsWith('email:')) return undefined;
-  return id.length <= 128 ? id : undefined;
 }

@@ -9,7 +9,8 @@ export interface Outcome {
   method: string;
   route: string;
   grantScoped: boolean;
-  grantId: string | undefined;
+  /** The path's raw {grant_id} segment; read only for a failed call (see safeGrantId). */
+  grantSegment: string | undefined;
   /** Status the app saw; 499 when the app went away before one was sent. */
   code: number;
   /** False when no response status reached the app (transport failure, abort). */
@@ -128,6 +129,7 @@ export function createRecorder(deps: {
 
     if (o.errorType === '') return;
     // From here on: a failed call (rare on a healthy system, so no caching).
+    const grantId = o.grantSegment && safeGrantId(o.grantSegment);
     if (o.code === 429)
       metrics.apiRateLimited.inc({ route: o.route, scope: o.providerError ? 'provider' : 'nylas' });
     let rec: UpstreamErrorRecord | undefined;
@@ -139,7 +141,7 @@ export function createRecorder(deps: {
         code: o.code,
         errorType: o.errorType,
         requestId: o.requestId,
-        grantId: o.grantId,
+        grantId,
         providerError: o.providerError,
       };
       recentErrors.push(rec);
@@ -150,7 +152,7 @@ export function createRecorder(deps: {
         keyHealth.proxyUnauthorized({
           credential: authorizationOf(o.headers),
           route: o.route,
-          grantId: o.grantId,
+          grantId,
           grantScoped: o.grantScoped,
           record: rec,
         });
@@ -175,3 +177,20 @@ export function createRecorder(deps: {
 }
 
 export type Recorder = ReturnType<typeof createRecorder>;
+
+/**
+ * The grant identifier for /support pages and recent errors, or undefined when it is an email
+ * address (never kept) or `me`.
+ */
+export function safeGrantId(segment: string): string | undefined {
+  let id = segment;
+  if (id.includes('%')) {
+    try {
+      id = decodeURIComponent(id);
+    } catch {
+      return undefined;
+    }
+  }
+  if (id === 'me' || id.includes('@') || id.startsWith('email:')) return undefined;
+  return id.length <= 128 ? id : undefined;
+}

@@ -23,6 +23,8 @@ interface Node {
   /** Position of {grant_id} in the template's segments, or -1. */
   grantIndex: number;
   slot: number;
+  /** The shared match of the template ending here, made on its first match. */
+  result: RouteMatch | undefined;
 }
 
 const newNode = (): Node => ({
@@ -31,6 +33,7 @@ const newNode = (): Node => ({
   template: undefined,
   grantIndex: -1,
   slot: -1,
+  result: undefined,
 });
 
 function build(templates: readonly string[]): Node {
@@ -83,7 +86,6 @@ export function createRouteMatcher(
   templates: readonly string[] = [...V3_TEMPLATES, ...V2_TEMPLATES],
 ) {
   const root = build(templates);
-  const results = new Map<string, RouteMatch>();
 
   const walk = (node: Node, segs: string[], i: number): Node | undefined => {
     if (i === segs.length) return node.template !== undefined ? node : undefined;
@@ -106,16 +108,15 @@ export function createRouteMatcher(
     const node = walk(root, segs, 0);
     if (!node) return OTHER;
     const template = node.template!;
-    let shared = results.get(template);
+    let shared = node.result;
     if (!shared) {
-      shared = {
+      shared = node.result = {
         route: template,
         grantScoped: template.startsWith('/v3/grants/{grant_id}/'),
         grantSegment: undefined,
         methods: routeMethodMask(template),
         slot: node.slot,
       };
-      results.set(template, shared);
     }
     if (node.grantIndex < 0) return shared;
     return {

@@ -156,7 +156,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       method,
       route: 'other',
       grantScoped: false,
-      grantId: undefined,
+      grantSegment: undefined,
       code: status,
       responded: true,
       errorType: 'refused',
