@@ -2,12 +2,15 @@
 // undici proxy, in the same run, alternating. Loopback only; bounded in time.
 //
 //   npm run bench -- [--quick] [--rounds N] [--soak-seconds N] [--out FILE] [--compare DIR]
+//                    [--env NAME=VALUE]... [--compare-env NAME=VALUE]...
 //   npm run bench -- --grants 1000000 [--grants-max-seconds N] [--grants-old-ref REF]
 //   (the grants pollers only, old and new side by side)
 //
 // --compare DIR adds, to the saturation and latency rounds, a second sidecar built in DIR (another
 // checkout, `npm run build` done there), exporting to a receiver of its own: a before/after of a
 // change measured in the same rounds, which is the only comparison this shared machine allows.
+// --env and --compare-env add settings to the measured and the compared sidecar: with
+// `--compare .` they compare two settings of one build (OTEL_EXPORTER_OTLP_PROTOCOL, say).
 //
 // With two or more cores, the upstream and the proxies run on core 0 and the load generator (this
 // process) on core 1.
@@ -35,6 +38,20 @@ const outFile = args.includes('--out')
 const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const ROUNDS = Number(arg('--rounds')) || (quick ? 4 : 10);
 const compareDir = arg('--compare');
+/** Every NAME=VALUE given after `name`. */
+function envArgs(name: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  args.forEach((a, i) => {
+    if (a !== name) return;
+    const kv = args[i + 1] ?? '';
+    const eq = kv.indexOf('=');
+    if (eq < 1) throw new Error(`${name} takes NAME=VALUE, got "${kv}"`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  });
+  return out;
+}
+const sidecarExtraEnv = envArgs('--env');
+const compareExtraEnv = envArgs('--compare-env');
 const SAT_SECONDS = quick ? 2 : 3;
 const RATE_SECONDS = quick ? 3 : 5;
 const DOWNLOAD_ROUNDS = quick ? 2 : 3;
@@ -227,13 +244,29 @@ async function main() {
   const upstream = `http://127.0.0.1:${(JSON.parse(up.line) as { port: number }).port}`;
   const bare = await startNode(join(here, 'bare-proxy.js'), [upstream]);
   const bareUrl = `http://127.0.0.1:${(JSON.parse(bare.line) as { port: number }).port}`;
-  const sidecar = await startSidecar(upstream, sink.url);
+  const sidecar = await startSidecar(upstream, sink.url, sidecarExtraEnv);
   const beforeSink = compareDir ? await startOtlpSink() : undefined;
   const before =
     compareDir && beforeSink
-      ? await startSidecar(upstream, beforeSink.url, {}, join(compareDir, 'dist', 'src', 'main.js'))
+      ? await startSidecar(
+          upstream,
+          beforeSink.url,
+          compareExtraEnv,
+          join(compareDir, 'dist', 'src', 'main.js'),
+        )
       : undefined;
-  if (before) console.log(`Compared with the sidecar built in ${compareDir}, in the same rounds.`);
+  const envText = (e: Record<string, string>) =>
+    Object.keys(e).length === 0
+      ? ''
+      : ` with ${Object.entries(e)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`;
+  if (Object.keys(sidecarExtraEnv).length > 0)
+    console.log(`The measured sidecar runs${envText(sidecarExtraEnv)}.`);
+  if (before)
+    console.log(
+      `Compared with the sidecar built in ${compareDir}${envText(compareExtraEnv)}, in the same rounds.`,
+    );
   const nginx = await startNginx(upstream);
   if (nginx) console.log('Reference: nginx on core 0 as well.');
   const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';

@@ -128,11 +128,29 @@ function fragmentsFor(span: ProxySpan, frame: Frame): NameFragments {
 /** Most bytes a span takes besides its text from outside (request id, error types, tracestate). */
 const SPAN_FIXED_MAX = 1024;
 
+/** An export request being written span by span (OTLP/JSON here, OTLP/protobuf in ./otlp-proto.ts). */
+export interface SpanWriter {
+  /** Spans written so far. */
+  readonly count: number;
+  /** The buffer the request is written into (whole; finish() returns the written part). */
+  readonly buffer: Buffer;
+  /** Writes one span. */
+  add(span: ProxySpan): void;
+  /**
+   * The finished request (a view of the writer's buffer); undefined when no span was added. The
+   * writer is done with: a new batch takes a new writer.
+   */
+  finish(): Uint8Array | undefined;
+}
+
+/** Makes the writer of a batch of about `expectedSpans`, into `reuse` when given. */
+export type SpanWriterFactory = (expectedSpans: number, reuse?: Buffer) => SpanWriter;
+
 /**
  * One OTLP/JSON export request being written: spans are added as they end, then finish() closes
  * the document. The bytes are written once, into a buffer sized for the batch.
  */
-export class ProxySpanJsonWriter {
+export class ProxySpanJsonWriter implements SpanWriter {
   private buf: Buffer;
   private off = 0;
   private frame: Frame | undefined;

@@ -7,7 +7,7 @@ import {
   convertLegacyHttpOptions,
   createOtlpHttpExportDelegate,
 } from '@opentelemetry/otlp-exporter-base/node-http';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -26,6 +26,8 @@ import {
 } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { createProxySpans, type ProxySpans } from './proxy-spans.js';
+import { ProxySpanJsonWriter } from './otlp-json.js';
+import { ProxySpanProtoWriter } from './otlp-proto.js';
 import {
   ProxySpanBatcher,
   type BatchExporter,
@@ -59,15 +61,21 @@ export interface TracingOptions {
 
 const TRACER_NAME = 'nylas-sidecar';
 
-/** OTLP/HTTP+JSON requests the proxy's batcher wrote; transport and config are the library's. */
+/**
+ * OTLP/HTTP requests the proxy's batcher wrote (JSON or protobuf); transport and config are the
+ * library's.
+ */
 class EncodedBatchExporter extends OTLPExporterBase<EncodedBatch> implements BatchExporter {
-  constructor() {
+  constructor(json: boolean) {
+    const serializer = json ? JsonTraceSerializer : ProtobufTraceSerializer;
     super(
       createOtlpHttpExportDelegate(
-        convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', { 'Content-Type': 'application/json' }),
+        convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', {
+          'Content-Type': json ? 'application/json' : 'application/x-protobuf',
+        }),
         {
           serializeRequest: (batch: EncodedBatch) => batch.bytes,
-          deserializeResponse: (data: Uint8Array) => JsonTraceSerializer.deserializeResponse(data),
+          deserializeResponse: (data: Uint8Array) => serializer.deserializeResponse(data),
         },
         'otlp_http_span_exporter',
         { name: 'span', countItems: (batch: EncodedBatch) => batch.count },
@@ -202,15 +210,16 @@ export function createTracing({ env, version, logger }: TracingOptions): Tracing
     contextManager: null as never,
   });
   sdk.start();
-  // The proxy's spans have a batch processor and exporter of their own (see ./proxy-spans.ts):
-  // over OTLP/JSON, one that writes each span into its request as it ends (./span-batcher.ts).
-  const proxyProcessor = json
-    ? new ProxySpanBatcher({
-        exporter: new EncodedBatchExporter(),
-        ...bufferConfig,
-        onLoss: lossLogger(logger),
-      })
-    : new BatchSpanProcessor(new OTLPProtoExporter(), bufferConfig);
+  // The proxy's spans have a batch processor and exporter of their own (see ./proxy-spans.ts),
+  // which writes each span into its request as it ends (./span-batcher.ts).
+  const proxyProcessor = new ProxySpanBatcher({
+    exporter: new EncodedBatchExporter(json),
+    writer: json
+      ? (n, reuse) => new ProxySpanJsonWriter(n, reuse)
+      : (n, reuse) => new ProxySpanProtoWriter(n, reuse),
+    ...bufferConfig,
+    onLoss: lossLogger(logger),
+  });
   const scope = { name: TRACER_NAME, version };
   let stopped: Promise<void> | undefined;
   return {

@@ -1,9 +1,9 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { ProxySpanJsonWriter } from './otlp-json.js';
+import { ProxySpanJsonWriter, type SpanWriter, type SpanWriterFactory } from './otlp-json.js';
 import type { ProxySpan } from './proxy-spans.js';
 
 /*
- * The proxy's batch span processor for OTLP/JSON: the SDK's BatchSpanProcessor semantics
+ * The proxy's batch span processor: the SDK's BatchSpanProcessor semantics
  * (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_SCHEDULE_DELAY,
  * OTEL_BSP_EXPORT_TIMEOUT; one export at a time, all at once on a flush), with each span written
  * into its batch's request bytes as it ends instead of kept as an object until the batch is sent.
@@ -16,7 +16,7 @@ import type { ProxySpan } from './proxy-spans.js';
  * collector never scans.
  */
 
-/** One export request: OTLP/JSON bytes holding `count` spans. */
+/** One export request: OTLP/JSON or OTLP/protobuf bytes holding `count` spans. */
 export interface EncodedBatch {
   readonly bytes: Uint8Array;
   readonly count: number;
@@ -42,6 +42,8 @@ export type SpanLoss =
 
 export interface SpanBatcherOptions {
   exporter: BatchExporter;
+  /** Writes the spans of one export request: OTLP/JSON (the default) or OTLP/protobuf. */
+  writer?: SpanWriterFactory;
   /** OTEL_BSP_MAX_EXPORT_BATCH_SIZE; 512 by default. */
   maxExportBatchSize?: number;
   /** OTEL_BSP_MAX_QUEUE_SIZE: spans waiting for export beyond this are dropped; 2048. */
@@ -56,13 +58,14 @@ export interface SpanBatcherOptions {
 
 export class ProxySpanBatcher {
   private readonly exporter: BatchExporter;
+  private readonly writer: SpanWriterFactory;
   private readonly maxBatch: number;
   private readonly maxQueue: number;
   private readonly delayMs: number;
   private readonly exportTimeoutMs: number;
   private readonly onLoss: (loss: SpanLoss) => void;
   /** The batch being written. */
-  private open: ProxySpanJsonWriter | undefined;
+  private open: SpanWriter | undefined;
   /** Batches written and waiting for their export. */
   private readonly ready: EncodedBatch[] = [];
   private inFlight = 0;
@@ -84,6 +87,7 @@ export class ProxySpanBatcher {
     const positive = (v: number | undefined, d: number) =>
       v !== undefined && Number.isFinite(v) && v > 0 ? Math.floor(v) : d;
     this.exporter = options.exporter;
+    this.writer = options.writer ?? ((n, reuse) => new ProxySpanJsonWriter(n, reuse));
     this.maxQueue = positive(options.maxQueueSize, 2048);
     // As the SDK: a batch never holds more than the queue.
     this.maxBatch = Math.min(positive(options.maxExportBatchSize, 512), this.maxQueue);
@@ -106,7 +110,7 @@ export class ProxySpanBatcher {
       this.onLoss({ event: 'span_export_dropped', spans: 1 });
       return;
     }
-    const w = (this.open ??= new ProxySpanJsonWriter(this.maxBatch, this.spare.pop()));
+    const w = (this.open ??= this.writer(this.maxBatch, this.spare.pop()));
     w.add(span);
     if (w.count >= this.maxBatch) this.seal();
     else if (this.timer === undefined) {

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { decodeOtlpProto } from './otlp-proto.js';
 
 /** A span as received over OTLP/HTTP JSON, with attributes flattened. */
 export interface ReceivedSpan {
@@ -20,6 +21,10 @@ export interface OtlpReceiver {
   spans: ReceivedSpan[];
   /** Every request body received, decoded, for leak checks. */
   rawBodies: string[];
+  /** Spans in each request received, in order. */
+  batchSpans: number[];
+  /** Content types of the requests received, in order. */
+  contentTypes: string[];
   close(): Promise<void>;
 }
 
@@ -46,12 +51,14 @@ const flat = (kvs: KeyValue[] | undefined) =>
   ) as Record<string, string | number | boolean>;
 
 /**
- * An OTLP/HTTP trace receiver (the JSON encoding the OpenTelemetry JS HTTP exporter sends), on
- * POST /v1/traces, that keeps every span it is sent.
+ * An OTLP/HTTP trace receiver, JSON or protobuf (the latter decoded by protobufjs, see
+ * ./otlp-proto.ts), on POST /v1/traces, that keeps every span it is sent.
  */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const rawBodies: string[] = [];
+  const batchSpans: number[] = [];
+  const contentTypes: string[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -64,11 +71,14 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
       const text = body.toString('utf8');
       rawBodies.push(text);
-      if (!String(req.headers['content-type']).includes('json')) {
+      const type = String(req.headers['content-type']);
+      contentTypes.push(type);
+      const proto = type === 'application/x-protobuf';
+      if (!proto && !type.includes('json')) {
         res.writeHead(415).end();
         return;
       }
-      const doc = JSON.parse(text) as {
+      const doc = (proto ? decodeOtlpProto(body) : JSON.parse(text)) as {
         resourceSpans?: {
           resource?: { attributes?: KeyValue[] };
           scopeSpans?: {
@@ -84,6 +94,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           }[];
         }[];
       };
+      const before = spans.length;
       for (const rs of doc.resourceSpans ?? []) {
         const serviceName = flat(rs.resource?.attributes)['service.name'];
         for (const ss of rs.scopeSpans ?? [])
@@ -99,7 +110,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               serviceName: typeof serviceName === 'string' ? serviceName : undefined,
             });
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      batchSpans.push(spans.length - before);
+      // An empty ExportTraceServiceResponse is no bytes at all in protobuf.
+      if (proto) res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -108,6 +122,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}`,
     spans,
     rawBodies,
+    batchSpans,
+    contentTypes,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

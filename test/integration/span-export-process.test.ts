@@ -14,7 +14,6 @@ const TOKEN = 'ya29.CANARYspanexporttoken8f2a';
 describe('the built sidecar: proxy spans on SIGTERM', () => {
   let upstream: FakeUpstream;
   let otlp: OtlpReceiver;
-  const spansOf = (bodies: string[]) => bodies.map((b) => (b.match(/"spanId":/g) ?? []).length);
 
   beforeEach(async () => {
     upstream = await startFakeUpstream();
@@ -25,9 +24,14 @@ describe('the built sidecar: proxy spans on SIGTERM', () => {
     await upstream?.close();
   });
 
-  for (const batchSize of [1000, 64]) {
-    it(`exports a span for every request it proxied, none before shutdown and all after it (batches of ${batchSize})`, async () => {
+  for (const [batchSize, protocol] of [
+    [1000, 'http/json'],
+    [64, 'http/json'],
+    [64, 'http/protobuf'],
+  ] as const) {
+    it(`exports a span for every request it proxied, none before shutdown and all after it (batches of ${batchSize}, ${protocol})`, async () => {
       const proc = await startSidecarProcess({
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
         NYLAS_API_URI: upstream.url,
         NYLAS_API_KEY: API_KEY,
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
@@ -56,7 +60,10 @@ describe('the built sidecar: proxy spans on SIGTERM', () => {
       expect(await proc.stop('SIGTERM')).toBe(0);
       // The shutdown sent whatever had not gone yet, in batches of at most OTEL_BSP_MAX_EXPORT_BATCH_SIZE.
       expect(otlp.rawBodies.length).toBeGreaterThan(batchesBefore);
-      for (const n of spansOf(otlp.rawBodies)) expect(n).toBeLessThanOrEqual(batchSize);
+      for (const n of otlp.batchSpans) expect(n).toBeLessThanOrEqual(batchSize);
+      expect(new Set(otlp.contentTypes)).toEqual(
+        new Set([protocol === 'http/json' ? 'application/json' : 'application/x-protobuf']),
+      );
       if (batchSize < sent) expect(otlp.rawBodies.length).toBeGreaterThan(sent / batchSize);
       const proxied = otlp.spans.filter((s) => s.kind === 3 && s.name.startsWith('GET /v3/grants'));
       // One span per request that reached Nylas (the SDK may make more than one per call).

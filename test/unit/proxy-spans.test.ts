@@ -15,6 +15,8 @@ import {
   type ProxySpanShared,
 } from '../../src/tracing/proxy-spans.js';
 import { serializeProxySpans } from '../../src/tracing/otlp-json.js';
+import { serializeProxySpansProto } from '../../src/tracing/otlp-proto.js';
+import { decodeOtlpProto } from '../helpers/otlp-proto.js';
 import { samplerFromEnv } from '../../src/tracing/setup.js';
 
 // The resource carries every attribute type the detectors produce (process.command_args is an
@@ -131,6 +133,82 @@ describe('proxy spans', () => {
     expect(new TextDecoder().decode(serializeProxySpans(ended))).toBe(
       new TextDecoder().decode(JsonTraceSerializer.serializeRequest(ended)),
     );
+  });
+
+  it('encode to the bytes of the OpenTelemetry protobuf serializer', () => {
+    const spans = batch();
+    // Longer than 16,383 bytes: the span's length takes three bytes instead of the two kept.
+    const { ended, processor } = collector();
+    const t0 = performance.now();
+    const huge = createProxySpans(shared, samplerFromEnv({}), processor).start(
+      'GET /v3/grants',
+      'GET',
+      '/v3/grants',
+      undefined,
+      t0,
+    )!;
+    huge.requestId = '€'.repeat(6000);
+    huge.perfEnd = t0 + 2;
+    processor.onEnd(huge);
+    const all = [...spans, ...ended];
+    const ours = Buffer.from(serializeProxySpansProto(all)!);
+    expect(ours.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(all)!))).toBe(true);
+    // One span alone, and a name other than `{method} {route}`, as well.
+    for (const one of [[spans[0]!], [spans[2]!, spans[1]!]])
+      expect(
+        Buffer.from(serializeProxySpansProto(one)!).equals(
+          Buffer.from(ProtobufTraceSerializer.serializeRequest(one)!),
+        ),
+      ).toBe(true);
+    const { ended: named, processor: p2 } = collector();
+    const s2 = createProxySpans(shared, samplerFromEnv({}), p2);
+    for (const name of ['GET /v3/grants', 'custom name', 'GET /v3/grants']) {
+      const s = s2.start(name, 'GET', '/v3/grants', undefined, t0)!;
+      s2.end(s, t0 + 1);
+    }
+    expect(
+      Buffer.from(serializeProxySpansProto(named)!).equals(
+        Buffer.from(ProtobufTraceSerializer.serializeRequest(named)!),
+      ),
+    ).toBe(true);
+  });
+
+  it('decode from protobuf (protobufjs) to what the JSON says', () => {
+    const spans = batch();
+    interface Doc {
+      resourceSpans: {
+        resource: { attributes: { key: string; value: Record<string, unknown> }[] };
+        scopeSpans: {
+          scope: { name: string; version: string };
+          spans: Record<string, unknown>[];
+        }[];
+      }[];
+    }
+    const summary = (doc: Doc) => {
+      const value = (v: Record<string, unknown>) =>
+        v.intValue !== undefined ? Number(v.intValue) : JSON.stringify(v);
+      const attrs = (kvs: { key: string; value: Record<string, unknown> }[] | undefined) =>
+        Object.fromEntries((kvs ?? []).map((kv) => [kv.key, value(kv.value)]));
+      const rs = doc.resourceSpans[0]!;
+      const ss = rs.scopeSpans[0]!;
+      return {
+        resource: attrs(rs.resource.attributes),
+        scope: [ss.scope.name, ss.scope.version],
+        spans: ss.spans.map((s) => ({
+          ids: [s.traceId, s.spanId, s.parentSpanId ?? ''],
+          traceState: s.traceState ?? '',
+          name: s.name,
+          kind: s.kind,
+          times: [String(s.startTimeUnixNano), String(s.endTimeUnixNano)],
+          attributes: attrs(s.attributes as never),
+          status: (s.status as { code?: number } | undefined)?.code ?? 0,
+          flags: s.flags,
+        })),
+      };
+    };
+    const fromProto = summary(decodeOtlpProto(serializeProxySpansProto(spans)!) as never);
+    expect(fromProto.spans).toHaveLength(6);
+    expect(fromProto).toEqual(summary(decode(serializeProxySpans(spans)) as never));
   });
 
   it('carry the request attributes, the remote parent, its tracestate and an error status', () => {

@@ -1,0 +1,417 @@
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { msToHrTime, type ProxySpan, type ProxySpanShared } from './proxy-spans.js';
+import type { SpanWriter } from './otlp-json.js';
+
+/*
+ * OTLP/protobuf for the proxy's spans, written span by span into the bytes of the request that
+ * will carry them: the protobuf twin of ./otlp-json.ts, with the same design (fragments that
+ * repeat per route and method or per status code are encoded once and copied; ids, times and
+ * text from outside are written in place).
+ *
+ * Protobuf is the cheaper of the two here: ids are 24 raw bytes instead of 48 hex characters,
+ * times are 8 bytes instead of 19 digits, and a span is about 40 % of its JSON size, so the
+ * loopback write, the receiver and the collector downstream all have less to do.
+ *
+ * The output is the library's ProtobufTraceSerializer's, byte for byte
+ * (test/unit/proxy-spans.test.ts compares them). The resource and scope are encoded by the
+ * library, once per process: the fields around the span list are cut out of its encoding of one
+ * span. Lengths of the enclosing messages are only known when the batch is finished, so the
+ * request's head is written then, into room kept before the first span.
+ */
+
+/** The fields around the span list, as the library encodes them. */
+interface Frame {
+  /** ResourceSpans' fields before its scope_spans (the resource). */
+  readonly resourceHead: Buffer;
+  /** ResourceSpans' fields after its scope_spans (a schema URL). */
+  readonly resourceTail: Buffer;
+  /** ScopeSpans' fields before its spans (the scope). */
+  readonly scopeHead: Buffer;
+  /** ScopeSpans' fields after its spans (a schema URL). */
+  readonly scopeTail: Buffer;
+  /** Room for the head: both heads, three tags and three lengths of up to 5 bytes. */
+  readonly reserve: number;
+  /** server.address and server.port, as KeyValue fields of a span. */
+  readonly server: Buffer;
+}
+
+/** What a span of one method and route repeats. */
+interface NameFragments {
+  readonly spanName: string;
+  /** name (5) and kind (6), then the tag of start_time_unix_nano (7). */
+  readonly name: Buffer;
+  /** method, route, server address and port: KeyValue fields (9). */
+  readonly attributes: Buffer;
+}
+
+const frames = new WeakMap<ProxySpanShared, Frame>();
+
+/** Reads a varint at `at`; returns the value and the offset after it. */
+function readVarint(b: Uint8Array, at: number): [number, number] {
+  let v = 0;
+  let shift = 0;
+  for (;;) {
+    const c = b[at++]!;
+    v += (c & 0x7f) * 2 ** shift;
+    if (c < 0x80) return [v, at];
+    shift += 7;
+  }
+}
+
+/** The fields of a message, as raw byte ranges with their field numbers (length-delimited only). */
+function fields(
+  b: Uint8Array,
+  from: number,
+  to: number,
+): { field: number; start: number; end: number; body: number }[] {
+  const out: { field: number; start: number; end: number; body: number }[] = [];
+  let at = from;
+  while (at < to) {
+    const start = at;
+    const [tag, afterTag] = readVarint(b, at);
+    if ((tag & 7) !== 2) throw new Error('unexpected wire type in the OTLP frame');
+    const [len, body] = readVarint(b, afterTag);
+    at = body + len;
+    out.push({ field: tag >>> 3, start, end: at, body });
+  }
+  return out;
+}
+
+function varintLength(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+function putVarint(b: Buffer, at: number, v: number): number {
+  while (v > 0x7f) {
+    b[at++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  b[at++] = v;
+  return at;
+}
+
+/** A length-delimited field: tag, length, bytes. */
+function lenField(field: number, body: Buffer): Buffer {
+  const head = Buffer.allocUnsafe(2 + 5);
+  const n = putVarint(head, putVarint(head, 0, (field << 3) | 2), body.length);
+  return Buffer.concat([head.subarray(0, n), body]);
+}
+
+const str = (s: string) => Buffer.from(s, 'utf8');
+/** KeyValue with a string value, as attribute field 9 of a span. */
+const stringKeyValue = (key: string, value: string) =>
+  lenField(9, Buffer.concat([lenField(1, str(key)), lenField(2, lenField(1, str(value)))]));
+/** KeyValue with an int value (non-negative, as the proxy's are), as attribute field 9. */
+function intKeyValue(key: string, value: number): Buffer {
+  const v = Buffer.allocUnsafe(1 + 10);
+  v[0] = 0x18; // AnyValue.int_value (3), varint
+  const n = putVarint(v, 1, value);
+  return lenField(9, Buffer.concat([lenField(1, str(key)), lenField(2, v.subarray(0, n))]));
+}
+
+function frameFor(span: ProxySpan): Frame {
+  let frame = frames.get(span.shared);
+  if (frame) return frame;
+  const bytes = Buffer.from(ProtobufTraceSerializer.serializeRequest([span])!);
+  const [resourceSpans] = fields(bytes, 0, bytes.length);
+  const rs = fields(bytes, resourceSpans!.body, resourceSpans!.end);
+  const scopeSpans = rs.find((f) => f.field === 2)!;
+  const ss = fields(bytes, scopeSpans.body, scopeSpans.end);
+  const cut = (list: typeof rs, keep: (field: number) => boolean) =>
+    Buffer.concat(list.filter((f) => keep(f.field)).map((f) => bytes.subarray(f.start, f.end)));
+  const resourceHead = cut(rs, (f) => f < 2);
+  const scopeHead = cut(ss, (f) => f < 2);
+  frame = {
+    resourceHead,
+    resourceTail: cut(rs, (f) => f > 2),
+    scopeHead,
+    scopeTail: cut(ss, (f) => f > 2),
+    reserve: resourceHead.length + scopeHead.length + 3 * 6,
+    server: Buffer.concat([
+      stringKeyValue('server.address', span.shared.serverAddress),
+      intKeyValue('server.port', span.shared.serverPort),
+    ]),
+  };
+  frames.set(span.shared, frame);
+  return frame;
+}
+
+const fragmentsByShared = new WeakMap<ProxySpanShared, Map<string, Map<string, NameFragments>>>();
+function fragmentsFor(span: ProxySpan, frame: Frame): NameFragments {
+  let byRoute = fragmentsByShared.get(span.shared);
+  if (byRoute === undefined)
+    fragmentsByShared.set(span.shared, (byRoute = new Map<string, Map<string, NameFragments>>()));
+  let byMethod = byRoute.get(span.route);
+  if (byMethod === undefined)
+    byRoute.set(span.route, (byMethod = new Map<string, NameFragments>()));
+  let f = byMethod.get(span.method);
+  if (f === undefined || f.spanName !== span.name) {
+    f = {
+      spanName: span.name,
+      // kind CLIENT is 3 on the wire (the API's 2, plus one); then start_time's tag (7, fixed64).
+      name: Buffer.concat([lenField(5, str(span.name)), Buffer.from([0x30, 3, 0x39])]),
+      attributes: Buffer.concat([
+        stringKeyValue('http.request.method', span.method),
+        stringKeyValue('url.template', span.route),
+        frame.server,
+      ]),
+    };
+    if (span.name === `${span.method} ${span.route}`) byMethod.set(span.method, f);
+  }
+  return f;
+}
+
+/** http.response.status_code as a KeyValue field, per status code. */
+const STATUS_ATTRS = new Map<number, Buffer>();
+function statusAttr(code: number): Buffer {
+  let b = STATUS_ATTRS.get(code);
+  if (b === undefined) {
+    b = intKeyValue('http.response.status_code', code);
+    if (STATUS_ATTRS.size < 1000) STATUS_ATTRS.set(code, b);
+  }
+  return b;
+}
+
+/**
+ * After the attributes: dropped_attributes_count (10), dropped_events_count (12) and
+ * dropped_links_count (14), all 0; status (15) with its code; flags (16, fixed32).
+ */
+const TAILS = new Map<number, Buffer>();
+function spanTail(statusCode: 0 | 2, flags: number): Buffer {
+  const key = statusCode * 4096 + flags;
+  let tail = TAILS.get(key);
+  if (tail === undefined) {
+    tail = Buffer.from([
+      0x50,
+      0,
+      0x60,
+      0,
+      0x70,
+      0,
+      0x7a,
+      2,
+      0x18,
+      statusCode,
+      0x85,
+      1,
+      flags & 0xff,
+      (flags >>> 8) & 0xff,
+      (flags >>> 16) & 0xff,
+      flags >>> 24,
+    ]);
+    TAILS.set(key, tail);
+  }
+  return tail;
+}
+
+const REQUEST_ID_KEY = str('nylas.request_id');
+const ERROR_TYPE_KEY = str('error.type');
+const NYLAS_ERROR_TYPE_KEY = str('nylas.error_type');
+const RESEND_COUNT_KEY = 'http.request.resend_count';
+
+/** Hex digit values by character code (-1: not a hex digit). */
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+
+/** Most bytes a span takes besides its text from outside (request id, error types, tracestate). */
+const SPAN_FIXED_MAX = 512;
+
+/**
+ * One OTLP/protobuf export request being written: spans are added as they end, then finish()
+ * writes the head and closes the request. The bytes are written once, into a buffer sized for
+ * the batch.
+ */
+export class ProxySpanProtoWriter implements SpanWriter {
+  private buf: Buffer;
+  private off = 0;
+  private frame: Frame | undefined;
+  count = 0;
+
+  constructor(expectedSpans: number, reuse?: Buffer) {
+    this.buf = reuse ?? Buffer.allocUnsafe(4096 + expectedSpans * 320);
+  }
+
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  private ensure(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.off + n));
+    this.buf.copy(bigger, 0, 0, this.off);
+    this.buf = bigger;
+  }
+
+  private put(b: Buffer): void {
+    this.buf.set(b, this.off);
+    this.off += b.length;
+  }
+
+  /** A hex id as its raw bytes (an id of valid hex, as the proxy's and the propagator's are). */
+  private putHex(id: string): void {
+    const buf = this.buf;
+    let off = this.off;
+    for (let i = 0; i < id.length; i += 2)
+      buf[off++] = (HEX[id.charCodeAt(i)]! << 4) | HEX[id.charCodeAt(i + 1)]!;
+    this.off = off;
+  }
+
+  /** Epoch milliseconds as fixed64 nanoseconds, exactly as the library computes them. */
+  private putNanos(ms: number): void {
+    const [seconds, nanos] = msToHrTime(ms);
+    const low16 = (seconds & 0xffff) * 1e9;
+    const high = ((seconds / 0x10000) >>> 0) * 1e9;
+    const lowWithCarry = (low16 >>> 0) + (((high & 0xffff) * 0x10000) >>> 0) + nanos;
+    const lo = lowWithCarry >>> 0;
+    const hi =
+      (Math.floor(low16 / 0x100000000) +
+        ((high / 0x10000) >>> 0) +
+        Math.floor(lowWithCarry / 0x100000000)) >>>
+      0;
+    const buf = this.buf;
+    const off = this.off;
+    buf[off] = lo & 0xff;
+    buf[off + 1] = (lo >>> 8) & 0xff;
+    buf[off + 2] = (lo >>> 16) & 0xff;
+    buf[off + 3] = lo >>> 24;
+    buf[off + 4] = hi & 0xff;
+    buf[off + 5] = (hi >>> 8) & 0xff;
+    buf[off + 6] = (hi >>> 16) & 0xff;
+    buf[off + 7] = hi >>> 24;
+    this.off = off + 8;
+  }
+
+  /** A string attribute from outside: KeyValue { key, AnyValue { string_value } }. */
+  private stringAttr(key: Buffer, value: string): void {
+    let n = value.length;
+    for (let i = 0; i < value.length; i++) {
+      if (value.charCodeAt(i) > 0x7f) {
+        n = Buffer.byteLength(value, 'utf8');
+        break;
+      }
+    }
+    const any = 1 + varintLength(n) + n;
+    const kv = 2 + key.length + 1 + varintLength(any) + any;
+    this.ensure(kv + 16);
+    const buf = this.buf;
+    let off = this.off;
+    buf[off++] = 0x4a; // attributes (9)
+    off = putVarint(buf, off, kv);
+    buf[off++] = 0x0a; // key (1); keys are short
+    buf[off++] = key.length;
+    buf.set(key, off);
+    off += key.length;
+    buf[off++] = 0x12; // value (2)
+    off = putVarint(buf, off, any);
+    buf[off++] = 0x0a; // string_value (1)
+    off = putVarint(buf, off, n);
+    if (n === value.length) for (let i = 0; i < n; i++) buf[off++] = value.charCodeAt(i);
+    else off += buf.write(value, off, 'utf8');
+    this.off = off;
+  }
+
+  add(s: ProxySpan): void {
+    let frame = this.frame;
+    if (frame === undefined) {
+      frame = this.frame = frameFor(s);
+      this.ensure(frame.reserve + frame.scopeTail.length + frame.resourceTail.length);
+      this.off = frame.reserve;
+    }
+    const f = fragmentsFor(s, frame);
+    this.ensure(SPAN_FIXED_MAX + f.name.length + f.attributes.length);
+    const buf = this.buf;
+    buf[this.off] = 0x12; // ScopeSpans.spans (2)
+    // The span's length goes here once known; two bytes fit spans of 128 to 16,383 bytes.
+    const lengthAt = this.off + 1;
+    const start = (this.off += 3);
+    buf[this.off++] = 0x0a; // trace_id (1)
+    buf[this.off++] = 16;
+    this.putHex(s.traceId);
+    buf[this.off++] = 0x12; // span_id (2)
+    buf[this.off++] = 8;
+    this.putHex(s.spanId);
+    const traceState = s.traceState?.serialize();
+    if (traceState) {
+      const n = Buffer.byteLength(traceState, 'utf8');
+      this.ensure(n + 8 + SPAN_FIXED_MAX);
+      this.buf[this.off++] = 0x1a; // trace_state (3)
+      this.off = putVarint(this.buf, this.off, n);
+      this.off += this.buf.write(traceState, this.off, 'utf8');
+    }
+    if (s.parentSpanId !== undefined) {
+      this.buf[this.off++] = 0x22; // parent_span_id (4)
+      this.buf[this.off++] = 8;
+      this.putHex(s.parentSpanId);
+    }
+    this.put(f.name);
+    this.putNanos(s.startWallMs);
+    this.buf[this.off++] = 0x41; // end_time_unix_nano (8), fixed64
+    this.putNanos(s.endWallMs);
+    this.put(f.attributes);
+    if (s.statusCode) this.put(statusAttr(s.statusCode));
+    if (s.resendCount) {
+      const b = intKeyValue(RESEND_COUNT_KEY, s.resendCount);
+      this.ensure(b.length + SPAN_FIXED_MAX);
+      this.put(b);
+    }
+    if (s.requestId !== undefined) this.stringAttr(REQUEST_ID_KEY, s.requestId);
+    if (s.errorType !== undefined) this.stringAttr(ERROR_TYPE_KEY, s.errorType);
+    if (s.nylasErrorType !== undefined) this.stringAttr(NYLAS_ERROR_TYPE_KEY, s.nylasErrorType);
+    this.ensure(SPAN_FIXED_MAX);
+    this.put(spanTail(s.errorType === undefined ? 0 : 2, s.parentRemote ? 0x301 : 0x101));
+    const len = this.off - start;
+    const width = varintLength(len);
+    if (width !== 2) {
+      this.ensure(width);
+      this.buf.copyWithin(lengthAt + width, start, this.off);
+      this.off += width - 2;
+    }
+    putVarint(this.buf, lengthAt, len);
+    this.count++;
+  }
+
+  finish(): Uint8Array | undefined {
+    const frame = this.frame;
+    if (frame === undefined) return undefined;
+    this.ensure(frame.scopeTail.length + frame.resourceTail.length);
+    const spans = this.off - frame.reserve;
+    this.put(frame.scopeTail);
+    this.put(frame.resourceTail);
+    const scopeSpans = frame.scopeHead.length + spans + frame.scopeTail.length;
+    const resourceSpans =
+      frame.resourceHead.length +
+      1 +
+      varintLength(scopeSpans) +
+      scopeSpans +
+      frame.resourceTail.length;
+    // The head, written backwards from the first span.
+    const head =
+      1 +
+      varintLength(resourceSpans) +
+      frame.resourceHead.length +
+      1 +
+      varintLength(scopeSpans) +
+      frame.scopeHead.length;
+    const buf = this.buf;
+    let at = frame.reserve - head;
+    const from = at;
+    buf[at++] = 0x0a; // ExportTraceServiceRequest.resource_spans (1)
+    at = putVarint(buf, at, resourceSpans);
+    buf.set(frame.resourceHead, at);
+    at += frame.resourceHead.length;
+    buf[at++] = 0x12; // ResourceSpans.scope_spans (2)
+    at = putVarint(buf, at, scopeSpans);
+    buf.set(frame.scopeHead, at);
+    return buf.subarray(from, this.off);
+  }
+}
+
+/** The OTLP/protobuf request for `spans` (proxy spans of one process), as the exporter sends it. */
+export function serializeProxySpansProto(spans: readonly ProxySpan[]): Uint8Array | undefined {
+  const w = new ProxySpanProtoWriter(spans.length);
+  for (const s of spans) w.add(s);
+  return w.finish();
+}
