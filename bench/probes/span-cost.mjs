@@ -4,6 +4,7 @@
 //     bare proxy and of the sidecar built in each checkout (this one by default), in alternating
 //     3 s rounds; NOOTLP=1 adds each sidecar without an OTLP endpoint.
 //   OUT=dir node bench/probes/span-cost.mjs profile [checkout|bare]
+//     (OTLP_PROTOCOL=http/protobuf in either mode: the sidecars export OTLP/protobuf)
 //     a --cpu-prof of 12 s at saturation, for bench/probes/analyze.mjs.
 /* global fetch, setTimeout */
 import { fileURLToPath } from 'node:url';
@@ -90,6 +91,9 @@ async function sidecar(main, upstream, otlp, extra = {}) {
       SIDECAR_POLL_ACCOUNTS: 'off',
       SIDECAR_LOG_LEVEL: 'warn',
       ...(otlp ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlp } : {}),
+      ...(otlp && process.env.OTLP_PROTOCOL
+        ? { OTEL_EXPORTER_OTLP_PROTOCOL: process.env.OTLP_PROTOCOL }
+        : {}),
       ...(extra.env ?? {}),
     },
     false,
