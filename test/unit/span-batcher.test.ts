@@ -289,3 +289,37 @@ describe('proxy span export through createTracing', () => {
     expect(JSON.stringify(logs)).not.toMatch(/CANARY/);
   });
 });
+
+describe('OTEL_EXPORTER_OTLP_PROTOCOL', () => {
+  it('says once that a protocol it does not speak (grpc) is replaced by http/json, and exports', async () => {
+    const { createTracing } = await import('../../src/tracing/setup.js');
+    const { createLogger } = await import('../../src/log/logger.js');
+    const { Writable } = await import('node:stream');
+    const { startOtlpReceiver } = await import('../helpers/otlp-receiver.js');
+    const otlp = await startOtlpReceiver();
+    const logs: Record<string, unknown>[] = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          for (const line of chunk.toString('utf8').split('\n'))
+            if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+          cb();
+        },
+      }),
+    });
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
+    for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+    const tracing = createTracing({ env, version: '1.2.3', logger });
+    const spans = tracing.proxySpans({ address: '127.0.0.1', port: 1 })!;
+    const t0 = performance.now();
+    spans.end(spans.start('GET /v3/grants', 'GET', '/v3/grants', undefined, t0)!, t0 + 1);
+    await tracing.shutdown();
+    await otlp.close();
+    const warned = logs.filter((l) => l.event === 'otlp_protocol_unsupported');
+    expect(warned).toHaveLength(1);
+    expect(String(warned[0]!.msg)).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=grpc');
+    expect(otlp.contentTypes).toContain('application/json');
+    expect(otlp.spans.filter((s) => s.name === 'GET /v3/grants')).toHaveLength(1);
+  });
+});
