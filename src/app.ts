@@ -142,7 +142,18 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     pollers,
     async start() {
       const { createServer } = await import('node:http');
-      adminServer = createServer(adminApp);
+      // Prometheus and the kubelet send their headers at once: a client that trickles them is
+      // cut after SIDECAR_HEADERS_TIMEOUT_MS (at most 10 s), checked every quarter of it, instead
+      // of Node's defaults (60 s, checked every 30 s, so up to ~90 s a connection).
+      const adminHeadersMs = Math.min(config.proxy.headersTimeoutMs, 10_000);
+      adminServer = createServer(
+        {
+          headersTimeout: adminHeadersMs,
+          requestTimeout: Math.max(30_000, adminHeadersMs),
+          connectionsCheckingInterval: Math.max(50, Math.min(1_000, adminHeadersMs / 4)),
+        },
+        adminApp,
+      );
       const adminAddr: AddressInfo = await listen(
         adminServer,
         config.admin.listen,

@@ -64,6 +64,16 @@ describe('slow clients on the proxy listener', () => {
     expect(upstream.seen.some((s) => s.headers['x-slow'] !== undefined)).toBe(false);
   });
 
+  it('cuts a client that sends its headers to the admin listener one byte at a time', async () => {
+    const raw = openRaw(sidecar.urls.admin);
+    raw.sock.write('GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    const sent = await trickle(raw.sock, 'a'.repeat(400), 50);
+    await raw.closed;
+    expect(raw.state.closed).toBe(true);
+    expect(sent).toBeLessThan(400);
+    expect(raw.state.received).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
   it('never cuts a download that keeps moving for longer than the header timeout', async () => {
     const size = 4 * 1024 * 1024;
     const got = await new Promise<number>((resolve, reject) => {
