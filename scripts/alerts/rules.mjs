@@ -43,6 +43,12 @@ export const DEFAULTS = Object.freeze({
 
 /** Nylas marks a destination `failed` after 72 hours `failing` (reference/nylas-api.md 3.2). */
 const FAILING_TO_FAILED_SECONDS = 72 * 3600;
+/**
+ * The requests the availability SLI counts: not those the app abandoned (client_aborted), sent too
+ * slowly (client_timeout, the sidecar's 408) or that the sidecar refused (refused): none of them
+ * says anything about Nylas. The overview page (src/admin/traffic.ts) and the dashboards agree.
+ */
+export const SLI_REQUESTS = 'error_type!~"client_aborted|client_timeout|refused"';
 
 const SECONDS = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -165,7 +171,7 @@ export function buildRules(input = {}) {
     ].join('\n'),
   });
   const requests = (win) =>
-    `sum by (job) (rate(${sel('nylas_api_requests_total', 'error_type!="client_aborted"')}[${w(win)}]))`;
+    `sum by (job) (rate(${sel('nylas_api_requests_total', SLI_REQUESTS)}[${w(win)}]))`;
   for (const win of WINDOWS) {
     recording.push({
       rule: { record: `nylas:api_requests:rate${win}`, expr: requests(win) },
@@ -173,7 +179,8 @@ export function buildRules(input = {}) {
         win === '5m'
           ? [
               'Requests that count for the availability SLI: everything the app sent, except requests',
-              'the app itself abandoned (client_aborted): those say nothing about Nylas.',
+              'the app itself abandoned (client_aborted), sent too slowly (client_timeout) or that the',
+              'sidecar refused (refused): those say nothing about Nylas.',
               o.testTiming
                 ? `TEST TIMING: every window is shortened (5m is ${w('5m')}, 3d is ${w('3d')}).`
                 : '',
@@ -186,7 +193,7 @@ export function buildRules(input = {}) {
       rule: {
         record: `nylas:api_errors:rate${win}`,
         expr:
-          `sum by (job) (rate(${sel('nylas_api_requests_total', 'code=~"5.."', 'error_type!="client_aborted"')}[${w(win)}]))\n` +
+          `sum by (job) (rate(${sel('nylas_api_requests_total', 'code=~"5.."', SLI_REQUESTS)}[${w(win)}]))\n` +
           `or 0 * nylas:api_requests:rate${win}{${job}}`,
       },
       comment:
@@ -640,13 +647,13 @@ export function buildRules(input = {}) {
     alert('NylasSidecarInstanceErrors', {
       expr: [
         '(',
-        `  sum by (job, instance) (rate(${sel('nylas_api_requests_total', 'code=~"5.."', 'error_type!="client_aborted"')}[${w('5m')}]))`,
+        `  sum by (job, instance) (rate(${sel('nylas_api_requests_total', 'code=~"5.."', SLI_REQUESTS)}[${w('5m')}]))`,
         '  /',
-        `  sum by (job, instance) (rate(${sel('nylas_api_requests_total', 'error_type!="client_aborted"')}[${w('5m')}]))`,
+        `  sum by (job, instance) (rate(${sel('nylas_api_requests_total', SLI_REQUESTS)}[${w('5m')}]))`,
         ') > 0.1',
         `> on (job) group_left () (3 * nylas:api_errors:ratio_rate5m{${job}})`,
         'and on (job, instance)',
-        `sum by (job, instance) (rate(${sel('nylas_api_requests_total', 'code=~"5.."', 'error_type!="client_aborted"')}[${w('5m')}])) * ${ws('5m')} >= 10`,
+        `sum by (job, instance) (rate(${sel('nylas_api_requests_total', 'code=~"5.."', SLI_REQUESTS)}[${w('5m')}])) * ${ws('5m')} >= 10`,
       ].join('\n'),
       for: '10m',
       severity: 'warning',

@@ -16,6 +16,7 @@ import {
   table,
   timeseries,
 } from './lib.mjs';
+import { SLI_REQUESTS } from '../alerts/rules.mjs';
 
 const ROUTE = 'route=~"$route"';
 // Every replica's sidecar reports its own traffic; sums add them up (the job's traffic), the
@@ -26,9 +27,10 @@ const DUR = 'nylas_api_request_duration_seconds';
 // SLO errors: 5xx, including the sidecar's own 502/504 for transport failures. Not 4xx and not
 // 429 (the app's own doing, with panels of their own); not 499 (the app went away).
 const ERR = 'code=~"5.."';
-// Requests the app abandoned say nothing about Nylas: out of the SLI altogether, as in the
-// recording rules of alerts/ (nylas:api_requests:*, nylas:api_errors:*).
-const SLI = 'error_type!="client_aborted"';
+// Requests the app abandoned or sent too slowly, and those the sidecar refused, say nothing about
+// Nylas: out of the SLI altogether, the same selector as the recording rules of alerts/
+// (nylas:api_requests:*, nylas:api_errors:*).
+const SLI = SLI_REQUESTS;
 const BUDGET = +(1 - SLO).toFixed(6);
 
 const rate = (metric, ...m) => `rate(${metric}${sel(JOB, INSTANCE, ...m)}[$__rate_interval])`;

@@ -150,7 +150,8 @@ export function createTrafficSampler(deps: TrafficSamplerDeps) {
     metrics.apiRequests.forEachCell((c) => {
       const code = Number(c.labels.code);
       const type = c.labels.error_type;
-      if (type === 'client_aborted' || type === 'refused') return;
+      // As the SLO rules: requests that say nothing about Nylas (scripts/alerts/rules.mjs).
+      if (type === 'client_aborted' || type === 'client_timeout' || type === 'refused') return;
       const r = routeOf(c.labels.route ?? 'other');
       r.requests += c.value;
       all.requests += c.value;

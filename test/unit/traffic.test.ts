@@ -34,6 +34,9 @@ describe('traffic figures from the metric cells', () => {
     hit('/v3/grants/{grant_id}/messages', '200', '', 0.8, 270);
     hit('/v3/grants/{grant_id}/messages', '503', 'api.internal_error', 0.3, 30);
     hit('/v3/grants/{grant_id}/events', '499', 'client_aborted', 0.3, 7);
+    // Never Nylas's doing either (as the SLO rules): a client too slow to send, a refused request.
+    hit('/v3/grants/{grant_id}/messages/send', '408', 'client_timeout', 0.3, 5);
+    hit('other', '400', 'refused', 0, 3);
     metrics.apiRateLimited.inc({ route: '/v3/grants/{grant_id}/messages', scope: 'provider' }, 4);
     metrics.apiRateLimited.inc({ route: '/v3/grants/{grant_id}/messages', scope: 'nylas' }, 2);
     const v = await sampler.view(1_000_000);
