@@ -222,6 +222,14 @@ export default dashboard({
       queries: [q(sumRate('route', 'nylas_grant_auth_failures_total', ROUTE), '{{route}}')],
     }),
     timeseries({
+      title: 'API key rejected (401)',
+      description:
+        'Calls answered 401 in a pattern that blames the API key, not a grant (routes naming no grant, many grants failing with no success, or the pollers’ own calls), by source. Anything above 0 here is NylasApiKeyInvalid: the key is wrong, revoked or was rotated. Not filtered by route.',
+      unit: 'reqps',
+      stack: true,
+      queries: [q(sumRate('source', 'nylas_api_key_auth_failures_total'), '{{source}}')],
+    }),
+    timeseries({
       title: 'Retries by reason',
       description: 'Retries of idempotent requests by the sidecar (SIDECAR_RETRY_MAX > 0).',
       unit: 'reqps',

@@ -371,6 +371,9 @@ export function createMetrics(opts: MetricsOptions) {
   if (role !== 'proxy')
     for (const metric of ['nylas_grant_invalid', 'nylas_account_unhealthy', 'nylas_webhook_status'])
       m.seriesDropped.inc({ metric }, 0);
+  // Key failures are counted by whichever part of this role calls Nylas.
+  if (role !== 'pollers') m.apiKeyAuthFailures.inc({ source: 'proxy' }, 0);
+  if (role !== 'proxy') m.apiKeyAuthFailures.inc({ source: 'pollers' }, 0);
   m.role.set({ role }, 1);
   const unused = role === 'proxy' ? POLLER_FAMILIES : role === 'pollers' ? TRAFFIC_FAMILIES : [];
   for (const name of unused) registry.removeSingleMetric(name);

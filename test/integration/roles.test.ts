@@ -62,6 +62,10 @@ describe('SIDECAR_ROLE', () => {
       { name: 'nylas_sidecar_role', labels: { role: 'proxy' }, value: 1 },
     ]);
     expect(total(s, 'nylas_api_requests_total')).toBe(1);
+    // Key failures start at 0 for the part of this role that calls Nylas: a panel shows 0.
+    expect(series(s, 'nylas_api_key_auth_failures_total')).toEqual([
+      { name: 'nylas_api_key_auth_failures_total', labels: { source: 'proxy' }, value: 0 },
+    ]);
     const exported = [...names(s)];
     expect(exported.filter((n) => POLLER_PREFIXES.some((p) => n.startsWith(p)))).toEqual([]);
     // Not even HELP lines: a dashboard must not read a proxy replica's "0" as "no incident".
@@ -92,7 +96,14 @@ describe('SIDECAR_ROLE', () => {
       0,
     );
     expect(total(s, 'nylas_poller_requests_total', { api: 'status_page', code: '200' })).toBe(1);
-    expect([...names(s)].filter((n) => n.startsWith('nylas_api_'))).toEqual([]);
+    expect(
+      [...names(s)].filter(
+        (n) => n.startsWith('nylas_api_') && n !== 'nylas_api_key_auth_failures_total',
+      ),
+    ).toEqual([]);
+    expect(series(s, 'nylas_api_key_auth_failures_total')).toEqual([
+      { name: 'nylas_api_key_auth_failures_total', labels: { source: 'pollers' }, value: 0 },
+    ]);
   });
 
   it('counts the pollers’ 429s from Nylas', async () => {
