@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { msToHrTime, type ProxySpan, type ProxySpanShared } from './proxy-spans.js';
+import { fragmentCache, SpanBytes } from './span-bytes.js';
 
 /*
  * OTLP/JSON for the proxy's spans, written span by span into the bytes of the request that will
@@ -99,31 +100,15 @@ function frameFor(span: ProxySpan): Frame {
   return frame;
 }
 
-/** Fragments by route, then method: both come from closed tables (see proxy/server.ts). */
-const fragmentsByShared = new WeakMap<ProxySpanShared, Map<string, Map<string, NameFragments>>>();
-function fragmentsFor(span: ProxySpan, frame: Frame): NameFragments {
-  let byRoute = fragmentsByShared.get(span.shared);
-  if (byRoute === undefined)
-    fragmentsByShared.set(span.shared, (byRoute = new Map<string, Map<string, NameFragments>>()));
-  let byMethod = byRoute.get(span.route);
-  if (byMethod === undefined)
-    byRoute.set(span.route, (byMethod = new Map<string, NameFragments>()));
-  let f = byMethod.get(span.method);
-  if (f === undefined || f.spanName !== span.name) {
-    f = {
-      spanName: span.name,
-      name: Buffer.from(`,"name":${JSON.stringify(span.name)},"kind":3,"startTimeUnixNano":"`),
-      attributes: Buffer.from(
-        `","attributes":[{"key":"http.request.method","value":{"stringValue":${JSON.stringify(span.method)}}}` +
-          `,{"key":"url.template","value":{"stringValue":${JSON.stringify(span.route)}}}` +
-          frame.server,
-      ),
-    };
-    // A name is `{method} {route}` for every span the proxy makes; any other is not cached.
-    if (span.name === `${span.method} ${span.route}`) byMethod.set(span.method, f);
-  }
-  return f;
-}
+const fragmentsFor = fragmentCache((span: ProxySpan, frame: Frame): NameFragments => ({
+  spanName: span.name,
+  name: Buffer.from(`,"name":${JSON.stringify(span.name)},"kind":3,"startTimeUnixNano":"`),
+  attributes: Buffer.from(
+    `","attributes":[{"key":"http.request.method","value":{"stringValue":${JSON.stringify(span.method)}}}` +
+      `,{"key":"url.template","value":{"stringValue":${JSON.stringify(span.route)}}}` +
+      frame.server,
+  ),
+}));
 
 /** Most bytes a span takes besides its text from outside (request id, error types, tracestate). */
 const SPAN_FIXED_MAX = 1024;
@@ -150,34 +135,11 @@ export type SpanWriterFactory = (expectedSpans: number, reuse?: Buffer) => SpanW
  * One OTLP/JSON export request being written: spans are added as they end, then finish() closes
  * the document. The bytes are written once, into a buffer sized for the batch.
  */
-export class ProxySpanJsonWriter implements SpanWriter {
-  private buf: Buffer;
-  private off = 0;
+export class ProxySpanJsonWriter extends SpanBytes implements SpanWriter {
   private frame: Frame | undefined;
-  /** Spans written so far. */
-  count = 0;
 
-  /** `reuse`: the buffer of a batch whose export has ended, to write this one into. */
   constructor(expectedSpans: number, reuse?: Buffer) {
-    this.buf = reuse ?? Buffer.allocUnsafe(4096 + expectedSpans * 800);
-  }
-
-  /** The buffer the request is written into (whole; finish() returns the written part). */
-  get buffer(): Buffer {
-    return this.buf;
-  }
-
-  /** Room for `n` more bytes. */
-  private ensure(n: number): void {
-    if (this.off + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.off + n));
-    this.buf.copy(bigger, 0, 0, this.off);
-    this.buf = bigger;
-  }
-
-  private put(b: Buffer): void {
-    this.buf.set(b, this.off);
-    this.off += b.length;
+    super(4096 + expectedSpans * 800, reuse);
   }
 
   /** ASCII text (ids, digits): a byte per character. */

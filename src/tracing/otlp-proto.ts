@@ -1,6 +1,7 @@
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { msToHrTime, type ProxySpan, type ProxySpanShared } from './proxy-spans.js';
 import type { SpanWriter } from './otlp-json.js';
+import { fragmentCache, SpanBytes } from './span-bytes.js';
 
 /*
  * OTLP/protobuf for the proxy's spans, written span by span into the bytes of the request that
@@ -136,30 +137,16 @@ function frameFor(span: ProxySpan): Frame {
   return frame;
 }
 
-const fragmentsByShared = new WeakMap<ProxySpanShared, Map<string, Map<string, NameFragments>>>();
-function fragmentsFor(span: ProxySpan, frame: Frame): NameFragments {
-  let byRoute = fragmentsByShared.get(span.shared);
-  if (byRoute === undefined)
-    fragmentsByShared.set(span.shared, (byRoute = new Map<string, Map<string, NameFragments>>()));
-  let byMethod = byRoute.get(span.route);
-  if (byMethod === undefined)
-    byRoute.set(span.route, (byMethod = new Map<string, NameFragments>()));
-  let f = byMethod.get(span.method);
-  if (f === undefined || f.spanName !== span.name) {
-    f = {
-      spanName: span.name,
-      // kind CLIENT is 3 on the wire (the API's 2, plus one); then start_time's tag (7, fixed64).
-      name: Buffer.concat([lenField(5, str(span.name)), Buffer.from([0x30, 3, 0x39])]),
-      attributes: Buffer.concat([
-        stringKeyValue('http.request.method', span.method),
-        stringKeyValue('url.template', span.route),
-        frame.server,
-      ]),
-    };
-    if (span.name === `${span.method} ${span.route}`) byMethod.set(span.method, f);
-  }
-  return f;
-}
+const fragmentsFor = fragmentCache((span: ProxySpan, frame: Frame): NameFragments => ({
+  spanName: span.name,
+  // kind CLIENT is 3 on the wire (the API's 2, plus one); then start_time's tag (7, fixed64).
+  name: Buffer.concat([lenField(5, str(span.name)), Buffer.from([0x30, 3, 0x39])]),
+  attributes: Buffer.concat([
+    stringKeyValue('http.request.method', span.method),
+    stringKeyValue('url.template', span.route),
+    frame.server,
+  ]),
+}));
 
 /** http.response.status_code as a KeyValue field, per status code. */
 const STATUS_ATTRS = new Map<number, Buffer>();
@@ -224,30 +211,11 @@ const SPAN_FIXED_MAX = 512;
  * writes the head and closes the request. The bytes are written once, into a buffer sized for
  * the batch.
  */
-export class ProxySpanProtoWriter implements SpanWriter {
-  private buf: Buffer;
-  private off = 0;
+export class ProxySpanProtoWriter extends SpanBytes implements SpanWriter {
   private frame: Frame | undefined;
-  count = 0;
 
   constructor(expectedSpans: number, reuse?: Buffer) {
-    this.buf = reuse ?? Buffer.allocUnsafe(4096 + expectedSpans * 320);
-  }
-
-  get buffer(): Buffer {
-    return this.buf;
-  }
-
-  private ensure(n: number): void {
-    if (this.off + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.off + n));
-    this.buf.copy(bigger, 0, 0, this.off);
-    this.buf = bigger;
-  }
-
-  private put(b: Buffer): void {
-    this.buf.set(b, this.off);
-    this.off += b.length;
+    super(4096 + expectedSpans * 320, reuse);
   }
 
   /** A hex id as its raw bytes (an id of valid hex, as the proxy's and the propagator's are). */

@@ -236,11 +236,27 @@ describe('proxy span batcher', () => {
   });
 });
 
+/** A logger writing JSON lines into `logs`, parsed. */
+async function captureLogs() {
+  const { createLogger } = await import('../../src/log/logger.js');
+  const { Writable } = await import('node:stream');
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    level: 'info',
+    destination: new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const line of chunk.toString('utf8').split('\n'))
+          if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+        cb();
+      },
+    }),
+  });
+  return { logs, logger };
+}
+
 describe('proxy span export through createTracing', () => {
   it('logs spans a failing receiver did not take, once for a run of failures, without credentials', async () => {
     const { createTracing } = await import('../../src/tracing/setup.js');
-    const { createLogger } = await import('../../src/log/logger.js');
-    const { Writable } = await import('node:stream');
     const { createServer } = await import('node:http');
     // A receiver that answers 400 (not retried by the exporter) to every batch.
     const bodies: string[] = [];
@@ -254,17 +270,7 @@ describe('proxy span export through createTracing', () => {
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const port = (receiver.address() as { port: number }).port;
-    const logs: Record<string, unknown>[] = [];
-    const logger = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          for (const line of chunk.toString('utf8').split('\n'))
-            if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-          cb();
-        },
-      }),
-    });
+    const { logs, logger } = await captureLogs();
     const secret = 'Bearer otlp-CANARY-4f1c2e';
     // The OTLP exporter reads its settings from the process's environment, as in the sidecar.
     const env = {
@@ -293,21 +299,9 @@ describe('proxy span export through createTracing', () => {
 describe('OTEL_EXPORTER_OTLP_PROTOCOL', () => {
   it('says once that a protocol it does not speak (grpc) is replaced by http/json, and exports', async () => {
     const { createTracing } = await import('../../src/tracing/setup.js');
-    const { createLogger } = await import('../../src/log/logger.js');
-    const { Writable } = await import('node:stream');
     const { startOtlpReceiver } = await import('../helpers/otlp-receiver.js');
     const otlp = await startOtlpReceiver();
-    const logs: Record<string, unknown>[] = [];
-    const logger = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          for (const line of chunk.toString('utf8').split('\n'))
-            if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-          cb();
-        },
-      }),
-    });
+    const { logs, logger } = await captureLogs();
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
     for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
     const tracing = createTracing({ env, version: '1.2.3', logger });

@@ -1,0 +1,61 @@
+import type { ProxySpan, ProxySpanShared } from './proxy-spans.js';
+
+/**
+ * The buffer an export request is written into, span by span (./otlp-json.ts, ./otlp-proto.ts):
+ * sized for the batch up front, or a reused one, and grown only when text from outside (a long
+ * request id) does not fit.
+ */
+export abstract class SpanBytes {
+  protected buf: Buffer;
+  protected off = 0;
+  /** Spans written so far. */
+  count = 0;
+
+  /** `reuse`: the buffer of a batch whose export has ended, to write this one into. */
+  constructor(initialBytes: number, reuse?: Buffer) {
+    this.buf = reuse ?? Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** The buffer the request is written into (whole; finish() returns the written part). */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /** Room for `n` more bytes. */
+  protected ensure(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.off + n));
+    this.buf.copy(bigger, 0, 0, this.off);
+    this.buf = bigger;
+  }
+
+  protected put(b: Buffer): void {
+    this.buf.set(b, this.off);
+    this.off += b.length;
+  }
+}
+
+/**
+ * What an encoding repeats for every span of one method and route (its name, its fixed
+ * attributes), made once by `make`. Cached by route, then method: both come from closed tables
+ * (see proxy/server.ts), so no key is built per span; a span whose name is not
+ * `{method} {route}` gets fresh fragments, not cached.
+ */
+export function fragmentCache<F extends { readonly spanName: string }, X>(
+  make: (span: ProxySpan, extra: X) => F,
+): (span: ProxySpan, extra: X) => F {
+  const byShared = new WeakMap<ProxySpanShared, Map<string, Map<string, F>>>();
+  return (span, extra) => {
+    let byRoute = byShared.get(span.shared);
+    if (byRoute === undefined)
+      byShared.set(span.shared, (byRoute = new Map<string, Map<string, F>>()));
+    let byMethod = byRoute.get(span.route);
+    if (byMethod === undefined) byRoute.set(span.route, (byMethod = new Map<string, F>()));
+    let f = byMethod.get(span.method);
+    if (f === undefined || f.spanName !== span.name) {
+      f = make(span, extra);
+      if (span.name === `${span.method} ${span.route}`) byMethod.set(span.method, f);
+    }
+    return f;
+  };
+}
