@@ -53,6 +53,8 @@ function envArgs(name: string): Record<string, string> {
 const sidecarExtraEnv = envArgs('--env');
 const compareExtraEnv = envArgs('--compare-env');
 const SAT_SECONDS = quick ? 2 : 3;
+/** The run whose exemplars are checked against the spans received. */
+const EXEMPLAR_SECONDS = 3;
 const RATE_SECONDS = quick ? 3 : 5;
 const DOWNLOAD_ROUNDS = quick ? 2 : 3;
 const RATE = 1000;
@@ -136,7 +138,59 @@ async function startOtlpSink() {
       fetch(`${url}/count`).then(
         (r) => r.json() as Promise<{ batches: number; spans: number; bytes: number }>,
       ),
+    /** From now on the receiver keeps every span's ids and duration. */
+    record: () => fetch(`${url}/record`, { method: 'POST' }).then(() => undefined),
+    /** What it kept: [spanId, traceId, seconds]. */
+    recorded: () =>
+      fetch(`${url}/recorded`).then((r) => r.json() as Promise<[string, string, number][]>),
   };
+}
+
+interface Exemplar {
+  le: number;
+  /** The bucket's lower bound (the previous le of the same series). */
+  above: number;
+  traceId: string;
+  spanId: string;
+  value: number;
+  /** Epoch seconds. */
+  timestamp: number;
+}
+
+/** The latency histogram's exemplars in the sidecar's OpenMetrics exposition. */
+async function scrapeExemplars(admin: string): Promise<Exemplar[]> {
+  const text = await (
+    await fetch(`${admin}/metrics`, {
+      headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+    })
+  ).text();
+  const out: Exemplar[] = [];
+  let series = '';
+  let above = 0;
+  const line =
+    /^nylas_api_request_duration_seconds_bucket\{(.*)\} \S+(?: # \{trace_id="([^"]*)",span_id="([^"]*)"\} (\S+) (\S+))?$/;
+  for (const l of text.split('\n')) {
+    const m = line.exec(l);
+    if (!m) continue;
+    const labels = m[1]!;
+    const le = Number(/le="([^"]*)"/.exec(labels)?.[1] ?? NaN);
+    const others = labels.replace(/,?le="[^"]*"/, '');
+    if (others !== series) {
+      series = others;
+      above = 0;
+    }
+    if (m[2] !== undefined)
+      out.push({
+        le,
+        above,
+        traceId: m[2],
+        spanId: m[3]!,
+        value: Number(m[4]),
+        timestamp: Number(m[5]),
+      });
+    above = le;
+  }
+  return out;
 }
 
 /** Requests the sidecar proxied, by its own counter (every series of nylas_api_requests_total). */
@@ -358,12 +412,49 @@ async function main() {
   const soakWarmKb = rssSamples.find((x) => x.t >= warmSeconds)?.kb ?? soakStartKb;
   console.log('soak done');
 
+  // Every exemplar valid? The receiver keeps the spans from here on; after a short run at the
+  // test rate and a few slower calls on other routes, each latency exemplar set during them must
+  // name a span the receiver got, with the same trace id and the same duration, and sit in its
+  // bucket.
+  const sidecarPeakRssMb = memKb(sidecar.pid, 'VmHWM') / 1024;
+  await sink.record();
+  const exemplarsFrom = Date.now() / 1000;
+  await fixedRate(targets.sidecar + path, RATE, EXEMPLAR_SECONDS);
+  // Then a few slower calls on three routes, so that several series and buckets hold one.
+  for (const route of ['messages', 'threads', 'events'])
+    await Promise.all(
+      [0, 70, 180, 350, 700].map((ms) =>
+        fetch(
+          `${targets.sidecar}/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/${route}?delay_ms=${ms}`,
+        ).then((r) => r.arrayBuffer()),
+      ),
+    );
+  const exemplars = (await scrapeExemplars(sidecar.admin)).filter(
+    (e) => e.timestamp >= exemplarsFrom,
+  );
+
   // Every span exported? The sidecar's own request count, then SIGTERM (which flushes the spans
   // it still holds), then the receiver's span count.
-  const sidecarPeakRssMb = memKb(sidecar.pid, 'VmHWM') / 1024;
   const requestsProxied = await proxiedRequests(sidecar.admin);
   await stopGracefully(sidecar.child);
   const received = await sink.count();
+  const spansById = new Map(
+    (await sink.recorded()).map(([id, trace, secs]) => [id, { trace, secs }]),
+  );
+  const exemplarProblems = exemplars.length === 0 ? ['no exemplar was set during the run'] : [];
+  exemplarProblems.push(
+    ...exemplars.flatMap((e) => {
+      const span = spansById.get(e.spanId);
+      if (!span) return [`span ${e.spanId} never reached the receiver`];
+      if (span.trace !== e.traceId)
+        return [`span ${e.spanId}: trace id ${span.trace}, exemplar ${e.traceId}`];
+      if (Math.abs(span.secs - e.value) > 1e-5)
+        return [`span ${e.spanId}: ${span.secs} s long, exemplar says ${e.value} s`];
+      if (!(e.value <= e.le && e.value > e.above))
+        return [`exemplar ${e.value} s outside its bucket (${e.above}, ${e.le}]`];
+      return [];
+    }),
+  );
   const beforeSpans = before && beforeSink ? await proxiedRequests(before.admin) : undefined;
   if (before) await stopGracefully(before.child);
   const beforeReceived = beforeSink ? await beforeSink.count() : undefined;
@@ -456,6 +547,12 @@ async function main() {
       spans_received: received.spans,
       batches_received: received.batches,
       missing: requestsProxied - received.spans,
+    },
+    /** Latency exemplars set during a short run at the test rate, checked against the spans. */
+    exemplars: {
+      checked: exemplars.length,
+      valid: exemplars.length - exemplarProblems.filter((p) => !p.startsWith('no exemplar')).length,
+      problems: exemplarProblems.slice(0, 10),
     },
     /**
      * Per-round figures (neighbouring measurements, same round) across the alternating rounds:
@@ -551,6 +648,7 @@ function printRounds(r: {
   over_bare_proxy_by_round: Record<string, SpreadOut>;
   compared_build: Record<string, unknown> | null;
   spans: { requests_proxied: number; spans_received: number; missing: number };
+  exemplars: { checked: number; valid: number; problems: string[] };
 }) {
   const line = (name: string, x: SpreadOut, d: number, unit: string, target: string) =>
     console.log(
@@ -574,6 +672,11 @@ function printRounds(r: {
   const sp = r.spans;
   console.log(
     `spans: ${sp.spans_received} received for ${sp.requests_proxied} requests proxied (${sp.missing} missing)`,
+  );
+  const ex = r.exemplars;
+  console.log(
+    `exemplars: ${ex.valid} of ${ex.checked} set in a ${EXEMPLAR_SECONDS} s run and 15 slower calls name a received span with the same trace id and duration, in their bucket` +
+      ex.problems.map((p) => `\n  ${p}`).join(''),
   );
 }
 

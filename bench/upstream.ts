@@ -1,5 +1,6 @@
 // The benchmark's fast fake Nylas: a plain node:http server with keep-alive that answers a
-// ~2.5 KB JSON message list, a 5 MB streamed download and a small JSON send. Run as a child
+// ~2.5 KB JSON message list (`delay_ms=N` answers it N ms late), a 5 MB streamed download and
+// a small JSON send. Run as a child
 // process: `node dist/bench/upstream.js` prints {"port": N} on stdout once listening.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,13 +60,19 @@ const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     });
     return;
   }
-  res.writeHead(200, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(messages),
-    'x-request-id': '5fa64c92-e840-4357-86b9-2aa364d35b88',
-    'nylas-provider-request-count': '1',
-  });
-  res.end(messages);
+  const answer = () => {
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(messages),
+      'x-request-id': '5fa64c92-e840-4357-86b9-2aa364d35b88',
+      'nylas-provider-request-count': '1',
+    });
+    res.end(messages);
+  };
+  // `delay_ms=N` answers N ms late: the benchmark's exemplar check fills several latency buckets.
+  const delay = url.includes('delay_ms=') ? Number(/delay_ms=(\d+)/.exec(url)?.[1] ?? 0) : 0;
+  if (delay > 0) setTimeout(answer, delay);
+  else answer();
 });
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {
