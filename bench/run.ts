@@ -24,6 +24,7 @@ import { downloads, fixedRate, saturate, type Percentiles } from './load.js';
 import { spread } from './spread.js';
 import { benchSidecarEnv } from './sidecar-env.js';
 import { freePort, hasTaskset, cpuSeconds } from './proc.js';
+import { parseExemplars, type Exemplar } from './exemplars.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -146,51 +147,12 @@ async function startOtlpSink() {
   };
 }
 
-interface Exemplar {
-  le: number;
-  /** The bucket's lower bound (the previous le of the same series). */
-  above: number;
-  traceId: string;
-  spanId: string;
-  value: number;
-  /** Epoch seconds. */
-  timestamp: number;
-}
-
 /** The latency histogram's exemplars in the sidecar's OpenMetrics exposition. */
 async function scrapeExemplars(admin: string): Promise<Exemplar[]> {
-  const text = await (
-    await fetch(`${admin}/metrics`, {
-      headers: { accept: 'application/openmetrics-text; version=1.0.0' },
-    })
-  ).text();
-  const out: Exemplar[] = [];
-  let series = '';
-  let above = 0;
-  const line =
-    /^nylas_api_request_duration_seconds_bucket\{(.*)\} \S+(?: # \{trace_id="([^"]*)",span_id="([^"]*)"\} (\S+) (\S+))?$/;
-  for (const l of text.split('\n')) {
-    const m = line.exec(l);
-    if (!m) continue;
-    const labels = m[1]!;
-    const le = Number(/le="([^"]*)"/.exec(labels)?.[1] ?? NaN);
-    const others = labels.replace(/,?le="[^"]*"/, '');
-    if (others !== series) {
-      series = others;
-      above = 0;
-    }
-    if (m[2] !== undefined)
-      out.push({
-        le,
-        above,
-        traceId: m[2],
-        spanId: m[3]!,
-        value: Number(m[4]),
-        timestamp: Number(m[5]),
-      });
-    above = le;
-  }
-  return out;
+  const res = await fetch(`${admin}/metrics`, {
+    headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+  });
+  return parseExemplars(await res.text());
 }
 
 /** Requests the sidecar proxied, by its own counter (every series of nylas_api_requests_total). */

@@ -13,6 +13,8 @@ export interface ReceivedSpan {
   attributes: Record<string, string | number | boolean>;
   statusCode: number;
   serviceName: string | undefined;
+  /** End minus start time, in seconds. */
+  durationSeconds: number;
 }
 
 export interface OtlpReceiver {
@@ -88,6 +90,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               traceId: string;
               spanId: string;
               parentSpanId?: string;
+              startTimeUnixNano: string | number;
+              endTimeUnixNano: string | number;
               attributes?: KeyValue[];
               status?: { code?: number };
             }[];
@@ -107,6 +111,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
               parentSpanId: s.parentSpanId ?? '',
               attributes: flat(s.attributes),
               statusCode: s.status?.code ?? 0,
+              durationSeconds:
+                Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1e9,
               serviceName: typeof serviceName === 'string' ? serviceName : undefined,
             });
       }

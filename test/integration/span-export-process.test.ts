@@ -3,6 +3,7 @@ import { Nylas } from '../../src/demo/nylas-sdk.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { startSidecarProcess } from '../helpers/process.js';
+import { parseExemplars } from '../../bench/exemplars.js';
 
 // The built sidecar writes each proxy span into its export request as it ends
 // (src/tracing/span-batcher.ts); SIGTERM must still get every one of them to the receiver (SPEC
@@ -79,4 +80,42 @@ describe('the built sidecar: proxy spans on SIGTERM', () => {
       expect(bodies).not.toContain(TOKEN);
     });
   }
+
+  for (const protocol of ['http/json', 'http/protobuf'] as const)
+    it(`leaves only valid latency exemplars: each names an exported span, with its trace id and duration, in its bucket (${protocol})`, async () => {
+      const proc = await startSidecarProcess({
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+        NYLAS_API_URI: upstream.url,
+        NYLAS_API_KEY: API_KEY,
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      });
+      // Several routes; on the messages route, latencies in four buckets (0.05, 0.1, 0.25, 0.5 s).
+      for (const route of ['messages', 'threads', 'events'])
+        await Promise.all(
+          [0, 70, 180, 350].map((ms) =>
+            fetch(`${proc.proxyUrl}/v3/grants/g1/${route}?fault=slow&ms=${ms}`).then((r) =>
+              r.arrayBuffer(),
+            ),
+          ),
+        );
+      const om = await (
+        await fetch(`${proc.adminUrl}/metrics`, {
+          headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+        })
+      ).text();
+      const exemplars = parseExemplars(om);
+      // Three series (two routes answered 200, one 404) and four buckets of one of them.
+      expect(exemplars.length).toBeGreaterThanOrEqual(6);
+      expect(new Set(exemplars.map((e) => e.le)).size).toBeGreaterThanOrEqual(4);
+      expect(await proc.stop('SIGTERM')).toBe(0);
+      const spans = new Map(otlp.spans.map((s) => [s.spanId, s]));
+      for (const e of exemplars) {
+        const span = spans.get(e.spanId);
+        expect(span, `span ${e.spanId} of an exemplar`).toBeDefined();
+        expect(span!.traceId).toBe(e.traceId);
+        expect(Math.abs(span!.durationSeconds - e.value)).toBeLessThan(1e-5);
+        expect(e.value).toBeLessThanOrEqual(e.le);
+        expect(e.value).toBeGreaterThan(e.above);
+      }
+    });
 });

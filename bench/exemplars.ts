@@ -1,0 +1,47 @@
+// Latency exemplars as the sidecar exposes them in OpenMetrics, for the benchmark's check and the
+// span export tests: each must name a span the receiver got, with its trace id and duration.
+
+export interface Exemplar {
+  /** The bucket's upper bound. */
+  le: number;
+  /** The bucket's lower bound (the previous le of the same series; 0 for the first). */
+  above: number;
+  traceId: string;
+  spanId: string;
+  value: number;
+  /** Epoch seconds. */
+  timestamp: number;
+}
+
+const BUCKET =
+  /^nylas_api_request_duration_seconds_bucket\{(.*)\} \S+(?: # \{trace_id="([^"]*)",span_id="([^"]*)"\} (\S+) (\S+))?$/;
+
+/** The exemplars of nylas_api_request_duration_seconds in an OpenMetrics exposition. */
+export function parseExemplars(text: string): Exemplar[] {
+  const out: Exemplar[] = [];
+  let series = '';
+  let above = 0;
+  for (const l of text.split('\n')) {
+    const m = BUCKET.exec(l);
+    if (!m) continue;
+    const labels = m[1]!;
+    const leText = /le="([^"]*)"/.exec(labels)?.[1] ?? '';
+    const le = leText === '+Inf' ? Infinity : Number(leText);
+    const others = labels.replace(/,?le="[^"]*"/, '');
+    if (others !== series) {
+      series = others;
+      above = 0;
+    }
+    if (m[2] !== undefined)
+      out.push({
+        le,
+        above,
+        traceId: m[2],
+        spanId: m[3]!,
+        value: Number(m[4]),
+        timestamp: Number(m[5]),
+      });
+    above = le;
+  }
+  return out;
+}
