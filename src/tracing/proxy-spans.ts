@@ -21,12 +21,13 @@ import { SamplingDecision, type ReadableSpan, type Sampler } from '@opentelemetr
  * per proxied request, as much as undici's whole dispatch: attribute maps, a context per span,
  * `end()` bookkeeping, and then the generic OTLP transform and JSON.stringify of every span. A
  * proxied request's span has a fixed shape (the attributes below, nothing else), so it is kept as
- * plain fields and, over OTLP/JSON, written into its export request as it ends (./otlp-json.ts,
- * ./span-batcher.ts). Everything around it stays the SDK's: the sampler from OTEL_TRACES_SAMPLER,
+ * plain fields and written into its export request as it ends, as OTLP/JSON or OTLP/protobuf
+ * (./otlp-json.ts, ./otlp-proto.ts, ./span-batcher.ts). Everything around it stays the SDK's: the sampler from OTEL_TRACES_SAMPLER,
  * the W3C propagator, the OTEL_BSP_* batching limits and the OTLP exporter's transport (endpoint,
  * headers, retries, timeout).
- * ProxySpan is also a complete ReadableSpan, built lazily, so the library's protobuf serializer
- * and the equivalence test take it as it is.
+ * ProxySpan is also a complete ReadableSpan, built lazily, so the library's serializers take it as
+ * it is: the writers' tests compare their bytes with the library's for the same spans, and the
+ * protobuf writer has the library encode the resource and scope.
  */
 
 /** What every proxy span shares: filled once per process. */
@@ -93,8 +94,9 @@ export class ProxySpan implements ReadableSpan {
     return this.startWallMs + (this.perfEnd - this.perfStart);
   }
 
-  // ReadableSpan, on the prototype and read by the protobuf exporter only (the JSON path in
-  // ./otlp-json.ts reads the fields): a span is allocated with its own fields and nothing else.
+  // ReadableSpan, on the prototype and read by the library's serializers only (the writers in
+  // ./otlp-json.ts and ./otlp-proto.ts read the fields): a span is allocated with its own fields
+  // and nothing else.
   get kind(): SpanKind {
     return SpanKind.CLIENT;
   }
