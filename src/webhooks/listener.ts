@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { GrantHealth } from '../grants/health.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -83,6 +84,9 @@ export function createWebhookListener(deps: WebhookListenerDeps): WebhookListene
   const logger = deps.logger.child({ component: 'webhooks' });
   const now = opts.now ?? Date.now;
   const shutdown = new AbortController();
+  // Every forward in flight listens for the shutdown (removing itself when done): hundreds at once
+  // under a burst is normal, so Node's "possible memory leak" warning past 10 would be false.
+  setMaxListeners(0, shutdown.signal);
   const pending = new Set<Promise<unknown>>();
   const dispatcher = new Agent({
     // Our own deadlines (AbortSignal) end forwards; undici's must not come first.

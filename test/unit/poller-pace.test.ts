@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { NylasCallError } from '../../src/nylas/index.js';
 import {
@@ -6,6 +7,13 @@ import {
   type PaceLane,
   type Sleep,
 } from '../../src/pollers/pace.js';
+
+/** A signal that never aborts, shared by many waiters at once (more than Node's 10 listeners). */
+function neverAborted(): AbortSignal {
+  const signal = new AbortController().signal;
+  setMaxListeners(0, signal);
+  return signal;
+}
 
 /** A clock that only moves when the code under test sleeps. */
 function fakeTime() {
@@ -110,7 +118,7 @@ describe('request pacing', () => {
   it("gives an aborted wait's slot to the next request", async () => {
     const ft = fakeTimers();
     const pacer = createPacer({ perSecond: 10, now: ft.now, sleep: ft.sleep });
-    const never = new AbortController().signal;
+    const never = neverAborted();
     const first = track(pacer, ft.now, never);
     const gaveUp = new AbortController();
     const second = track(pacer, ft.now, gaveUp.signal);
@@ -128,7 +136,7 @@ describe('request pacing', () => {
   it('lets no flood of lookups delay the pollers by more than a slot', async () => {
     const ft = fakeTimers();
     const pacer = createPacer({ perSecond: 10, now: ft.now, sleep: ft.sleep });
-    const never = new AbortController().signal;
+    const never = neverAborted();
     const lookups = Array.from({ length: 200 }, () => track(pacer, ft.now, never, 'lookup'));
     const poll = track(pacer, ft.now, never);
     await ft.advanceTo(300);
@@ -140,7 +148,7 @@ describe('request pacing', () => {
   it('keeps the pollers at least four fifths of the pace while lookups wait, and lookups moving', async () => {
     const ft = fakeTimers();
     const pacer = createPacer({ perSecond: 10, now: ft.now, sleep: ft.sleep });
-    const never = new AbortController().signal;
+    const never = neverAborted();
     const lookups = Array.from({ length: 200 }, () => track(pacer, ft.now, never, 'lookup'));
     // A long poll: each page asks for the next slot as soon as it has one.
     const pollStarts: number[] = [];
@@ -165,7 +173,7 @@ describe('request pacing', () => {
   it('gives the pollers every slot when no lookup waits', async () => {
     const ft = fakeTimers();
     const pacer = createPacer({ perSecond: 10, now: ft.now, sleep: ft.sleep });
-    const never = new AbortController().signal;
+    const never = neverAborted();
     const polls = Array.from({ length: 30 }, () => track(pacer, ft.now, never));
     await ft.advanceTo(3_000);
     expect(polls.map((p) => p.at)).toEqual(Array.from({ length: 30 }, (_, i) => i * 100));
