@@ -35,18 +35,15 @@ const upstream = `http://127.0.0.1:${JSON.parse(await line(up)).port}`;
 const sink = start([`${B}/otlp-sink.js`]);
 const otlp = `http://127.0.0.1:${JSON.parse(await line(sink)).port}`;
 const d = process.argv[2];
+// The benchmark's own helpers (built into dist/bench by `npm run build`).
+const { freePort } = await import(`${B}/proc.js`);
+const { benchSidecarEnv } = await import(`${B}/sidecar-env.js`);
+const proxyPort = await freePort();
+const adminPort = await freePort();
 const s = start(
   [...(process.argv[3] ? process.argv[3].split(' ') : ['--trace-gc']), `${d}/dist/src/main.js`],
   {
-    NYLAS_API_URI: upstream,
-    NYLAS_API_KEY: 'k',
-    SIDECAR_LISTEN: '127.0.0.1:47001',
-    SIDECAR_ADMIN_LISTEN: '127.0.0.1:47002',
-    SIDECAR_POLL_GRANTS: 'off',
-    SIDECAR_POLL_GRANTS_CENSUS: 'off',
-    SIDECAR_POLL_WEBHOOKS: 'off',
-    SIDECAR_POLL_STATUS_PAGE: 'off',
-    SIDECAR_POLL_ACCOUNTS: 'off',
+    ...benchSidecarEnv({ upstream, proxyPort, adminPort }),
     SIDECAR_LOG_LEVEL: 'warn',
     ...(process.env.NOOTLP ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: otlp }),
   },
@@ -55,16 +52,20 @@ let out = '';
 s.stdout.on('data', (x) => (out += x));
 for (let i = 0; i < 100; i++) {
   try {
-    await fetch('http://127.0.0.1:47002/healthz');
+    await fetch(`http://127.0.0.1:${adminPort}/healthz`);
     break;
   } catch {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';
-await autocannon({ url: 'http://127.0.0.1:47001' + path, connections: 32, duration: 2 });
+await autocannon({ url: `http://127.0.0.1:${proxyPort}` + path, connections: 32, duration: 2 });
 const mark = out.length;
-const r = await autocannon({ url: 'http://127.0.0.1:47001' + path, connections: 32, duration: 8 });
+const r = await autocannon({
+  url: `http://127.0.0.1:${proxyPort}` + path,
+  connections: 32,
+  duration: 8,
+});
 const gc = out
   .slice(mark)
   .split('\n')

@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 const require = createRequire(new URL('../../package.json', import.meta.url));
 const autocannon = require('autocannon');
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,13 +20,9 @@ const mode = process.argv[2];
 const kids = [];
 process.on('exit', () => kids.forEach((k) => k.kill('SIGKILL')));
 execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
-const freePort = () =>
-  new Promise((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => r(p));
-    });
-  });
+// The benchmark's own helpers (built into dist/bench by `npm run build`).
+const { freePort, cpuSeconds: cpu } = await import(`${B}/proc.js`);
+const { benchSidecarEnv } = await import(`${B}/sidecar-env.js`);
 function start(args, env = {}, waitLine = true) {
   const c = spawn('taskset', ['-c', '0', process.execPath, ...args], {
     env: { PATH: process.env.PATH, ...env },
@@ -46,10 +41,6 @@ function start(args, env = {}, waitLine = true) {
     c.on('exit', (code) => code !== 0 && rej(new Error('exit ' + code + err)));
   });
 }
-const cpu = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (+f[11] + +f[12]) / 100;
-};
 const threads = (pid) => {
   const o = {};
   for (const t of readdirSync(`/proc/${pid}/task`)) {
@@ -80,15 +71,7 @@ async function sidecar(main, upstream, otlp, extra = {}) {
   start(
     [...(extra.nodeArgs ?? []), main],
     {
-      NYLAS_API_URI: upstream,
-      NYLAS_API_KEY: 'k',
-      SIDECAR_LISTEN: `127.0.0.1:${pp}`,
-      SIDECAR_ADMIN_LISTEN: `127.0.0.1:${ap}`,
-      SIDECAR_POLL_GRANTS: 'off',
-      SIDECAR_POLL_GRANTS_CENSUS: 'off',
-      SIDECAR_POLL_WEBHOOKS: 'off',
-      SIDECAR_POLL_STATUS_PAGE: 'off',
-      SIDECAR_POLL_ACCOUNTS: 'off',
+      ...benchSidecarEnv({ upstream, proxyPort: pp, adminPort: ap }),
       SIDECAR_LOG_LEVEL: 'warn',
       ...(otlp ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlp } : {}),
       ...(otlp && process.env.OTLP_PROTOCOL
