@@ -45,3 +45,22 @@ export function parseExemplars(text: string): Exemplar[] {
   }
   return out;
 }
+
+/**
+ * What is wrong with an exemplar, given the span the receiver got under its span id (undefined
+ * when none): the span must exist, carry the exemplar's trace id and last exactly its value, and
+ * the value must sit in the exemplar's bucket. Undefined when nothing is.
+ */
+export function exemplarProblem(
+  e: Exemplar,
+  span: { traceId: string; seconds: number } | undefined,
+): string | undefined {
+  if (!span) return `span ${e.spanId} never reached the receiver`;
+  if (span.traceId !== e.traceId)
+    return `span ${e.spanId}: trace id ${span.traceId}, exemplar ${e.traceId}`;
+  if (Math.abs(span.seconds - e.value) > 1e-5)
+    return `span ${e.spanId}: ${span.seconds} s long, exemplar says ${e.value} s`;
+  if (!(e.value <= e.le && e.value > e.above))
+    return `exemplar ${e.value} s outside its bucket (${e.above}, ${e.le}]`;
+  return undefined;
+}

@@ -24,7 +24,7 @@ import { downloads, fixedRate, saturate, type Percentiles } from './load.js';
 import { spread } from './spread.js';
 import { benchSidecarEnv } from './sidecar-env.js';
 import { freePort, hasTaskset, cpuSeconds } from './proc.js';
-import { parseExemplars, type Exemplar } from './exemplars.js';
+import { exemplarProblem, parseExemplars, type Exemplar } from './exemplars.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -285,7 +285,8 @@ async function main() {
     );
   const nginx = await startNginx(upstream);
   if (nginx) console.log('Reference: nginx on core 0 as well.');
-  const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';
+  const grantPath = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a';
+  const path = `${grantPath}/messages?limit=5`;
   const targets = { direct: upstream, bare: bareUrl, sidecar: sidecar.proxy } as const;
   type Target = keyof typeof targets;
   const pidOf: Partial<Record<Target, number>> = { bare: bare.pid, sidecar: sidecar.pid };
@@ -386,9 +387,9 @@ async function main() {
   for (const route of ['messages', 'threads', 'events'])
     await Promise.all(
       [0, 70, 180, 350, 700].map((ms) =>
-        fetch(
-          `${targets.sidecar}/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/${route}?delay_ms=${ms}`,
-        ).then((r) => r.arrayBuffer()),
+        fetch(`${targets.sidecar}${grantPath}/${route}?delay_ms=${ms}`).then((r) =>
+          r.arrayBuffer(),
+        ),
       ),
     );
   const exemplars = (await scrapeExemplars(sidecar.admin)).filter(
@@ -401,22 +402,9 @@ async function main() {
   await stopGracefully(sidecar.child);
   const received = await sink.count();
   const spansById = new Map(
-    (await sink.recorded()).map(([id, trace, secs]) => [id, { trace, secs }]),
+    (await sink.recorded()).map(([id, traceId, seconds]) => [id, { traceId, seconds }]),
   );
-  const exemplarProblems = exemplars.length === 0 ? ['no exemplar was set during the run'] : [];
-  exemplarProblems.push(
-    ...exemplars.flatMap((e) => {
-      const span = spansById.get(e.spanId);
-      if (!span) return [`span ${e.spanId} never reached the receiver`];
-      if (span.trace !== e.traceId)
-        return [`span ${e.spanId}: trace id ${span.trace}, exemplar ${e.traceId}`];
-      if (Math.abs(span.secs - e.value) > 1e-5)
-        return [`span ${e.spanId}: ${span.secs} s long, exemplar says ${e.value} s`];
-      if (!(e.value <= e.le && e.value > e.above))
-        return [`exemplar ${e.value} s outside its bucket (${e.above}, ${e.le}]`];
-      return [];
-    }),
-  );
+  const mismatched = exemplars.flatMap((e) => exemplarProblem(e, spansById.get(e.spanId)) ?? []);
   const beforeSpans = before && beforeSink ? await proxiedRequests(before.admin) : undefined;
   if (before) await stopGracefully(before.child);
   const beforeReceived = beforeSink ? await beforeSink.count() : undefined;
@@ -513,8 +501,11 @@ async function main() {
     /** Latency exemplars set during a short run at the test rate, checked against the spans. */
     exemplars: {
       checked: exemplars.length,
-      valid: exemplars.length - exemplarProblems.filter((p) => !p.startsWith('no exemplar')).length,
-      problems: exemplarProblems.slice(0, 10),
+      valid: exemplars.length - mismatched.length,
+      problems: [
+        ...(exemplars.length === 0 ? ['no exemplar was set during the run'] : []),
+        ...mismatched,
+      ].slice(0, 10),
     },
     /**
      * Per-round figures (neighbouring measurements, same round) across the alternating rounds:
