@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { msToHrTime, type ProxySpan, type ProxySpanShared } from './proxy-spans.js';
-import { fragmentCache, SpanBytes } from './span-bytes.js';
+import { msToHrTime, type ProxySpan } from './proxy-spans.js';
+import { byNumber, fragmentCache, perProcess, SpanBytes } from './span-bytes.js';
 
 /*
  * OTLP/JSON for the proxy's spans, written span by span into the bytes of the request that will
@@ -41,7 +41,6 @@ interface NameFragments {
   readonly attributes: Buffer;
 }
 
-const frames = new WeakMap<ProxySpanShared, Frame>();
 const decoder = new TextDecoder();
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
@@ -53,34 +52,19 @@ const TRACE_STATE = ascii(',"traceState":');
 const END_TIME = ascii('","endTimeUnixNano":"');
 const COMMA = 0x2c;
 /** After the attributes: `],"droppedAttributesCount":0,…,"status":{"code":C},…,"flags":F}`. */
-const TAILS = new Map<number, Buffer>();
-function spanTail(statusCode: 0 | 2, flags: number): Buffer {
-  const key = statusCode * 4096 + flags;
-  let tail = TAILS.get(key);
-  if (tail === undefined) {
-    tail = ascii(
-      `],"droppedAttributesCount":0,"events":[],"droppedEventsCount":0` +
-        `,"status":{"code":${statusCode}},"links":[],"droppedLinksCount":0,"flags":${flags}}`,
-    );
-    TAILS.set(key, tail);
-  }
-  return tail;
-}
+const tailByKey = byNumber((key) =>
+  ascii(
+    `],"droppedAttributesCount":0,"events":[],"droppedEventsCount":0` +
+      `,"status":{"code":${key >>> 12}},"links":[],"droppedLinksCount":0,"flags":${key & 0xfff}}`,
+  ),
+);
+const spanTail = (statusCode: 0 | 2, flags: number) => tailByKey(statusCode * 4096 + flags);
 /** `,{"key":"http.response.status_code","value":{"intValue":200}}`, per status code. */
-const STATUS_ATTRS = new Map<number, Buffer>();
-function statusAttr(code: number): Buffer {
-  let b = STATUS_ATTRS.get(code);
-  if (b === undefined) {
-    b = ascii(`,{"key":"http.response.status_code","value":{"intValue":${code}}}`);
-    // Codes are three digits (Node's parser refuses others): a closed set.
-    if (STATUS_ATTRS.size < 1000) STATUS_ATTRS.set(code, b);
-  }
-  return b;
-}
+const statusAttr = byNumber((code) =>
+  ascii(`,{"key":"http.response.status_code","value":{"intValue":${code}}}`),
+);
 
-function frameFor(span: ProxySpan): Frame {
-  let frame = frames.get(span.shared);
-  if (frame) return frame;
+const frameFor = perProcess((span): Frame => {
   // Let the library encode the resource and scope (attributes of any type, schema URLs), with the
   // span list replaced by a marker that cannot occur in them.
   const doc = JSON.parse(decoder.decode(JsonTraceSerializer.serializeRequest([span]))) as {
@@ -89,16 +73,14 @@ function frameFor(span: ProxySpan): Frame {
   const marker = `\u0000spans-${randomUUID()}`;
   doc.resourceSpans[0]!.scopeSpans[0]!.spans = marker;
   const [head, tail] = JSON.stringify(doc).split(JSON.stringify(marker)) as [string, string];
-  frame = {
+  return {
     head: Buffer.from(head + '['),
     tail: Buffer.from(']' + tail),
     server:
       `,{"key":"server.address","value":{"stringValue":${JSON.stringify(span.shared.serverAddress)}}}` +
       `,{"key":"server.port","value":{"intValue":${span.shared.serverPort}}}`,
   };
-  frames.set(span.shared, frame);
-  return frame;
-}
+});
 
 const fragmentsFor = fragmentCache((span: ProxySpan, frame: Frame): NameFragments => ({
   spanName: span.name,

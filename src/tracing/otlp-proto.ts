@@ -1,7 +1,7 @@
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { msToHrTime, type ProxySpan, type ProxySpanShared } from './proxy-spans.js';
+import { msToHrTime, type ProxySpan } from './proxy-spans.js';
 import type { SpanWriter } from './otlp-json.js';
-import { fragmentCache, SpanBytes } from './span-bytes.js';
+import { byNumber, fragmentCache, perProcess, SpanBytes } from './span-bytes.js';
 
 /*
  * OTLP/protobuf for the proxy's spans, written span by span into the bytes of the request that
@@ -44,8 +44,6 @@ interface NameFragments {
   /** method, route, server address and port: KeyValue fields (9). */
   readonly attributes: Buffer;
 }
-
-const frames = new WeakMap<ProxySpanShared, Frame>();
 
 /** Reads a varint at `at`; returns the value and the offset after it. */
 function readVarint(b: Uint8Array, at: number): [number, number] {
@@ -110,9 +108,7 @@ function intKeyValue(key: string, value: number): Buffer {
   return lenField(9, Buffer.concat([lenField(1, str(key)), lenField(2, v.subarray(0, n))]));
 }
 
-function frameFor(span: ProxySpan): Frame {
-  let frame = frames.get(span.shared);
-  if (frame) return frame;
+const frameFor = perProcess((span): Frame => {
   const bytes = Buffer.from(ProtobufTraceSerializer.serializeRequest([span])!);
   const [resourceSpans] = fields(bytes, 0, bytes.length);
   const rs = fields(bytes, resourceSpans!.body, resourceSpans!.end);
@@ -122,7 +118,7 @@ function frameFor(span: ProxySpan): Frame {
     Buffer.concat(list.filter((f) => keep(f.field)).map((f) => bytes.subarray(f.start, f.end)));
   const resourceHead = cut(rs, (f) => f < 2);
   const scopeHead = cut(ss, (f) => f < 2);
-  frame = {
+  return {
     resourceHead,
     resourceTail: cut(rs, (f) => f > 2),
     scopeHead,
@@ -133,9 +129,7 @@ function frameFor(span: ProxySpan): Frame {
       intKeyValue('server.port', span.shared.serverPort),
     ]),
   };
-  frames.set(span.shared, frame);
-  return frame;
-}
+});
 
 const fragmentsFor = fragmentCache((span: ProxySpan, frame: Frame): NameFragments => ({
   spanName: span.name,
@@ -149,47 +143,21 @@ const fragmentsFor = fragmentCache((span: ProxySpan, frame: Frame): NameFragment
 }));
 
 /** http.response.status_code as a KeyValue field, per status code. */
-const STATUS_ATTRS = new Map<number, Buffer>();
-function statusAttr(code: number): Buffer {
-  let b = STATUS_ATTRS.get(code);
-  if (b === undefined) {
-    b = intKeyValue('http.response.status_code', code);
-    if (STATUS_ATTRS.size < 1000) STATUS_ATTRS.set(code, b);
-  }
-  return b;
-}
+const statusAttr = byNumber((code) => intKeyValue('http.response.status_code', code));
 
 /**
  * After the attributes: dropped_attributes_count (10), dropped_events_count (12) and
  * dropped_links_count (14), all 0; status (15) with its code; flags (16, fixed32).
  */
-const TAILS = new Map<number, Buffer>();
-function spanTail(statusCode: 0 | 2, flags: number): Buffer {
-  const key = statusCode * 4096 + flags;
-  let tail = TAILS.get(key);
-  if (tail === undefined) {
-    tail = Buffer.from([
-      0x50,
-      0,
-      0x60,
-      0,
-      0x70,
-      0,
-      0x7a,
-      2,
-      0x18,
-      statusCode,
-      0x85,
-      1,
-      flags & 0xff,
-      (flags >>> 8) & 0xff,
-      (flags >>> 16) & 0xff,
-      flags >>> 24,
-    ]);
-    TAILS.set(key, tail);
-  }
-  return tail;
-}
+const tailByKey = byNumber((key) => {
+  const flags = key & 0xfff;
+  // prettier-ignore
+  return Buffer.from([
+    0x50, 0, 0x60, 0, 0x70, 0, 0x7a, 2, 0x18, key >>> 12, 0x85, 1,
+    flags & 0xff, (flags >>> 8) & 0xff, (flags >>> 16) & 0xff, flags >>> 24,
+  ]);
+});
+const spanTail = (statusCode: 0 | 2, flags: number) => tailByKey(statusCode * 4096 + flags);
 
 const REQUEST_ID_KEY = str('nylas.request_id');
 const ERROR_TYPE_KEY = str('error.type');

@@ -59,3 +59,29 @@ export function fragmentCache<F extends { readonly spanName: string }, X>(
     return f;
   };
 }
+
+/** What an encoding makes once per process (the request's frame): by the spans' shared part. */
+export function perProcess<F>(make: (span: ProxySpan) => F): (span: ProxySpan) => F {
+  const made = new WeakMap<ProxySpanShared, F>();
+  return (span) => {
+    let f = made.get(span.shared);
+    if (f === undefined) made.set(span.shared, (f = make(span)));
+    return f;
+  };
+}
+
+/**
+ * Bytes made once per number (a status code; a status and flags), at most 1,000 kept: the
+ * numbers the proxy passes are a closed set, and any beyond the cap are made each time.
+ */
+export function byNumber(make: (n: number) => Buffer): (n: number) => Buffer {
+  const made = new Map<number, Buffer>();
+  return (n) => {
+    let b = made.get(n);
+    if (b === undefined) {
+      b = make(n);
+      if (made.size < 1000) made.set(n, b);
+    }
+    return b;
+  };
+}
