@@ -1,5 +1,7 @@
 // Summarises a --cpu-prof profile (bench/probes/span-cost.mjs profile): self time by file and by
-// function; INCL=regex adds inclusive time, CALLERS=regex [DEPTH=n] the callers of a function.
+// function; INCL=regex adds inclusive time, CALLERS=regex [DEPTH=n] the callers of a function;
+// REQUESTS=n (the count span-cost.mjs profile prints) adds µs per request: busy (not idle), the
+// sidecar's own code (dist/src) and by file.
 //   node bench/probes/analyze.mjs <dir> [rows]
 import { readFileSync, readdirSync } from 'node:fs';
 const dir = process.argv[2] ?? 'span-cost-profile';
@@ -52,6 +54,16 @@ for (const [id, t] of count) {
   }
 }
 const pct = (t) => ((100 * t) / total).toFixed(1).padStart(5) + '%';
+const requests = Number(process.env.REQUESTS ?? 0);
+if (requests > 0) {
+  const us = (t) => (t / requests).toFixed(2).padStart(7);
+  const idle = byFile.get('(idle)') ?? 0;
+  let own = 0;
+  for (const [k, t] of byFile) if (k.startsWith('src/')) own += t;
+  console.log(`µs per request: busy ${us(total - idle)}, the sidecar's own code ${us(own)}`);
+  for (const [k, t] of [...byFile].filter(([k]) => k.startsWith('src/')).sort((a, b) => b[1] - a[1]))
+    console.log(us(t), k);
+}
 const N = Number(process.argv[3] ?? 40);
 console.log('total ms', (total / 1000).toFixed(0));
 console.log('--- self by file');
