@@ -61,7 +61,9 @@ if (requests > 0) {
   let own = 0;
   for (const [k, t] of byFile) if (k.startsWith('src/')) own += t;
   console.log(`µs per request: busy ${us(total - idle)}, the sidecar's own code ${us(own)}`);
-  for (const [k, t] of [...byFile].filter(([k]) => k.startsWith('src/')).sort((a, b) => b[1] - a[1]))
+  for (const [k, t] of [...byFile]
+    .filter(([k]) => k.startsWith('src/'))
+    .sort((a, b) => b[1] - a[1]))
     console.log(us(t), k);
 }
 const N = Number(process.argv[3] ?? 40);
