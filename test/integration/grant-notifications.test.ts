@@ -68,6 +68,17 @@ async function setup(opts: { invalidGrants?: number } = {}): Promise<{
 const invalidSeries = async (sc: TestSidecar, source: string) =>
   series(await scrape(sc.urls.admin), 'nylas_grant_invalid', { source });
 
+/** The notification series once there is one (the delivery is asynchronous), within 10 s. */
+const toldSoon = (sc: TestSidecar) =>
+  vi.waitFor(
+    async () => {
+      const told = await invalidSeries(sc, 'notification');
+      if (told.length === 0) throw new Error('no nylas_grant_invalid{source="notification"} yet');
+      return told;
+    },
+    { timeout: 10_000, interval: 20 },
+  );
+
 describe('grant health from notifications', () => {
   it('shows a grant that expired in the simulator before any poll, and the poll confirms it', async () => {
     const { sim, sc } = await setup();
@@ -139,11 +150,7 @@ describe('grant health from notifications', () => {
     sim.setScenario('grant-expiry');
     expect(sim.grantNotifications).toBe(true);
     vi.advanceTimersByTime(20_000);
-    let told: Awaited<ReturnType<typeof invalidSeries>> = [];
-    for (let i = 0; i < 200 && told.length === 0; i++) {
-      await new Promise((r) => setImmediate(r));
-      told = await invalidSeries(sc, 'notification');
-    }
+    const told = await toldSoon(sc);
     expect(told).toHaveLength(1);
     expect(told[0]!.value).toBe(1);
     expect(sc.sidecar.pollers.snapshot().grants).toBeUndefined();
@@ -155,11 +162,7 @@ describe('grant health from notifications', () => {
     const id = (await invalidSeries(sc, 'poll'))[0]!.labels.grant_id!;
     const nylas = new Nylas({ apiKey: API_KEY, apiUri: sim.url });
     await nylas.grants.destroy({ grantId: id });
-    let told: Awaited<ReturnType<typeof invalidSeries>> = [];
-    for (let i = 0; i < 200 && told.length === 0; i++) {
-      await new Promise((r) => setImmediate(r));
-      told = await invalidSeries(sc, 'notification');
-    }
+    const told = await toldSoon(sc);
     expect(told.map((s) => [s.labels.grant_id, s.value])).toEqual([[id, 0]]);
     const status = (await (await fetch(`${sc.urls.admin}/status`)).json()) as {
       notifiedGrants: { grantId: string; state: string; trigger: string }[];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAIN, freePort, startSidecarProcess } from '../helpers/process.js';
@@ -13,6 +13,42 @@ function run(args: string[], env: Record<string, string>) {
     timeout: 30_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Runs a command until its output matches `started` (30 s at most), then sends SIGINT to it, or to
+ * the process `pidOf` names; resolves everything it printed once it exited.
+ */
+function untilStarted(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  started: RegExp,
+  pidOf?: () => number,
+): Promise<string> {
+  const child = spawn(cmd, args, {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  let signalled = false;
+  const stop = () => {
+    if (signalled) return;
+    signalled = true;
+    process.kill(pidOf ? pidOf() : child.pid!, 'SIGINT');
+  };
+  const deadline = setTimeout(stop, 30_000);
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => {
+    out += d;
+    if (started.test(out)) stop();
+  });
+  return new Promise((resolve) =>
+    child.on('close', () => {
+      clearTimeout(deadline);
+      resolve(out);
+    }),
+  );
 }
 
 describe('the nylas-sidecar command', () => {
@@ -85,7 +121,7 @@ describe('the nylas-sidecar command', () => {
     ]);
   });
 
-  it('writes readable log lines on a terminal and JSON otherwise', () => {
+  it('writes readable log lines on a terminal and JSON otherwise', async () => {
     const env = {
       NYLAS_API_KEY: 'k',
       SIDECAR_LISTEN: '127.0.0.1:0',
@@ -94,20 +130,20 @@ describe('the nylas-sidecar command', () => {
       SIDECAR_POLL_WEBHOOKS: 'off',
       SIDECAR_POLL_STATUS_PAGE: 'off',
     };
-    // util-linux script(1) gives the process a pseudo-terminal; SIGINT ends it cleanly.
-    const tty = spawnSync(
+    // util-linux script(1) gives the process a pseudo-terminal. The sidecar is stopped with
+    // SIGINT once it says it started (not after a fixed time: a loaded machine starts it late).
+    const dir = mkdtempSync(join(tmpdir(), 'sidecar-tty-'));
+    const tty = await untilStarted(
       'script',
-      ['-qec', `timeout -s INT 3 ${process.execPath} ${MAIN}`, '/dev/null'],
-      { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 },
+      ['-qec', `sh -c 'echo $$ > ${dir}/pid; exec ${process.execPath} ${MAIN}'`, '/dev/null'],
+      env,
+      /nylas-sidecar started/,
+      () => Number(readFileSync(join(dir, 'pid'), 'utf8')),
     );
-    expect(tty.stdout).toMatch(/INFO.*nylas-sidecar started/);
-    expect(tty.stdout).not.toContain('{"level"');
-    const piped = spawnSync('timeout', ['-s', 'INT', '3', process.execPath, MAIN], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    expect(piped.stdout).toMatch(/^\{"level":"info".*"msg":"nylas-sidecar started"\}$/m);
+    expect(tty).toMatch(/INFO.*nylas-sidecar started/);
+    expect(tty).not.toContain('{"level"');
+    const piped = await untilStarted(process.execPath, [MAIN], env, /nylas-sidecar started/);
+    expect(piped).toMatch(/^\{"level":"info".*"msg":"nylas-sidecar started"\}$/m);
   });
 
   it('gives the YAML parser’s reason and the line to fix', () => {

@@ -81,8 +81,9 @@ describe('slow clients on the proxy listener', () => {
         `${sidecar.urls.proxy}/v3/grants/g/attachments/a/download?size=${size}&gate=1`,
         (res) => {
           let n = 0;
-          // The first chunk is here; the rest comes well past the 400 ms header timeout.
-          res.once('data', () => setTimeout(() => upstream.release(), 900));
+          // The first chunk is here; the rest comes past the 400 ms header timeout, and well
+          // inside the 1 s upstream idle timeout (a pause near it would race that timer).
+          res.once('data', () => setTimeout(() => upstream.release(), 600));
           res.on('data', (c: Buffer) => (n += c.length));
           res.on('end', () => resolve(n));
           res.on('error', reject);
@@ -131,7 +132,9 @@ describe('slow uploads and the upstream pool', () => {
     upstream = await startFakeUpstream();
     sidecar = await startTestSidecar({
       NYLAS_API_URI: upstream.url,
-      SIDECAR_UPSTREAM_TIMEOUT_MS: '1000',
+      // 2 s: far above the 300 ms gaps of the downloads below, which hundreds of connections in
+      // one loaded process must never stretch to a timeout.
+      SIDECAR_UPSTREAM_TIMEOUT_MS: '2000',
     });
   });
   afterAll(async () => {
@@ -214,7 +217,7 @@ describe('slow uploads and the upstream pool', () => {
           },
         );
       // 256 downloads that keep moving (1 KB every 300 ms, 6 s in all) hold every connection of
-      // the pool for requests without a body, without ever tripping the 1 s idle timers.
+      // the pool for requests without a body, without ever tripping the 2 s idle timers.
       const downloads = Array.from({ length: 256 }, () =>
         get('/v3/grants/g/attachments/a/download?size=20480&trickle=300'),
       );

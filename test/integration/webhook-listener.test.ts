@@ -633,7 +633,9 @@ describe('webhook listener: slow or failing parties', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     expect(app.received).toHaveLength(0);
     await expect
-      .poll(async () => total(await l.metrics(), NOTIFICATIONS, { outcome: 'malformed' }))
+      .poll(async () => total(await l.metrics(), NOTIFICATIONS, { outcome: 'malformed' }), {
+        timeout: 5_000,
+      })
       .toBe(1);
   });
 
@@ -649,10 +651,12 @@ describe('webhook listener: slow or failing parties', () => {
     );
     // The app's answer arrives later and is observed with its full duration.
     await expect
-      .poll(async () =>
-        total(await l.metrics(), 'nylas_webhook_forward_duration_seconds_count', {
-          status_class: '2xx',
-        }),
+      .poll(
+        async () =>
+          total(await l.metrics(), 'nylas_webhook_forward_duration_seconds_count', {
+            status_class: '2xx',
+          }),
+        { timeout: 5_000 },
       )
       .toBe(1);
     m = await l.metrics();
@@ -715,7 +719,7 @@ describe('webhook listener: slow or failing parties', () => {
         maxAttempts: 1,
       },
     );
-    await expect.poll(() => app.received.length).toBe(1);
+    await expect.poll(() => app.received.length, { timeout: 5_000 }).toBe(1);
     await l.stop(5000);
     expect((await pending).attempts[0]!.status).toBe(200);
   });
