@@ -9,8 +9,14 @@ export { freePort };
 
 export interface SidecarProcess {
   child: ChildProcess;
+  /**
+   * The proxy's address as the sidecar reported it. A role that runs no proxy (pollers) gets
+   * `http://127.0.0.1:0`, where every connection is refused.
+   */
   proxyUrl: string;
   adminUrl: string;
+  /** The webhook listener's address, when the sidecar runs one. */
+  webhookUrl?: string;
   stdout: string[];
   stderr: string[];
   /** Resolves with the exit code. */
@@ -19,21 +25,44 @@ export interface SidecarProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Where nothing listens: what `proxyUrl` is when the sidecar runs no proxy. */
+const NO_LISTENER = 'http://127.0.0.1:0';
+
+interface StartedLine {
+  proxy?: string;
+  admin?: string;
+  webhook?: string;
+}
+
+/** The sidecar's `"event":"started"` JSON log line (its listeners' real addresses), if printed. */
+function startedLine(lines: readonly string[]): StartedLine | undefined {
+  for (const line of lines) {
+    if (!line.includes('"event":"started"')) continue;
+    try {
+      const parsed = JSON.parse(line) as { event?: unknown } & StartedLine;
+      if (parsed.event === 'started') return parsed;
+    } catch {
+      // Not a JSON log line; keep looking.
+    }
+  }
+  return undefined;
+}
+
 /**
- * Starts the built sidecar (`node dist/src/main.js`) with `env` on free loopback ports and
- * resolves once it printed its addresses.
+ * Starts the built sidecar (`node dist/src/main.js`) with `env` and resolves once it printed its
+ * addresses. Unless `env` sets them, its listeners bind loopback port 0 and the URLs returned are
+ * the ports it got, read from its `started` log line: picking free ports here and handing them
+ * over raced other test workers for them (EADDRINUSE).
  */
 export async function startSidecarProcess(
   env: Record<string, string>,
   timeoutMs = 30_000,
 ): Promise<SidecarProcess> {
-  const proxyPort = await freePort();
-  const adminPort = await freePort();
   const fullEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
-    SIDECAR_LISTEN: `127.0.0.1:${proxyPort}`,
-    SIDECAR_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
+    SIDECAR_LISTEN: '127.0.0.1:0',
+    SIDECAR_ADMIN_LISTEN: '127.0.0.1:0',
     SIDECAR_POLL_GRANTS: 'off',
     SIDECAR_POLL_GRANTS_CENSUS: 'off',
     SIDECAR_POLL_WEBHOOKS: 'off',
@@ -60,10 +89,10 @@ export async function startSidecarProcess(
   child.stderr.on('data', collect(stderr));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const started = Date.now();
-  const proxyUrl = `http://127.0.0.1:${proxyPort}`;
-  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  let addresses: StartedLine | undefined;
   for (;;) {
-    if (stdout.some((l) => l.includes('"event":"started"'))) break;
+    addresses = startedLine(stdout);
+    if (addresses) break;
     if (child.exitCode !== null)
       throw new Error(`the sidecar exited with ${child.exitCode}:\n${stderr.join('\n')}`);
     if (Date.now() - started > timeoutMs) {
@@ -72,10 +101,15 @@ export async function startSidecarProcess(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  if (!addresses.admin) {
+    child.kill('SIGKILL');
+    throw new Error(`the sidecar's started line names no admin address:\n${stdout.join('\n')}`);
+  }
   return {
     child,
-    proxyUrl,
-    adminUrl,
+    proxyUrl: addresses.proxy ?? NO_LISTENER,
+    adminUrl: addresses.admin,
+    webhookUrl: addresses.webhook,
     stdout,
     stderr,
     exited,

@@ -1,18 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startSidecarProcess, type SidecarProcess } from '../helpers/process.js';
+import { startSidecarProcess, type SidecarProcess } from '../helpers/process.js';
 
 // The built sidecar as `npm start` runs it: the helper passes no NODE_ENV to the child.
 let sc: SidecarProcess;
 let webhookUrl: string;
 
 beforeAll(async () => {
-  const webhookPort = await freePort();
-  webhookUrl = `http://127.0.0.1:${webhookPort}`;
   sc = await startSidecarProcess({
     NYLAS_API_KEY: 'process-errors-key',
-    SIDECAR_WEBHOOK_LISTEN: `127.0.0.1:${webhookPort}`,
+    SIDECAR_WEBHOOK_LISTEN: '127.0.0.1:0',
     SIDECAR_WEBHOOK_FORWARD_URL: 'http://127.0.0.1:9/hook',
   });
+  if (!sc.webhookUrl) throw new Error('the sidecar reported no webhook listener');
+  webhookUrl = sc.webhookUrl;
 });
 
 afterAll(async () => {
