@@ -2,7 +2,8 @@
 //   node bench/probes/span-cost.mjs measure [rounds] [checkout ...]
 //     CPU per request at saturation (RATE=n for a fixed rate), by thread (main, others), of the
 //     bare proxy and of the sidecar built in each checkout (this one by default), in alternating
-//     3 s rounds; NOOTLP=1 adds each sidecar without an OTLP endpoint.
+//     3 s rounds; NOOTLP=1 adds each sidecar without an OTLP endpoint, NODE_ARGS='--flag ...'
+//     each sidecar started with those node options.
 //   OUT=dir node bench/probes/span-cost.mjs profile [checkout|bare]
 //     (OTLP_PROTOCOL=http/protobuf in either mode: the sidecars export OTLP/protobuf)
 //     a --cpu-prof of 12 s at saturation, for bench/probes/analyze.mjs.
@@ -108,6 +109,10 @@ if (mode === 'measure') {
     targets[name] = await sidecar(`${d}/dist/src/main.js`, upstream, otlp);
     if (process.env.NOOTLP)
       targets[name + '-nootlp'] = await sidecar(`${d}/dist/src/main.js`, upstream, undefined);
+    if (process.env.NODE_ARGS)
+      targets[name + '-args'] = await sidecar(`${d}/dist/src/main.js`, upstream, otlp, {
+        nodeArgs: process.env.NODE_ARGS.split(' '),
+      });
   }
   const names = Object.keys(targets);
   const per = Object.fromEntries(names.map((n) => [n, []]));
