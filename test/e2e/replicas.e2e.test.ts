@@ -187,6 +187,11 @@ describe('many replicas end to end (3 proxy sidecars, 1 pollers sidecar, prometh
           const w = three.get(k);
           if (w === undefined) return false;
           if (Number.isNaN(v) || Number.isNaN(w)) return Number.isNaN(v) && Number.isNaN(w);
+          // A quantile of poll durations rests on the few polls in a 15 s window (one every
+          // 2 s): one poll in one job's window and not the other's moves it by a bucket
+          // (0.1, 0.25, 0.5 s...), as a loaded machine showed (0.09 against 0.13 s).
+          if (/histogram_quantile\(.*nylas_poller_duration/.test(q.expr))
+            return Math.max(v, w) <= 2.5 * Math.min(v, w);
           // The two jobs scrape the same targets at different moments: rates differ a little,
           // an age ("time since") by up to one poll interval (2 s) and a scrape (1 s), and a
           // gauge of this instant (in flight) by the requests the one traffic loop has open (1).
