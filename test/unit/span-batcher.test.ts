@@ -297,12 +297,14 @@ describe('proxy span export through createTracing', () => {
 });
 
 describe('OTEL_EXPORTER_OTLP_PROTOCOL', () => {
-  it('says once that a protocol it does not speak (grpc) is replaced by http/json, and exports', async () => {
+  /** Exports one proxy span with `protocol` (unset: the default) and says what the receiver got. */
+  async function exportOne(protocol: string | undefined) {
     const { createTracing } = await import('../../src/tracing/setup.js');
     const { startOtlpReceiver } = await import('../helpers/otlp-receiver.js');
     const otlp = await startOtlpReceiver();
     const { logs, logger } = await captureLogs();
-    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
+    const env: Record<string, string> = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url };
+    if (protocol !== undefined) env.OTEL_EXPORTER_OTLP_PROTOCOL = protocol;
     for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
     const tracing = createTracing({ env, version: '1.2.3', logger });
     const spans = tracing.proxySpans({ address: '127.0.0.1', port: 1 })!;
@@ -310,10 +312,30 @@ describe('OTEL_EXPORTER_OTLP_PROTOCOL', () => {
     spans.end(spans.start('GET /v3/grants', 'GET', '/v3/grants', undefined, t0)!, t0 + 1);
     await tracing.shutdown();
     await otlp.close();
-    const warned = logs.filter((l) => l.event === 'otlp_protocol_unsupported');
+    return {
+      contentTypes: otlp.contentTypes,
+      proxied: otlp.spans.filter((s) => s.name === 'GET /v3/grants').length,
+      warned: logs.filter((l) => l.event === 'otlp_protocol_unsupported'),
+    };
+  }
+
+  it('is http/protobuf when unset, as the OpenTelemetry specification says, and http/json on request', async () => {
+    const unset = await exportOne(undefined);
+    expect(unset).toMatchObject({
+      contentTypes: ['application/x-protobuf'],
+      proxied: 1,
+      warned: [],
+    });
+    const json = await exportOne('http/json');
+    expect(json).toMatchObject({ contentTypes: ['application/json'], proxied: 1, warned: [] });
+  });
+
+  it('says once that a protocol it does not speak (grpc) is replaced by http/protobuf, and exports', async () => {
+    const { contentTypes, proxied, warned } = await exportOne('grpc');
     expect(warned).toHaveLength(1);
     expect(String(warned[0]!.msg)).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=grpc');
-    expect(otlp.contentTypes).toContain('application/json');
-    expect(otlp.spans.filter((s) => s.name === 'GET /v3/grants')).toHaveLength(1);
+    expect(String(warned[0]!.msg)).toContain('sent as http/protobuf');
+    expect(new Set(contentTypes)).toEqual(new Set(['application/x-protobuf']));
+    expect(proxied).toBe(1);
   });
 });
