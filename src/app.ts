@@ -48,6 +48,8 @@ export interface Sidecar {
   readonly keyHealth: KeyHealth;
   /** The pollers (tests run them with runOnce instead of waiting for cron). */
   readonly pollers: Pollers;
+  /** Where spans are exported, and how; undefined when they are not. */
+  readonly traces: Tracing['exportTo'];
   start(): Promise<SidecarAddresses>;
   /** Ordered, bounded, idempotent shutdown (SPEC section 2). */
   stop(): Promise<void>;
@@ -140,6 +142,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     recentErrors,
     keyHealth,
     pollers,
+    traces: tracing.exportTo,
     async start() {
       const { createServer } = await import('node:http');
       // Prometheus and the kubelet send their headers at once: a client that trickles them is

@@ -122,6 +122,8 @@ async function main(argv: string[]): Promise<number> {
   if (addresses.proxy)
     lines.push(`  proxy:    ${addresses.proxy}   (point the Nylas SDK's apiUri here)`);
   lines.push(`  metrics:  ${addresses.admin}/metrics`, `  overview: ${addresses.admin}/`);
+  if (sidecar.traces)
+    lines.push(`  traces:   ${sidecar.traces.url}   (OTLP ${sidecar.traces.protocol})`);
   if (!demo && config.role === 'all' && !config.nylas.apiKey)
     lines.push(
       '  note: NYLAS_API_KEY is not set, so the grants and webhooks pollers are off (with many replicas, run them in one SIDECAR_ROLE=pollers instance)',

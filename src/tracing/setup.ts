@@ -42,6 +42,8 @@ export interface Tracing {
   readonly tracer: Tracer;
   /** True when spans are exported somewhere. */
   readonly exporting: boolean;
+  /** Where spans go and how, when exporting (for the start banner; may hold credentials). */
+  readonly exportTo?: { url: string; protocol: 'http/protobuf' | 'http/json' };
   /**
    * The proxy's own span path (see ./proxy-spans.ts), when exporting; built for `server`, the
    * upstream's address and port as spans report them.
@@ -228,9 +230,12 @@ export function createTracing({ env, version, logger }: TracingOptions): Tracing
   });
   const scope = { name: TRACER_NAME, version };
   let stopped: Promise<void> | undefined;
+  // Where the exporter sends them: a signal endpoint as it is, the general one with /v1/traces.
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${endpoint.replace(/\/+$/, '')}/v1/traces`;
   return {
     tracer: trace.getTracer(TRACER_NAME, version),
     exporting: true,
+    exportTo: { url, protocol: json ? 'http/json' : 'http/protobuf' },
     proxySpans: (server) =>
       createProxySpans(
         { serverAddress: server.address, serverPort: server.port, resource, scope },

@@ -51,11 +51,13 @@ describe('credentials in what the command prints', () => {
       NYLAS_STATUS_PAGE_URL: 'http://127.0.0.1:9/?key=C4NARY_Q2',
       SIDECAR_WEBHOOK_LISTEN: '127.0.0.1:0',
       SIDECAR_WEBHOOK_FORWARD_URL: 'http://127.0.0.1:9/hook?token=C4NARY_Q3#sig=C4NARY_F',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otlp:C4NARY_PW4@127.0.0.1:9',
     });
     const code = await proc.stop();
     expect(code).toBe(0);
     const all = [...proc.stdout, ...proc.stderr].join('\n');
     expect(all).toContain('upstream http://127.0.0.1:9');
+    expect(all).toContain('traces:   http://****@127.0.0.1:9/v1/traces   (OTLP http/protobuf)');
     expect(all).not.toMatch(CANARY);
   });
 });

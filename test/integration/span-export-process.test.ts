@@ -108,6 +108,10 @@ describe('the built sidecar: proxy spans on SIGTERM', () => {
           headers: { accept: 'application/openmetrics-text; version=1.0.0' },
         })
       ).text();
+      // The banner says where spans go, and how.
+      expect(proc.stderr.join('\n')).toContain(
+        `traces:   ${otlp.url.replace(/\/+$/, '')}/v1/traces   (OTLP ${protocol})`,
+      );
       const exemplars = parseExemplars(om);
       // Every series has one, and they sit in more than one bucket (how many depends on the
       // machine's load, which can push a call over a bound; validity below does not).
