@@ -47,6 +47,15 @@ export class ProxySpan implements ReadableSpan {
   /** Fixed at start. */
   readonly traceId: string;
   readonly spanId: string;
+  /**
+   * The ids' bytes where nextId cut them (see idBytes): the span id's always, the trace id's
+   * when this process made it (undefined when it came from the app's traceparent). The protobuf
+   * writer copies them instead of decoding the hex.
+   */
+  readonly idBytes: Buffer;
+  readonly spanIdAt: number;
+  readonly traceIdBytes: Buffer | undefined;
+  readonly traceIdAt: number;
   readonly parentSpanId: string | undefined;
   readonly parentRemote: boolean;
   readonly traceState: TraceState | undefined;
@@ -77,9 +86,15 @@ export class ProxySpan implements ReadableSpan {
     route: string,
     perfStart: number,
     startWallMs: number,
+    traceIdBytes?: Buffer,
+    traceIdAt = 0,
   ) {
     this.traceId = traceId;
+    this.traceIdBytes = traceIdBytes;
+    this.traceIdAt = traceIdAt;
     this.spanId = nextId(8);
+    this.idBytes = pool;
+    this.spanIdAt = lastIdAt(8);
     this.parentSpanId = parentSpanId;
     this.parentRemote = parentRemote;
     this.traceState = traceState;
@@ -183,10 +198,20 @@ export function msToHrTime(ms: number): HrTime {
 // bytes, refilling it every ~10 spans still took about 1 % of the proxy's thread at saturation).
 // The pool stays small because an id is a slice of it and keeps it alive: a latency exemplar can
 // hold an id for long, and there is one per bucket and label set (at most 2 KB each, then).
+//
+// Each pool is a new buffer (1 KB, cut from Node's own buffer pool), not refilled in place, so
+// that the bytes of an id stay valid for as long as its span, which keeps the pool and the id's
+// offset in it (idBytes) for the protobuf writer to copy.
 const POOL_BYTES = 1024;
-const pool = Buffer.allocUnsafe(POOL_BYTES);
+let pool = Buffer.alloc(0);
 let hexPool = '';
 let hexOffset = 0;
+/**
+ * Where the bytes of the id of `bytes` bytes that nextId returned last are in `pool`. Read from
+ * the pool's state rather than kept in variables of their own: storing into a module's variables
+ * on every id cost a write barrier each time.
+ */
+const lastIdAt = (bytes: 8 | 16): number => (hexOffset >>> 1) - bytes;
 const ZERO_16 = '0'.repeat(16);
 const ZERO_32 = '0'.repeat(32);
 
@@ -195,7 +220,7 @@ export function nextId(bytes: 8 | 16): string {
   const chars = bytes * 2;
   for (;;) {
     if (hexOffset + chars > hexPool.length) {
-      randomFillSync(pool);
+      pool = randomFillSync(Buffer.allocUnsafe(POOL_BYTES));
       hexPool = pool.toString('hex');
       hexOffset = 0;
     }
@@ -242,7 +267,15 @@ export function createProxySpans(
   return {
     start(name, method, route, parent, perfStart) {
       const parentContext = parent === undefined ? undefined : trace.getSpanContext(parent);
-      const traceId = parentContext?.traceId ?? nextId(16);
+      let traceId: string;
+      let traceIdBytes: Buffer | undefined;
+      let traceIdAt = 0;
+      if (parentContext !== undefined) traceId = parentContext.traceId;
+      else {
+        traceId = nextId(16);
+        traceIdBytes = pool;
+        traceIdAt = lastIdAt(16);
+      }
       if (
         sampler === undefined
           ? // The default, parentbased_always_on, decided without a call and a result per span.
@@ -270,6 +303,8 @@ export function createProxySpans(
         perfStart,
         // Wall clock read per span (as the SDK does), so a long-running process does not drift.
         Date.now(),
+        traceIdBytes,
+        traceIdAt,
       );
     },
     attempt(parent, perfStart, perfEnd, outcome) {

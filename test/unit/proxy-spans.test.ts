@@ -135,6 +135,38 @@ describe('proxy spans', () => {
     );
   });
 
+  it('write text from outside as the protobuf serializer does, around the short path', () => {
+    // Values of up to 64 characters are written before their lengths are known, assuming
+    // one-byte lengths: 35 euro signs (105 bytes) are the most a request id can take that way,
+    // 36 are written again; 'error.type' (a shorter key) has room for 37, not 38.
+    const { ended, processor } = collector();
+    const spans = createProxySpans(shared, samplerFromEnv({}), processor);
+    const t0 = performance.now();
+    const values = [
+      '',
+      'a'.repeat(64),
+      'a'.repeat(65),
+      '€'.repeat(35),
+      '€'.repeat(36),
+      '€'.repeat(37),
+      '€'.repeat(38),
+      '😀'.repeat(32),
+      '\ud800 lone',
+    ];
+    for (const v of values) {
+      const s = spans.start('GET /v3/grants', 'GET', '/v3/grants', undefined, t0)!;
+      s.statusCode = 500;
+      s.requestId = v;
+      s.errorType = v;
+      s.nylasErrorType = v;
+      spans.end(s, t0 + 1);
+    }
+    const ours = Buffer.from(serializeProxySpansProto(ended)!);
+    expect(ours.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(ended)!))).toBe(true);
+    // Every value is there, whole, as UTF-8.
+    for (const v of values) expect(ours.includes(Buffer.from(v, 'utf8'))).toBe(true);
+  });
+
   it('encode to the bytes of the OpenTelemetry protobuf serializer', () => {
     const spans = batch();
     // Longer than 16,383 bytes: the span's length takes three bytes instead of the two kept.
@@ -333,5 +365,29 @@ describe('proxy spans', () => {
       seen.add(span).add(traceId);
     }
     expect(seen.size).toBe(10_000);
+  });
+
+  it('keep the bytes of their ids where the protobuf writer copies them from', () => {
+    // Many spans, so that the id pool is refilled while earlier spans are still open: a span's
+    // bytes must not change under it.
+    const { ended, processor } = collector();
+    const spans = createProxySpans(shared, samplerFromEnv({}), processor);
+    const t0 = performance.now();
+    const open = Array.from({ length: 300 }, () =>
+      spans.start('GET /v3/grants', 'GET', '/v3/grants', undefined, t0)!,
+    );
+    const child = spans.start('GET /v3/grants', 'GET', '/v3/grants', remoteParent(1), t0)!;
+    for (const s of [...open, child]) spans.end(s, t0 + 1);
+    const hex = (b: Buffer | undefined, at: number, n: number) =>
+      b?.subarray(at, at + n).toString('hex');
+    for (const s of open) {
+      expect(hex(s.idBytes, s.spanIdAt, 8)).toBe(s.spanId);
+      expect(hex(s.traceIdBytes, s.traceIdAt, 16)).toBe(s.traceId);
+    }
+    // A trace id from the app's traceparent has no bytes here: the writer decodes its hex.
+    expect(child.traceIdBytes).toBeUndefined();
+    expect(hex(child.idBytes, child.spanIdAt, 8)).toBe(child.spanId);
+    const bytes = Buffer.from(serializeProxySpansProto(ended)!);
+    expect(bytes.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(ended)!))).toBe(true);
   });
 });
