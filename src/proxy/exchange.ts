@@ -68,6 +68,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
   /** Set when the app was answered before the upstream request started: cancel it then. */
   private abortOnStart: Error | undefined;
   private readonly hasBody: boolean;
+  /** The request said how long its body is (Content-Length or Transfer-Encoding), 0 included. */
+  private readonly framed: boolean;
   private watched = false;
   /** performance.now() when the current attempt was handed to the pool. */
   private dispatchedAt = 0;
@@ -86,10 +88,12 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
     private readonly start: number,
   ) {
     ctx.metrics.inflight.value++;
-    this.hasBody =
-      req.headers['content-length'] !== undefined
-        ? req.headers['content-length'] !== '0'
-        : req.headers['transfer-encoding'] !== undefined;
+    // req.headers is a getter (a megamorphic load each time): read once.
+    const h = req.headers;
+    const length = h['content-length'];
+    const chunked = h['transfer-encoding'] !== undefined;
+    this.hasBody = length !== undefined ? length !== '0' : chunked;
+    this.framed = length !== undefined || chunked;
     // on rather than once: once() allocates a wrapper per request.
     res.on('close', this.onClientClose);
   }
@@ -199,7 +203,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
   ): void {
     if (statusCode < 200) return;
     this.status = statusCode;
-    if (this.canRetry() && RETRYABLE_STATUS.has(statusCode)) {
+    if (RETRYABLE_STATUS.has(statusCode) && this.canRetry()) {
       // Drain this attempt's body (small, an error) and try again once it ends.
       this.discarding = true;
       this.retryReason = String(statusCode);
@@ -321,8 +325,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
       this.attempt < c.retryMax &&
       !this.clientGone &&
       (this.method === 'GET' || this.method === 'HEAD') &&
-      this.req.headers['content-length'] === undefined &&
-      this.req.headers['transfer-encoding'] === undefined
+      !this.framed
     );
   }
 

@@ -201,14 +201,14 @@ export function createProxy(deps: ProxyDeps): Proxy {
     const m = label(match(pathname), method);
     const start = performance.now();
     let span: ProxySpan | undefined;
+    // req.headers is a getter (a megamorphic load each time): read once.
+    const h = req.headers;
     if (spans !== undefined) {
       const parent =
-        req.headers.traceparent !== undefined
-          ? propagator.extract(ROOT_CONTEXT, req.headers, headerGetter)
-          : undefined;
+        h.traceparent !== undefined ? propagator.extract(ROOT_CONTEXT, h, headerGetter) : undefined;
       span = spans.start(spanName(method, m.route), method, m.route, parent, start);
     }
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, injectAuth);
+    const headers = upstreamRequestHeaders(req.rawHeaders, h.connection, injectAuth);
     new Exchange(ctx, req, res, m, method, headers, start).run(span);
   };
 

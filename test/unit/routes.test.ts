@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allRouteLabels, createRouteMatcher } from '../../src/proxy/routes.js';
+import { allRouteLabels, createRouteMatcher, type RouteMatch } from '../../src/proxy/routes.js';
 import { V2_TEMPLATES, V3_TEMPLATES } from '../../src/proxy/route-table.js';
 
 const match = createRouteMatcher();
@@ -11,7 +11,103 @@ function instantiate(template: string): string {
   );
 }
 
+/**
+ * The matcher as first written, the plain way (split the path, decode each segment, look it up),
+ * kept as the reference the in-place matcher must agree with.
+ */
+function referenceMatcher(
+  templates: readonly string[],
+): (path: string) => Omit<RouteMatch, 'methods' | 'slot'> {
+  type N = { lit: Map<string, N>; param?: N; template?: string; grantIndex: number };
+  const root: N = { lit: new Map(), grantIndex: -1 };
+  for (const t of templates) {
+    const segs = t.split('/').slice(1);
+    let n = root;
+    for (const s of segs) {
+      if (s.startsWith('{')) n = n.param ??= { lit: new Map(), grantIndex: -1 };
+      else {
+        if (!n.lit.has(s)) n.lit.set(s, { lit: new Map(), grantIndex: -1 });
+        n = n.lit.get(s)!;
+      }
+    }
+    n.template = t;
+    n.grantIndex = segs.indexOf('{grant_id}');
+  }
+  const decode = (seg: string) => {
+    try {
+      return decodeURIComponent(seg);
+    } catch {
+      return seg;
+    }
+  };
+  const walk = (n: N, segs: string[], i: number): N | undefined => {
+    if (i === segs.length) return n.template !== undefined ? n : undefined;
+    if (segs[i] === '') return undefined;
+    const lit = n.lit.get(decode(segs[i]!));
+    const found = lit && walk(lit, segs, i + 1);
+    return found || (n.param ? walk(n.param, segs, i + 1) : undefined);
+  };
+  return (path) => {
+    const end = path.length > 1 && path.endsWith('/') ? path.length - 1 : path.length;
+    const segs = path.slice(1, end).split('/');
+    const n = segs.length > 12 ? undefined : walk(root, segs, 0);
+    if (!n) return { route: 'other', grantScoped: false, grantSegment: undefined };
+    return {
+      route: n.template!,
+      grantScoped: n.template!.startsWith('/v3/grants/{grant_id}/'),
+      grantSegment: n.grantIndex < 0 ? undefined : segs[n.grantIndex],
+    };
+  };
+}
+
 describe('route table', () => {
+  it('agrees with the plain split-and-look-up matcher on every kind of path', () => {
+    const templates = [...V3_TEMPLATES, ...V2_TEMPLATES];
+    const reference = referenceMatcher(templates);
+    // A seeded generator: the same paths every run.
+    let seed = 42;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return (seed >>> 16) % n;
+    };
+    const odd = [
+      '',
+      'me',
+      'a%2Fb',
+      'user%40example.com',
+      '%E0%A4%A',
+      'x'.repeat(40),
+      '.',
+      'm%65ssages',
+    ];
+    const segment = (s: string): string => {
+      if (s.startsWith('{')) return rand(3) === 0 ? odd[rand(odd.length)]! : `id${rand(1000)}`;
+      // A literal, sometimes percent-encoded (still that literal once decoded), sometimes cut.
+      const r = rand(24);
+      if (r === 0) return s.replace(/[a-z]/, (c) => `%${c.charCodeAt(0).toString(16)}`);
+      if (r === 1) return s.slice(0, -1);
+      return s;
+    };
+    let checked = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const t = templates[rand(templates.length)]!;
+      let segs = t.split('/').slice(1).map(segment);
+      if (rand(6) === 0)
+        segs = [...segs, ...Array.from({ length: rand(12) }, () => segment('{x}'))];
+      if (rand(8) === 0) segs.splice(rand(segs.length + 1), 0, '');
+      let path = `/${segs.join('/')}`;
+      if (rand(5) === 0) path += '/';
+      const ours = match(path);
+      expect(
+        { route: ours.route, grantScoped: ours.grantScoped, grantSegment: ours.grantSegment },
+        path,
+      ).toEqual(reference(path));
+      checked += ours.route === 'other' ? 0 : 1;
+    }
+    // Most generated paths are real routes, not all turned away.
+    expect(checked).toBeGreaterThan(10_000);
+  });
+
   it.each([...V3_TEMPLATES, ...V2_TEMPLATES])('matches its own template: %s', (template) => {
     expect(match(instantiate(template)).route).toBe(template);
   });
