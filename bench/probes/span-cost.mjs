@@ -3,7 +3,7 @@
 //     CPU per request at saturation (RATE=n for a fixed rate), by thread (main, others), of the
 //     bare proxy and of the sidecar built in each checkout (this one by default), in alternating
 //     3 s rounds; NOOTLP=1 adds each sidecar without an OTLP endpoint, NODE_ARGS='--flag ...'
-//     each sidecar started with those node options.
+//     each sidecar started with those node options; FRESH=1 starts each target anew every round.
 //   OUT=dir node bench/probes/span-cost.mjs profile [checkout|bare]
 //     (OTLP_PROTOCOL=http/protobuf in either mode: the sidecars export OTLP/protobuf)
 //     a --cpu-prof of 12 s at saturation, for bench/probes/analyze.mjs.
@@ -39,7 +39,7 @@ function start(args, env = {}, waitLine = true) {
       const i = b.indexOf('\n');
       if (i >= 0 && waitLine) res({ c, line: b.slice(0, i) });
     });
-    c.on('exit', (code) => code !== 0 && rej(new Error('exit ' + code + err)));
+    c.on('exit', (code, signal) => code !== 0 && !signal && rej(new Error('exit ' + code + err)));
   });
 }
 const threads = (pid) => {
@@ -100,27 +100,41 @@ const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';
 if (mode === 'measure') {
   const rounds = Number(process.argv[3] ?? 6);
   const dirs = process.argv.slice(4);
-  const bare = await start([`${B}/bare-proxy.js`, upstream]);
-  const targets = {
-    bare: { url: `http://127.0.0.1:${JSON.parse(bare.line).port}`, pid: bare.c.pid },
+  // How to start each target; FRESH=1 starts every one anew for each round (warmed 3 s first),
+  // so that the medians are over as many processes as rounds: which JIT state a process ends up
+  // in moves its CPU per request by up to a fifth for its whole life (docs/span-export.md).
+  const makers = {
+    bare: async () => {
+      const bare = await start([`${B}/bare-proxy.js`, upstream]);
+      return { url: `http://127.0.0.1:${JSON.parse(bare.line).port}`, pid: bare.c.pid, c: bare.c };
+    },
   };
   for (const d of dirs.length ? dirs : [ROOT]) {
     const name = d.replace(/\/$/, '').split('/').pop();
-    targets[name] = await sidecar(`${d}/dist/src/main.js`, upstream, otlp);
+    makers[name] = () => sidecar(`${d}/dist/src/main.js`, upstream, otlp);
     if (process.env.NOOTLP)
-      targets[name + '-nootlp'] = await sidecar(`${d}/dist/src/main.js`, upstream, undefined);
+      makers[name + '-nootlp'] = () => sidecar(`${d}/dist/src/main.js`, upstream, undefined);
     if (process.env.NODE_ARGS)
-      targets[name + '-args'] = await sidecar(`${d}/dist/src/main.js`, upstream, otlp, {
-        nodeArgs: process.env.NODE_ARGS.split(' '),
-      });
+      makers[name + '-args'] = () =>
+        sidecar(`${d}/dist/src/main.js`, upstream, otlp, {
+          nodeArgs: process.env.NODE_ARGS.split(' '),
+        });
   }
-  const names = Object.keys(targets);
+  const fresh = Boolean(process.env.FRESH);
+  const targets = {};
+  if (!fresh) for (const [n, make] of Object.entries(makers)) targets[n] = await make();
+  const names = Object.keys(makers);
   const per = Object.fromEntries(names.map((n) => [n, []]));
   const rps = Object.fromEntries(names.map((n) => [n, []]));
-  for (const n of names) await sat(targets[n].url + path, 1);
+  if (!fresh) for (const n of names) await sat(targets[n].url + path, 1);
   for (let r = 0; r < rounds; r++)
     for (let i = 0; i < names.length; i++) {
       const n = names[(i + r) % names.length];
+      if (fresh) {
+        targets[n]?.c.kill('SIGKILL');
+        targets[n] = { ...(await makers[n]()), th: targets[n]?.th };
+        await sat(targets[n].url + path, 3);
+      }
       const t = targets[n];
       const c0 = cpu(t.pid);
       const th0 = threads(t.pid);
