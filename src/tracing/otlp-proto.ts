@@ -237,32 +237,33 @@ export class ProxySpanProtoWriter extends SpanBytes implements SpanWriter {
   /**
    * A string attribute from outside: KeyValue { key, AnyValue { string_value } }.
    *
-   * A short value (a request id, an error type) is written first, in one native call (Buffer#write), with
-   * one-byte lengths assumed around it; only if its UTF-8 turns out too long for them is it
-   * written again below with the lengths measured first. Copying it a character at a time in
-   * JavaScript cost about 2,500 instructions for a 36-character request id (most of writing a
-   * span; bench/probes/instructions.mjs), the native write about 600.
+   * A short value (a request id, an error type) is written first, in one native call
+   * (Buffer#write), with every length around it assumed to take one byte; only if its UTF-8 turns
+   * out too long for that is it written again below, with the lengths measured first. Copied a
+   * character at a time in JavaScript, a 36-character request id cost about 2,500 instructions,
+   * most of writing a span (bench/probes/span-instructions.mjs); the native write, about 600.
    */
   private stringAttr(key: Buffer, value: string): void {
     if (value.length <= SHORT_VALUE) {
-      // Tag and length of the KeyValue, of its key, of the AnyValue and of the string: 6 bytes.
+      // The KeyValue's length is 6 + key + n: its key's tag and length, its value's, and the
+      // string's. It takes one byte up to 127.
       const room = 0x7f - 6 - key.length;
       this.ensure(8 + key.length + value.length * 3);
       const buf = this.buf;
       const at = this.off;
-      const value_ = at + 4 + key.length;
-      const n = buf.write(value, value_ + 4);
+      const valueAt = at + 4 + key.length;
+      const n = buf.write(value, valueAt + 4);
       if (n <= room) {
         buf[at] = 0x4a; // attributes (9)
-        buf[at + 1] = 6 + key.length + n; // key 2 + length, value 2 + string 2 + n
+        buf[at + 1] = 6 + key.length + n;
         buf[at + 2] = 0x0a; // key (1)
         buf[at + 3] = key.length;
         buf.set(key, at + 4);
-        buf[value_] = 0x12; // value (2)
-        buf[value_ + 1] = n + 2;
-        buf[value_ + 2] = 0x0a; // string_value (1)
-        buf[value_ + 3] = n;
-        this.off = value_ + 4 + n;
+        buf[valueAt] = 0x12; // value (2)
+        buf[valueAt + 1] = n + 2;
+        buf[valueAt + 2] = 0x0a; // string_value (1)
+        buf[valueAt + 3] = n;
+        this.off = valueAt + 4 + n;
         return;
       }
     }

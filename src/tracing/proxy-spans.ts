@@ -319,6 +319,8 @@ export function createProxySpans(
         parent.route,
         perfStart,
         parent.startWallMs + (perfStart - parent.perfStart),
+        parent.traceIdBytes,
+        parent.traceIdAt,
       );
       span.perfEnd = perfEnd;
       span.resendCount = outcome.resendCount;

@@ -370,6 +370,8 @@ describe('proxy spans', () => {
   it('keep the bytes of their ids where the protobuf writer copies them from', () => {
     // Many spans, so that the id pool is refilled while earlier spans are still open: a span's
     // bytes must not change under it.
+    const hex = (b: Buffer | undefined, at: number, n: number) =>
+      b?.subarray(at, at + n).toString('hex');
     const { ended, processor } = collector();
     const spans = createProxySpans(shared, samplerFromEnv({}), processor);
     const t0 = performance.now();
@@ -377,9 +379,12 @@ describe('proxy spans', () => {
       spans.start('GET /v3/grants', 'GET', '/v3/grants', undefined, t0)!,
     );
     const child = spans.start('GET /v3/grants', 'GET', '/v3/grants', remoteParent(1), t0)!;
+    // A retried attempt is a child in its parent's trace, with the parent's trace id bytes.
+    spans.attempt(open[0]!, t0, t0 + 0.5, { resendCount: 0, statusCode: 503, errorType: '503' });
+    const attempt = ended.at(-1)!;
+    expect(attempt.traceId).toBe(open[0]!.traceId);
+    expect(hex(attempt.traceIdBytes, attempt.traceIdAt, 16)).toBe(attempt.traceId);
     for (const s of [...open, child]) spans.end(s, t0 + 1);
-    const hex = (b: Buffer | undefined, at: number, n: number) =>
-      b?.subarray(at, at + n).toString('hex');
     for (const s of open) {
       expect(hex(s.idBytes, s.spanIdAt, 8)).toBe(s.spanId);
       expect(hex(s.traceIdBytes, s.traceIdAt, 16)).toBe(s.traceId);
