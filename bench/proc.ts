@@ -30,3 +30,29 @@ export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICK_HZ; // utime + stime
 }
+
+/** User and system CPU seconds a process has used so far, apart (all its threads). */
+export function cpuSplit(pid: number): { user: number; system: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { user: Number(fields[11]) / TICK_HZ, system: Number(fields[12]) / TICK_HZ };
+}
+
+/**
+ * Waits until a sidecar's admin listener answers /healthz; throws, naming the port, if it has not
+ * within `seconds` (a probe must not go on to measure a sidecar that never started).
+ */
+export async function waitHealthy(adminPort: number, seconds = 10): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${adminPort}/healthz`);
+      return;
+    } catch {
+      if (Date.now() > deadline)
+        throw new Error(
+          `the sidecar on admin port ${adminPort} did not answer within ${seconds} s`,
+        );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

@@ -2,7 +2,6 @@
 //   node bench/probes/gc.mjs <checkout> ['node flags']
 //   scavenges and mark-compacts (--trace-gc) of the sidecar built in <checkout> during 8 s at
 //   saturation; NOOTLP=1 for no OTLP endpoint.
-/* global fetch, setTimeout */
 import { fileURLToPath } from 'node:url';
 // node gc.mjs <distDir> : runs sidecar with --trace-gc under 8s saturation, summarises
 import { spawn, execFileSync } from 'node:child_process';
@@ -36,7 +35,7 @@ const sink = start([`${B}/otlp-sink.js`]);
 const otlp = `http://127.0.0.1:${JSON.parse(await line(sink)).port}`;
 const d = process.argv[2];
 // The benchmark's own helpers (built into dist/bench by `npm run build`).
-const { freePort } = await import(`${B}/proc.js`);
+const { freePort, waitHealthy } = await import(`${B}/proc.js`);
 const { benchSidecarEnv } = await import(`${B}/sidecar-env.js`);
 const proxyPort = await freePort();
 const adminPort = await freePort();
@@ -50,14 +49,7 @@ const s = start(
 );
 let out = '';
 s.stdout.on('data', (x) => (out += x));
-for (let i = 0; i < 100; i++) {
-  try {
-    await fetch(`http://127.0.0.1:${adminPort}/healthz`);
-    break;
-  } catch {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+await waitHealthy(adminPort);
 const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';
 await autocannon({ url: `http://127.0.0.1:${proxyPort}` + path, connections: 32, duration: 2 });
 const mark = out.length;

@@ -25,7 +25,7 @@
 // CPU time does include), and it overstates work done on a timer (the event-loop delay monitor,
 // the sweeper), which runs as often per second at ~200 requests a second under Valgrind as at
 // thousands without it.
-/* global fetch, setTimeout */
+/* global fetch */
 import { fileURLToPath } from 'node:url';
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, mkdirSync, rmSync, mkdtempSync, copyFileSync } from 'node:fs';
@@ -44,7 +44,7 @@ process.on('exit', () => {
   kids.forEach((k) => k.kill('SIGKILL'));
   rmSync(work, { recursive: true, force: true });
 });
-const { freePort } = await import(`${B}/proc.js`);
+const { freePort, waitHealthy } = await import(`${B}/proc.js`);
 const { parse, literalSlowPath } = await import('./callgrind-self.mjs');
 const { benchSidecarEnv } = await import(`${B}/sidecar-env.js`);
 
@@ -126,14 +126,7 @@ async function sidecar(name, main, withOtlp) {
     { valgrind: true, name },
   );
   void s;
-  for (let i = 0; i < 1200; i++) {
-    try {
-      await fetch(`http://127.0.0.1:${adminPort}/healthz`);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitHealthy(adminPort, 120);
   targets.push({ name, url: `http://127.0.0.1:${proxyPort}${path}`, pid: kids.at(-1).pid });
 }
 for (const d of dirs.length ? dirs : [ROOT]) {

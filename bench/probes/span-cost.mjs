@@ -1,13 +1,13 @@
 // Probes behind docs/span-export.md (issue 17), after `npm run build`. Loopback only.
 //   node bench/probes/span-cost.mjs measure [rounds] [checkout ...]
-//     CPU per request at saturation (RATE=n for a fixed rate), by thread (main, others), of the
-//     bare proxy and of the sidecar built in each checkout (this one by default), in alternating
-//     3 s rounds; NOOTLP=1 adds each sidecar without an OTLP endpoint, NODE_ARGS='--flag ...'
+//     CPU per request at saturation (RATE=n for a fixed rate), with the kernel's part, and by
+//     thread (main, others), of the bare proxy and of the sidecar built in each checkout (this
+//     one by default), in alternating 3 s rounds; NOOTLP=1 adds each sidecar without an OTLP endpoint, NODE_ARGS='--flag ...'
 //     each sidecar started with those node options; FRESH=1 starts each target anew every round.
 //   OUT=dir node bench/probes/span-cost.mjs profile [checkout|bare]
 //     (OTLP_PROTOCOL=http/protobuf in either mode: the sidecars export OTLP/protobuf)
 //     a --cpu-prof of 12 s at saturation, for bench/probes/analyze.mjs.
-/* global fetch, setTimeout */
+/* global fetch */
 import { fileURLToPath } from 'node:url';
 // Usage: node probe.mjs measure [rounds] [distDir...] | profile [distDir]
 import { spawn, execFileSync } from 'node:child_process';
@@ -22,7 +22,7 @@ const kids = [];
 process.on('exit', () => kids.forEach((k) => k.kill('SIGKILL')));
 execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 // The benchmark's own helpers (built into dist/bench by `npm run build`).
-const { freePort, cpuSeconds: cpu } = await import(`${B}/proc.js`);
+const { freePort, cpuSplit, waitHealthy } = await import(`${B}/proc.js`);
 const { benchSidecarEnv } = await import(`${B}/sidecar-env.js`);
 function start(args, env = {}, waitLine = true) {
   const c = spawn('taskset', ['-c', '0', process.execPath, ...args], {
@@ -82,14 +82,7 @@ async function sidecar(main, upstream, otlp, extra = {}) {
     },
     false,
   ).catch((e) => console.error(String(e).slice(0, 500)));
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(`http://127.0.0.1:${ap}/healthz`);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitHealthy(ap);
   return { url: `http://127.0.0.1:${pp}`, pid: kids.at(-1).pid, c: kids.at(-1) };
 }
 const up = await start([`${B}/upstream.js`]);
@@ -126,6 +119,8 @@ if (mode === 'measure') {
   const names = Object.keys(makers);
   const per = Object.fromEntries(names.map((n) => [n, []]));
   const rps = Object.fromEntries(names.map((n) => [n, []]));
+  /** System (kernel) CPU per request: the same system calls for every target (syscalls.mjs). */
+  const sys = {};
   if (!fresh) for (const n of names) await sat(targets[n].url + path, 1);
   for (let r = 0; r < rounds; r++)
     for (let i = 0; i < names.length; i++) {
@@ -136,10 +131,14 @@ if (mode === 'measure') {
         await sat(targets[n].url + path, 3);
       }
       const t = targets[n];
-      const c0 = cpu(t.pid);
+      const c0 = cpuSplit(t.pid);
       const th0 = threads(t.pid);
       const req = await sat(t.url + path, 3);
-      per[n].push(((cpu(t.pid) - c0) / req) * 1e6);
+      const c1 = cpuSplit(t.pid);
+      const user = c1.user - c0.user;
+      const system = c1.system - c0.system;
+      per[n].push(((user + system) / req) * 1e6);
+      (sys[n] ??= []).push((system / req) * 1e6);
       rps[n].push(req / 3);
       const th1 = threads(t.pid);
       t.th ??= {};
@@ -151,7 +150,7 @@ if (mode === 'measure') {
     const ratios = per[n].map((x, i) => x / per.bare[i]);
     const tr = rps[n].map((x, i) => x / rps.bare[i]);
     console.log(
-      `${n.padEnd(20)} cpu ${med(per[n]).toFixed(1)} us/req  ratio med ${med(ratios).toFixed(3)} [${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)}]  rps ${med(rps[n]).toFixed(0)} ratio ${med(tr).toFixed(3)}`,
+      `${n.padEnd(20)} cpu ${med(per[n]).toFixed(1)} us/req (system ${med(sys[n]).toFixed(1)})  ratio med ${med(ratios).toFixed(3)} [${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)}]  rps ${med(rps[n]).toFixed(0)} ratio ${med(tr).toFixed(3)}`,
     );
   }
   for (const n of names)

@@ -3,7 +3,7 @@
 //   node bench/probes/syscalls.mjs
 //   System calls per request of the bare proxy, the sidecar exporting spans and the sidecar with
 //   no OTLP endpoint: `strace -c -f` attached to each over 3 s at 1,000 requests/s.
-/* global fetch, setTimeout */
+/* global setTimeout */
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,7 +14,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const require = createRequire(`${ROOT}/package.json`);
 const autocannon = require('autocannon');
 const B = `${ROOT}/dist/bench`;
-const { freePort } = await import(`${B}/proc.js`);
+const { freePort, waitHealthy } = await import(`${B}/proc.js`);
 const { benchSidecarEnv } = await import(`${B}/sidecar-env.js`);
 try {
   execFileSync('strace', ['-V'], { stdio: 'ignore' });
@@ -57,14 +57,7 @@ for (const [name, otlp] of [
     stdio: 'ignore',
   });
   kids.push(c);
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(`http://127.0.0.1:${adminPort}/healthz`);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitHealthy(adminPort);
   targets[name] = { url: `http://127.0.0.1:${proxyPort}`, pid: c.pid };
 }
 const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';
