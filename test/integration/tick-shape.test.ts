@@ -36,19 +36,24 @@ function literalStates(printed: string): string[] {
   return states;
 }
 
+/** Runs node with `args`; answers its standard output, written to a file (see below). */
+let runs = 0;
 function run(args: string[], env: Record<string, string> = {}): Promise<string> {
+  const outFile = join(dir, `run-${++runs}.out`);
+  const fd = openSync(outFile, 'w');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', fd, 'pipe'],
     });
-    let out = '';
+    closeSync(fd);
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`exited ${code}: ${err.slice(-2000)}`)),
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(readFileSync(outFile, 'utf8'))
+        : reject(new Error(`exited ${code}: ${err.slice(-2000)}`)),
     );
   });
 }
