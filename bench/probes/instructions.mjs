@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, mkdirSync, rmSync, mkdtempSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 const require = createRequire(new URL('../../package.json', import.meta.url));
 const autocannon = require('autocannon');
@@ -37,7 +38,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const B = `${ROOT}/dist/bench`;
 const rounds = Number(process.argv[2] ?? 5);
 const requests = Number(process.argv[3] ?? 4000);
-const dirs = process.argv.slice(4);
+// Absolute: the proxies run in a scratch directory (--perf-basic-prof writes there).
+const dirs = process.argv.slice(4).map((d) => resolve(d));
 const work = mkdtempSync(`${tmpdir()}/instructions-`);
 const kids = [];
 process.on('exit', () => {

@@ -10,7 +10,7 @@
 // instructions.mjs, nothing here depends on which JIT tiers a long-running process happened to
 // reach: two runs of one build agree within about 2 %.
 /* global Buffer, performance, setTimeout */
-import { createRequire } from 'node:module';
+import { spanFixture } from './span-fixture.mjs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,18 +61,7 @@ if (process.env.SPAN_INSTRUCTIONS_CHILD === undefined) {
 }
 
 // The child, under callgrind.
-const require = createRequire(`${root}/package.json`);
-const { resourceFromAttributes } = require('@opentelemetry/resources');
-const D = `${root}/dist/src/tracing/`;
-const { createProxySpans } = await import(`${D}proxy-spans.js`);
-const { ProxySpanProtoWriter } = await import(`${D}otlp-proto.js`);
-const shared = {
-  serverAddress: '127.0.0.1',
-  serverPort: 4010,
-  resource: resourceFromAttributes({ 'service.name': 'nylas-sidecar' }),
-  scope: { name: 'nylas-sidecar', version: '1' },
-};
-const ROUTE = '/v3/grants/{grant_id}/messages';
+const { createProxySpans, ProxySpanProtoWriter, shared, ROUTE } = await spanFixture(root);
 const NAME = `GET ${ROUTE}`;
 // Request ids as the proxy gets them from undici: flat strings, one per response.
 const ids = Array.from({ length: 512 }, (_, i) =>

@@ -5,23 +5,17 @@
 //   of a request (start with two ids, end, written into the batch by the batcher, whose exporter
 //   answers at once). Medians of several runs; a loop has nothing else to do, so these are the
 //   floor of what a span costs in the proxy, not what it costs there.
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-const require = createRequire(new URL('../../package.json', import.meta.url));
-const { resourceFromAttributes } = require('@opentelemetry/resources');
-const D = new URL('../../dist/src/tracing/', import.meta.url).href;
-const { createProxySpans } = await import(`${D}proxy-spans.js`);
-const { ProxySpanJsonWriter } = await import(`${D}otlp-json.js`);
-const { ProxySpanProtoWriter } = await import(`${D}otlp-proto.js`);
-const { ProxySpanBatcher } = await import(`${D}span-batcher.js`);
-
-const shared = {
-  serverAddress: '127.0.0.1',
-  serverPort: 4010,
-  resource: resourceFromAttributes({ 'service.name': 'nylas-sidecar' }),
-  scope: { name: 'nylas-sidecar', version: '1' },
-};
-const ROUTE = '/v3/grants/{grant_id}/messages';
+import { spanFixture } from './span-fixture.mjs';
+const {
+  createProxySpans,
+  ProxySpanJsonWriter,
+  ProxySpanProtoWriter,
+  ProxySpanBatcher,
+  shared,
+  ROUTE,
+} = await spanFixture(fileURLToPath(new URL('../..', import.meta.url)));
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const cpuUs = (fn) => {
   const t0 = process.cpuUsage();
