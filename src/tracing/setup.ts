@@ -1,11 +1,14 @@
 import { trace, type Tracer } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
+import {
+  OTLPExporterBase,
+  createOtlpNetworkExportDelegate,
+  type IOtlpExportDelegate,
+} from '@opentelemetry/otlp-exporter-base';
 import {
   convertLegacyHttpOptions,
   createOtlpHttpExportDelegate,
+  createOtlpHttpExporterMetrics,
 } from '@opentelemetry/otlp-exporter-base/node-http';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import {
@@ -13,6 +16,7 @@ import {
   AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
+  type ReadableSpan,
   TraceIdRatioBasedSampler,
   type BufferConfig,
   type Sampler,
@@ -36,6 +40,7 @@ import {
 } from './span-batcher.js';
 import type { Logger } from '../log/logger.js';
 import { redactCredentials } from '../util/redact.js';
+import { RetryingTransport, UndiciOtlpTransport } from './otlp-transport.js';
 
 /** The tracer the sidecar records spans with, and how to flush it on shutdown. */
 export interface Tracing {
@@ -64,24 +69,80 @@ export interface TracingOptions {
 const TRACER_NAME = 'nylas-sidecar';
 
 /**
- * OTLP/HTTP requests the proxy's batcher wrote (JSON or protobuf); transport and config are the
- * library's.
+ * How an OTLP/HTTP exporter sends: the library's configuration (OTEL_EXPORTER_OTLP_* and
+ * OTEL_EXPORTER_OTLP_TRACES_*: endpoint, headers, compression, timeout), its export delegate
+ * (concurrency, timeout, result) and retry policy; to an http: endpoint over undici
+ * (./otlp-transport.ts says why), to an https: one over the library's own transport, which
+ * applies the certificate settings.
  */
+function exportDelegate<T>(
+  json: boolean,
+  version: string,
+  serializeRequest: (request: T) => Uint8Array | undefined,
+  countItems: (request: T) => number,
+): IOtlpExportDelegate<T> {
+  const config = convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', {
+    'Content-Type': json ? 'application/json' : 'application/x-protobuf',
+  });
+  const response = json ? JsonTraceSerializer : ProtobufTraceSerializer;
+  const serializer = {
+    serializeRequest,
+    deserializeResponse: (data: Uint8Array) => response.deserializeResponse(data),
+  };
+  const helper = { name: 'span' as const, countItems };
+  let plainHttp = false;
+  try {
+    plainHttp = new URL(config.url).protocol === 'http:';
+  } catch {
+    /* the library's transport reports it */
+  }
+  if (!plainHttp)
+    return createOtlpHttpExportDelegate(
+      config,
+      serializer,
+      'otlp_http_span_exporter',
+      helper,
+      undefined,
+    );
+  return createOtlpNetworkExportDelegate(
+    config,
+    serializer,
+    createOtlpHttpExporterMetrics('otlp_http_span_exporter', helper, config.url, undefined),
+    new RetryingTransport(
+      new UndiciOtlpTransport({
+        url: config.url,
+        headers: config.headers,
+        compression: config.compression,
+        userAgent: `nylas-sidecar/${version} (OTLP/HTTP exporter on undici)`,
+      }),
+    ),
+  );
+}
+
+/** OTLP/HTTP requests the proxy's batcher wrote (JSON or protobuf). */
 class EncodedBatchExporter extends OTLPExporterBase<EncodedBatch> implements BatchExporter {
-  constructor(json: boolean) {
+  constructor(json: boolean, version: string) {
+    super(
+      exportDelegate(
+        json,
+        version,
+        (batch: EncodedBatch) => batch.bytes,
+        (batch: EncodedBatch) => batch.count,
+      ),
+    );
+  }
+}
+
+/** The SDK's spans (the pollers', the webhook listener's), as the library's OTLPTraceExporter. */
+class SpanExporter extends OTLPExporterBase<ReadableSpan[]> {
+  constructor(json: boolean, version: string) {
     const serializer = json ? JsonTraceSerializer : ProtobufTraceSerializer;
     super(
-      createOtlpHttpExportDelegate(
-        convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', {
-          'Content-Type': json ? 'application/json' : 'application/x-protobuf',
-        }),
-        {
-          serializeRequest: (batch: EncodedBatch) => batch.bytes,
-          deserializeResponse: (data: Uint8Array) => serializer.deserializeResponse(data),
-        },
-        'otlp_http_span_exporter',
-        { name: 'span', countItems: (batch: EncodedBatch) => batch.count },
-        undefined,
+      exportDelegate(
+        json,
+        version,
+        (spans: ReadableSpan[]) => serializer.serializeRequest(spans),
+        (spans: ReadableSpan[]) => spans.length,
       ),
     );
   }
@@ -207,7 +268,7 @@ export function createTracing({ env, version, logger }: TracingOptions): Tracing
     sampler: sampler ?? new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     // The exporter reads OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) itself.
     spanProcessors: [
-      new BatchSpanProcessor(json ? new OTLPJsonExporter() : new OTLPProtoExporter(), bufferConfig),
+      new BatchSpanProcessor(new SpanExporter(json, version), bufferConfig),
     ],
     metricReaders: [],
     logRecordProcessors: [],
@@ -221,7 +282,7 @@ export function createTracing({ env, version, logger }: TracingOptions): Tracing
   // The proxy's spans have a batch processor and exporter of their own (see ./proxy-spans.ts),
   // which writes each span into its request as it ends (./span-batcher.ts).
   const proxyProcessor = new ProxySpanBatcher({
-    exporter: new EncodedBatchExporter(json),
+    exporter: new EncodedBatchExporter(json, version),
     writer: json
       ? (n, reuse) => new ProxySpanJsonWriter(n, reuse)
       : (n, reuse) => new ProxySpanProtoWriter(n, reuse),
