@@ -129,8 +129,7 @@ export class UndiciOtlpTransport implements IExporterTransport {
         chunks.push(chunk);
       }
       const status = res.statusCode;
-      if (status >= 200 && status <= 299)
-        return { status: 'success', data: Buffer.concat(chunks) };
+      if (status >= 200 && status <= 299) return { status: 'success', data: Buffer.concat(chunks) };
       if (status === 429 || status === 502 || status === 503 || status === 504)
         return { status: 'retryable', retryInMillis: retryAfterMillis(res.headers['retry-after']) };
       return {

@@ -267,9 +267,7 @@ export function createTracing({ env, version, logger }: TracingOptions): Tracing
     autoDetectResources: false,
     sampler: sampler ?? new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     // The exporter reads OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) itself.
-    spanProcessors: [
-      new BatchSpanProcessor(new SpanExporter(json, version), bufferConfig),
-    ],
+    spanProcessors: [new BatchSpanProcessor(new SpanExporter(json, version), bufferConfig)],
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [],
