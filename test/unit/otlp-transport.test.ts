@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { trace } from '@opentelemetry/api';
 import type { ExportResponse, IExporterTransport } from '@opentelemetry/otlp-exporter-base';
 import {
   MAX_RESPONSE_BODY_BYTES,
@@ -24,6 +25,8 @@ afterEach(() => {
     s.close();
   }
   vi.unstubAllEnvs();
+  // Each createTracing registers the SDK's tracer provider globally; the next must be able to.
+  trace.disable();
 });
 
 /** A receiver that records each request and answers it with `answer`. */
@@ -299,5 +302,42 @@ describe('createTracing over an http: endpoint', () => {
     expect(unique).toEqual(['GET /v3/grants', 'grants.poll']);
     expect(names.filter((n) => n === 'GET /v3/grants').length).toBeGreaterThanOrEqual(3);
     expect(r.received.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('createTracing over an https: endpoint', () => {
+  it("keeps the library's transport, which trusts OTEL_EXPORTER_OTLP_CERTIFICATE", async () => {
+    const { createServer: createHttpsServer } = await import('node:https');
+    const { readFileSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const { createTracing } = await import('../../src/tracing/setup.js');
+    const dir = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
+    const agents: string[] = [];
+    const server = createHttpsServer(
+      {
+        cert: readFileSync(`${dir}otlp-receiver.crt`),
+        key: readFileSync(`${dir}otlp-receiver.key`),
+      },
+      (req, res) => {
+        agents.push(String(req.headers['user-agent']));
+        req.resume();
+        req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+      },
+    );
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      OTEL_EXPORTER_OTLP_CERTIFICATE: `${dir}otlp-receiver.crt`,
+    };
+    for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+    const tracing = createTracing({ env, version: '9.9.9' });
+    const spans = tracing.proxySpans({ address: '127.0.0.1', port: 1 })!;
+    const t0 = performance.now();
+    spans.end(spans.start('GET /v3/grants', 'GET', '/v3/grants', undefined, t0)!, t0 + 1);
+    tracing.tracer.startSpan('grants.poll').end();
+    await tracing.shutdown();
+    expect(agents).toHaveLength(2);
+    for (const a of agents) expect(a).toMatch(/^OTel-OTLP-Exporter-JavaScript\//);
   });
 });
