@@ -133,7 +133,7 @@ class EncodedBatchExporter extends OTLPExporterBase<EncodedBatch> implements Bat
   }
 }
 
-/** The SDK's spans (the pollers', the webhook listener's), as the library's OTLPTraceExporter. */
+/** The SDK's spans (every span but the proxy's), as the library's OTLPTraceExporter sends them. */
 class SpanExporter extends OTLPExporterBase<ReadableSpan[]> {
   constructor(json: boolean, version: string) {
     const serializer = json ? JsonTraceSerializer : ProtobufTraceSerializer;
