@@ -83,11 +83,17 @@ export class UndiciOtlpTransport implements IExporterTransport {
     const url = new URL(options.url);
     if (url.protocol !== 'http:') throw new Error(`not an http: URL: ${url.protocol}`);
     this.path = `${url.pathname}${url.search}`;
+    // A malformed escape is sent as written rather than refused at start-up.
+    const decode = (v: string) => {
+      try {
+        return decodeURIComponent(v);
+      } catch {
+        return v;
+      }
+    };
     this.basicAuth =
       url.username || url.password
-        ? `Basic ${Buffer.from(
-            `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`,
-          ).toString('base64')}`
+        ? `Basic ${Buffer.from(`${decode(url.username)}:${decode(url.password)}`).toString('base64')}`
         : undefined;
     // A couple of connections: one export at a time, all of them at once on a flush.
     this.pool = new Pool(url.origin, { connections: 4 });

@@ -96,6 +96,11 @@ describe('UndiciOtlpTransport', () => {
       headers: { Authorization: 'Bearer abc' },
     }).send(bytes, 5000);
     expect(r.received[1]!.headers.authorization).toBe('Bearer abc');
+    // A malformed escape in the user is sent as written, not thrown at start-up.
+    await transport(`http://us%zz:pw@127.0.0.1:${r.port}/v1/traces`).send(bytes, 5000);
+    expect(r.received[2]!.headers.authorization).toBe(
+      `Basic ${Buffer.from('us%zz:pw').toString('base64')}`,
+    );
     t.shutdown();
   });
 
