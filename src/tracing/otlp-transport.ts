@@ -8,6 +8,7 @@ import {
   type IExporterTransport,
 } from '@opentelemetry/otlp-exporter-base';
 import { Pool } from 'undici';
+import { parseRetryAfter } from '../nylas/http.js';
 
 /*
  * The OTLP/HTTP exporters' transport for a plain-HTTP endpoint (a collector next to the app, the
@@ -26,7 +27,8 @@ import { Pool } from 'undici';
  * It does what the library's transport does: the configured endpoint, headers
  * (OTEL_EXPORTER_OTLP_HEADERS), compression (OTEL_EXPORTER_OTLP_COMPRESSION), timeout; a user
  * and password in the endpoint's URL as basic authentication; the same answers for the same
- * responses (2xx success; 429, 502, 503 and 504 retryable, after Retry-After when given; any other
+ * responses (2xx success; 429, 502, 503 and 504 retryable, after Retry-After when given (read as the Nylas client reads
+ * it); any other
  * status a failure; network errors retryable; a response body over 4 MB a failure). An https
  * endpoint keeps the library's transport, which applies the certificate settings
  * (OTEL_EXPORTER_OTLP_CERTIFICATE, CLIENT_KEY, CLIENT_CERTIFICATE).
@@ -53,16 +55,6 @@ const RETRYABLE_NETWORK_ERRORS = new Set([
 ]);
 
 const gzipAsync = promisify(gzip);
-
-/** As the library's `parseRetryAfterToMills`: seconds or an HTTP date; -1 for "now". */
-export function retryAfterMillis(value: string | string[] | undefined): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined) return undefined;
-  const seconds = Number.parseInt(v, 10);
-  if (Number.isInteger(seconds)) return seconds > 0 ? seconds * 1000 : -1;
-  const delay = new Date(v).getTime() - Date.now();
-  return delay >= 0 ? delay : 0;
-}
 
 export interface UndiciOtlpTransportOptions {
   /** The signal's endpoint, http: only (…/v1/traces). */
@@ -136,8 +128,17 @@ export class UndiciOtlpTransport implements IExporterTransport {
       }
       const status = res.statusCode;
       if (status >= 200 && status <= 299) return { status: 'success', data: Buffer.concat(chunks) };
-      if (status === 429 || status === 502 || status === 503 || status === 504)
-        return { status: 'retryable', retryInMillis: retryAfterMillis(res.headers['retry-after']) };
+      if (status === 429 || status === 502 || status === 503 || status === 504) {
+        const retryAfter = res.headers['retry-after'];
+        return {
+          status: 'retryable',
+          // The project's reading of Retry-After (seconds or an HTTP date), as for Nylas's 429s.
+          retryInMillis: parseRetryAfter(
+            Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+            Date.now(),
+          ),
+        };
+      }
       return {
         status: 'failure',
         error: new OTLPExporterError(
