@@ -21,6 +21,15 @@ interface MetricData {
   aggregator: 'sum';
 }
 
+/**
+ * A latency exemplar's ids. The proxy passes its span (whose ids are made into hex strings only
+ * when read: here, when a scrape renders the exemplar), or the trace id of the app's traceparent.
+ */
+export interface ExemplarIds {
+  readonly traceId: string;
+  readonly spanId: string | undefined;
+}
+
 /** One label set's running total. */
 export interface CounterCell {
   value: number;
@@ -93,8 +102,7 @@ export interface HistogramCell {
    * The latest exemplar per bucket (OpenMetrics only), kept as fields and made into prom-client's
    * exemplar objects when rendered: observe() allocates nothing.
    */
-  readonly exemplarTraceIds: (string | undefined)[];
-  readonly exemplarSpanIds: (string | undefined)[];
+  readonly exemplarIds: (ExemplarIds | undefined)[];
   readonly exemplarValues: Float64Array;
   /** Epoch milliseconds. */
   readonly exemplarTimes: Float64Array;
@@ -131,8 +139,7 @@ export class FastHistogram {
         counts: new Float64Array(this.bounds.length + 1),
         sum: 0,
         count: 0,
-        exemplarTraceIds: new Array<undefined>(this.bounds.length + 1),
-        exemplarSpanIds: new Array<undefined>(this.bounds.length + 1),
+        exemplarIds: new Array<undefined>(this.bounds.length + 1),
         exemplarValues: new Float64Array(this.bounds.length + 1),
         exemplarTimes: new Float64Array(this.bounds.length + 1),
       };
@@ -146,17 +153,16 @@ export class FastHistogram {
     for (const c of this.cells.values()) fn(c);
   }
 
-  /** Records one value; `traceId` (and `spanId`) become the bucket's exemplar. */
-  observe(c: HistogramCell, value: number, traceId?: string, spanId?: string): void {
+  /** Records one value; `ids` become the bucket's exemplar. */
+  observe(c: HistogramCell, value: number, ids?: ExemplarIds): void {
     const b = this.bounds;
     let i = 0;
     while (i < b.length && value > b[i]!) i++;
     c.counts[i]!++;
     c.sum += value;
     c.count++;
-    if (traceId !== undefined) {
-      c.exemplarTraceIds[i] = traceId;
-      c.exemplarSpanIds[i] = spanId;
+    if (ids !== undefined) {
+      c.exemplarIds[i] = ids;
       c.exemplarValues[i] = value;
       c.exemplarTimes[i] = Date.now();
     }
@@ -168,8 +174,7 @@ export class FastHistogram {
       c.counts.fill(0);
       c.sum = 0;
       c.count = 0;
-      c.exemplarTraceIds.fill(undefined);
-      c.exemplarSpanIds.fill(undefined);
+      c.exemplarIds.fill(undefined);
     }
   }
 
@@ -184,9 +189,10 @@ export class FastHistogram {
           value: cumulative,
           metricName: `${this.name}_bucket`,
         };
-        const traceId = c.exemplarTraceIds[i];
-        if (traceId !== undefined) {
-          const spanId = c.exemplarSpanIds[i];
+        const ids = c.exemplarIds[i];
+        if (ids !== undefined) {
+          const traceId = ids.traceId;
+          const spanId = ids.spanId;
           v.exemplar = {
             labelSet: spanId ? { trace_id: traceId, span_id: spanId } : { trace_id: traceId },
             value: c.exemplarValues[i]!,

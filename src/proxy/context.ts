@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Pool } from 'undici';
 import type { ProxySpans } from '../tracing/proxy-spans.js';
 import type { Metrics } from '../metrics/index.js';
+import type { ExemplarIds } from '../metrics/fast.js';
 import type { Recorder } from './instrument.js';
 import type { Sweeper } from './sweeper.js';
 
@@ -24,5 +25,5 @@ export interface ProxyContext {
   spans: ProxySpans | undefined;
   record: Recorder;
   /** The trace id of the app's traceparent, for exemplars when the sidecar exports no spans. */
-  incomingTraceId(req: IncomingMessage): string | undefined;
+  incomingTraceIds(req: IncomingMessage): ExemplarIds | undefined;
 }

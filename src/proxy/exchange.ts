@@ -406,8 +406,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
       providerRequests: this.providerRequests,
       gmailQuotaUnits: this.gmailQuota,
       durationSeconds: (end - this.start) / 1000,
-      traceId: span ? span.traceId : c.incomingTraceId(this.req),
-      spanId: span?.spanId,
+      ids: span ?? c.incomingTraceIds(this.req),
       headers: this.headers,
     };
     if (span) {

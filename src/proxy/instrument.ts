@@ -1,6 +1,6 @@
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/index.js';
-import type { CounterCell, HistogramCell } from '../metrics/fast.js';
+import type { CounterCell, ExemplarIds, HistogramCell } from '../metrics/fast.js';
 import type { RecentErrors, UpstreamErrorRecord } from './recent-errors.js';
 import type { KeyHealth } from '../auth/key-health.js';
 
@@ -23,8 +23,8 @@ export interface Outcome {
   providerRequests: number;
   gmailQuotaUnits: number;
   durationSeconds: number;
-  traceId: string | undefined;
-  spanId: string | undefined;
+  /** The request's span, or the trace id of the app's traceparent: the latency exemplar. */
+  ids: ExemplarIds | undefined;
   /** The request headers sent upstream, as a flat name/value list (read only after a 401). */
   headers: readonly string[];
 }
@@ -111,7 +111,7 @@ export function createRecorder(deps: {
       );
       m.duration[classIndex] = hist;
     }
-    metrics.apiRequestDuration.observe(hist, o.durationSeconds, o.traceId, o.spanId);
+    metrics.apiRequestDuration.observe(hist, o.durationSeconds, o.ids);
 
     if (o.responseBytes > 0) r.bytes.value += o.responseBytes;
     if (o.providerRequests > 0) r.provider.value += o.providerRequests;
@@ -167,7 +167,7 @@ export function createRecorder(deps: {
       error_type: o.errorType,
       nylas_request_id: o.requestId,
       duration_ms: Math.round(o.durationSeconds * 1000),
-      trace_id: o.traceId,
+      trace_id: o.ids?.traceId,
     };
     if (o.errorType === 'client_aborted')
       logger.info(line, 'The app closed the connection before the response ended');

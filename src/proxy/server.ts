@@ -7,6 +7,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/index.js';
+import type { ExemplarIds } from '../metrics/fast.js';
 import type { Tracing } from '../tracing/index.js';
 import type { ProxySpan } from '../tracing/proxy-spans.js';
 import type { RecentErrors } from './recent-errors.js';
@@ -48,12 +49,14 @@ const headerGetter = {
   keys: (carrier: IncomingMessage['headers']) => Object.keys(carrier),
 };
 
-/** The trace id in a W3C traceparent header (`00-<32 hex>-<16 hex>-<2 hex>`). */
-function traceIdOf(req: IncomingMessage): string | undefined {
+/** The trace id in a W3C traceparent header (`00-<32 hex>-<16 hex>-<2 hex>`), as exemplar ids. */
+function traceIdsOf(req: IncomingMessage): ExemplarIds | undefined {
   const tp = req.headers.traceparent;
   if (typeof tp !== 'string' || tp.length < 55 || tp[2] !== '-') return undefined;
   const id = tp.slice(3, 35);
-  return /^[0-9a-f]{32}$/.test(id) && id !== '0'.repeat(32) ? id : undefined;
+  return /^[0-9a-f]{32}$/.test(id) && id !== '0'.repeat(32)
+    ? { traceId: id, spanId: undefined }
+    : undefined;
 }
 
 /** A path whose segments would climb out of the upstream base path once decoded. */
@@ -122,7 +125,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     metrics,
     spans: tracing.proxySpans({ address: serverAddress, port: serverPort }),
     record,
-    incomingTraceId: traceIdOf,
+    incomingTraceIds: traceIdsOf,
   };
   const injectAuth =
     config.proxy.injectApiKey && config.nylas.apiKey ? `Bearer ${config.nylas.apiKey}` : undefined;
@@ -166,8 +169,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       providerRequests: 0,
       gmailQuotaUnits: 0,
       durationSeconds: 0,
-      traceId: undefined,
-      spanId: undefined,
+      ids: undefined,
       headers: [],
     });
     logger.warn({ event: 'request_refused', code: status, method }, message);

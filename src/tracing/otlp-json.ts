@@ -191,9 +191,10 @@ export class ProxySpanJsonWriter extends SpanBytes implements SpanWriter {
     this.ensure(SPAN_FIXED_MAX + f.name.length + f.attributes.length);
     if (this.count > 0) this.buf[this.off++] = COMMA;
     this.put(TRACE_ID);
-    this.putAscii(s.traceId);
+    if (s.traceIdBytes !== undefined) this.putHexBytes(s.traceIdBytes, s.traceIdAt, 16);
+    else this.putAscii(s.traceId);
     this.put(SPAN_ID);
-    this.putAscii(s.spanId);
+    this.putHexBytes(s.idBytes, s.spanIdAt, 8);
     if (s.parentSpanId !== undefined) {
       this.put(PARENT_SPAN_ID);
       this.putAscii(s.parentSpanId);

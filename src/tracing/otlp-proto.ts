@@ -1,5 +1,5 @@
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { msToHrTime, type ProxySpan } from './proxy-spans.js';
+import type { ProxySpan } from './proxy-spans.js';
 import type { SpanWriter } from './otlp-json.js';
 import { byNumber, fragmentCache, perProcess, SpanBytes } from './span-bytes.js';
 
@@ -43,6 +43,8 @@ interface NameFragments {
   readonly name: Buffer;
   /** method, route, server address and port: KeyValue fields (9). */
   readonly attributes: Buffer;
+  /** The attributes followed by http.response.status_code, by status code: one copy a span. */
+  readonly withStatus: (Buffer | undefined)[];
 }
 
 /** Reads a varint at `at`; returns the value and the offset after it. */
@@ -140,24 +142,50 @@ const fragmentsFor = fragmentCache((span: ProxySpan, frame: Frame): NameFragment
     stringKeyValue('url.template', span.route),
     frame.server,
   ]),
+  withStatus: new Array<Buffer | undefined>(600).fill(undefined),
 }));
 
 /** http.response.status_code as a KeyValue field, per status code. */
 const statusAttr = byNumber((code) => intKeyValue('http.response.status_code', code));
 
-/**
- * After the attributes: dropped_attributes_count (10), dropped_events_count (12) and
- * dropped_links_count (14), all 0; status (15) with its code; flags (16, fixed32).
- */
-const tailByKey = byNumber((key) => {
-  const flags = key & 0xfff;
-  // prettier-ignore
-  return Buffer.from([
-    0x50, 0, 0x60, 0, 0x70, 0, 0x7a, 2, 0x18, key >>> 12, 0x85, 1,
-    flags & 0xff, (flags >>> 8) & 0xff, (flags >>> 16) & 0xff, flags >>> 24,
-  ]);
-});
-const spanTail = (statusCode: 0 | 2, flags: number) => tailByKey(statusCode * 4096 + flags);
+/** A route's attributes with the status code's after them, made once per route and code. */
+function attributesWithStatus(f: NameFragments, code: number): Buffer {
+  if (code < f.withStatus.length)
+    return (f.withStatus[code] ??= Buffer.concat([f.attributes, statusAttr(code)]));
+  return Buffer.concat([f.attributes, statusAttr(code)]);
+}
+
+/** The bytes after a span's attributes (see add()). */
+const SPAN_TAIL_BYTES = 16;
+
+/** Epoch milliseconds as fixed64 nanoseconds at `off`, exactly as the library computes them. */
+function putNanos(buf: Buffer, off: number, ms: number): number {
+  // msToHrTime's arithmetic, without its array.
+  let seconds = Math.floor(ms / 1000);
+  let nanos = Math.round((ms - seconds * 1000) * 1e6);
+  if (nanos >= 1e9) {
+    seconds += 1;
+    nanos -= 1e9;
+  }
+  const low16 = (seconds & 0xffff) * 1e9;
+  const high = ((seconds / 0x10000) >>> 0) * 1e9;
+  const lowWithCarry = (low16 >>> 0) + (((high & 0xffff) * 0x10000) >>> 0) + nanos;
+  const lo = lowWithCarry >>> 0;
+  const hi =
+    (Math.floor(low16 / 0x100000000) +
+      ((high / 0x10000) >>> 0) +
+      Math.floor(lowWithCarry / 0x100000000)) >>>
+    0;
+  buf[off] = lo & 0xff;
+  buf[off + 1] = (lo >>> 8) & 0xff;
+  buf[off + 2] = (lo >>> 16) & 0xff;
+  buf[off + 3] = lo >>> 24;
+  buf[off + 4] = hi & 0xff;
+  buf[off + 5] = (hi >>> 8) & 0xff;
+  buf[off + 6] = (hi >>> 16) & 0xff;
+  buf[off + 7] = hi >>> 24;
+  return off + 8;
+}
 
 const REQUEST_ID_KEY = str('nylas.request_id');
 const ERROR_TYPE_KEY = str('error.type');
@@ -196,42 +224,6 @@ export class ProxySpanProtoWriter extends SpanBytes implements SpanWriter {
     for (let i = 0; i < id.length; i += 2)
       buf[off++] = (HEX[id.charCodeAt(i)]! << 4) | HEX[id.charCodeAt(i + 1)]!;
     this.off = off;
-  }
-
-  /**
-   * An id's bytes where nextId cut it: a few stores, where decoding its hex took about 1,800
-   * instructions a span for the two ids (a slice of the id pool's string is slow to read).
-   */
-  private putBytes(from: Buffer, at: number, n: number): void {
-    const buf = this.buf;
-    const off = this.off;
-    for (let i = 0; i < n; i++) buf[off + i] = from[at + i]!;
-    this.off = off + n;
-  }
-
-  /** Epoch milliseconds as fixed64 nanoseconds, exactly as the library computes them. */
-  private putNanos(ms: number): void {
-    const [seconds, nanos] = msToHrTime(ms);
-    const low16 = (seconds & 0xffff) * 1e9;
-    const high = ((seconds / 0x10000) >>> 0) * 1e9;
-    const lowWithCarry = (low16 >>> 0) + (((high & 0xffff) * 0x10000) >>> 0) + nanos;
-    const lo = lowWithCarry >>> 0;
-    const hi =
-      (Math.floor(low16 / 0x100000000) +
-        ((high / 0x10000) >>> 0) +
-        Math.floor(lowWithCarry / 0x100000000)) >>>
-      0;
-    const buf = this.buf;
-    const off = this.off;
-    buf[off] = lo & 0xff;
-    buf[off + 1] = (lo >>> 8) & 0xff;
-    buf[off + 2] = (lo >>> 16) & 0xff;
-    buf[off + 3] = lo >>> 24;
-    buf[off + 4] = hi & 0xff;
-    buf[off + 5] = (hi >>> 8) & 0xff;
-    buf[off + 6] = (hi >>> 16) & 0xff;
-    buf[off + 7] = hi >>> 24;
-    this.off = off + 8;
   }
 
   /**
@@ -302,19 +294,35 @@ export class ProxySpanProtoWriter extends SpanBytes implements SpanWriter {
       this.off = frame.reserve;
     }
     const f = fragmentsFor(s, frame);
-    this.ensure(SPAN_FIXED_MAX + f.name.length + f.attributes.length);
-    const buf = this.buf;
-    buf[this.off] = 0x12; // ScopeSpans.spans (2)
+    const attributes = s.statusCode ? attributesWithStatus(f, s.statusCode) : f.attributes;
+    this.ensure(SPAN_FIXED_MAX + f.name.length + attributes.length);
+    // Written through locals, stored back into the writer around the rarer parts.
+    let buf = this.buf;
+    let off = this.off;
+    buf[off] = 0x12; // ScopeSpans.spans (2)
     // The span's length goes here once known; two bytes fit spans of 128 to 16,383 bytes.
-    const lengthAt = this.off + 1;
-    const start = (this.off += 3);
-    buf[this.off++] = 0x0a; // trace_id (1)
-    buf[this.off++] = 16;
-    if (s.traceIdBytes !== undefined) this.putBytes(s.traceIdBytes, s.traceIdAt, 16);
-    else this.putHex(s.traceId);
-    buf[this.off++] = 0x12; // span_id (2)
-    buf[this.off++] = 8;
-    this.putBytes(s.idBytes, s.spanIdAt, 8);
+    const lengthAt = off + 1;
+    const start = (off += 3);
+    buf[off++] = 0x0a; // trace_id (1)
+    buf[off++] = 16;
+    const traceIdBytes = s.traceIdBytes;
+    if (traceIdBytes !== undefined) {
+      // The id's bytes where the span cut them from its id pool: a few stores.
+      const at = s.traceIdAt;
+      for (let i = 0; i < 16; i++) buf[off + i] = traceIdBytes[at + i]!;
+      off += 16;
+    } else {
+      this.off = off;
+      this.putHex(s.traceId);
+      off = this.off;
+    }
+    buf[off++] = 0x12; // span_id (2)
+    buf[off++] = 8;
+    const idBytes = s.idBytes;
+    const spanIdAt = s.spanIdAt;
+    for (let i = 0; i < 8; i++) buf[off + i] = idBytes[spanIdAt + i]!;
+    off += 8;
+    this.off = off;
     const traceState = s.traceState?.serialize();
     if (traceState) {
       const n = Buffer.byteLength(traceState, 'utf8');
@@ -328,12 +336,14 @@ export class ProxySpanProtoWriter extends SpanBytes implements SpanWriter {
       this.buf[this.off++] = 8;
       this.putHex(s.parentSpanId);
     }
-    this.put(f.name);
-    this.putNanos(s.startWallMs);
-    this.buf[this.off++] = 0x41; // end_time_unix_nano (8), fixed64
-    this.putNanos(s.endWallMs);
-    this.put(f.attributes);
-    if (s.statusCode) this.put(statusAttr(s.statusCode));
+    buf = this.buf;
+    off = this.off;
+    buf.set(f.name, off);
+    off = putNanos(buf, off + f.name.length, s.startWallMs);
+    buf[off++] = 0x41; // end_time_unix_nano (8), fixed64
+    off = putNanos(buf, off, s.endWallMs);
+    buf.set(attributes, off);
+    this.off = off + attributes.length;
     if (s.resendCount) {
       const b = intKeyValue(RESEND_COUNT_KEY, s.resendCount);
       this.ensure(b.length + SPAN_FIXED_MAX);
@@ -342,16 +352,37 @@ export class ProxySpanProtoWriter extends SpanBytes implements SpanWriter {
     if (s.requestId !== undefined) this.stringAttr(REQUEST_ID_KEY, s.requestId);
     if (s.errorType !== undefined) this.stringAttr(ERROR_TYPE_KEY, s.errorType);
     if (s.nylasErrorType !== undefined) this.stringAttr(NYLAS_ERROR_TYPE_KEY, s.nylasErrorType);
-    this.ensure(SPAN_FIXED_MAX);
-    this.put(spanTail(s.errorType === undefined ? 0 : 2, s.parentRemote ? 0x301 : 0x101));
-    const len = this.off - start;
+    this.ensure(SPAN_TAIL_BYTES + 8);
+    buf = this.buf;
+    off = this.off;
+    // dropped_attributes_count (10), dropped_events_count (12), dropped_links_count (14), all 0;
+    // status (15) with its code (ERROR 2 when the span has an error type); flags (16, fixed32):
+    // sampled, and whether the parent is remote (the W3C bits the library writes).
+    buf[off] = 0x50;
+    buf[off + 1] = 0;
+    buf[off + 2] = 0x60;
+    buf[off + 3] = 0;
+    buf[off + 4] = 0x70;
+    buf[off + 5] = 0;
+    buf[off + 6] = 0x7a;
+    buf[off + 7] = 2;
+    buf[off + 8] = 0x18;
+    buf[off + 9] = s.errorType === undefined ? 0 : 2;
+    buf[off + 10] = 0x85;
+    buf[off + 11] = 1;
+    buf[off + 12] = 0x01;
+    buf[off + 13] = s.parentRemote ? 0x03 : 0x01;
+    buf[off + 14] = 0;
+    buf[off + 15] = 0;
+    off += SPAN_TAIL_BYTES;
+    const len = off - start;
     const width = varintLength(len);
     if (width !== 2) {
-      this.ensure(width);
-      this.buf.copyWithin(lengthAt + width, start, this.off);
-      this.off += width - 2;
+      buf.copyWithin(lengthAt + width, start, off);
+      off += width - 2;
     }
-    putVarint(this.buf, lengthAt, len);
+    putVarint(buf, lengthAt, len);
+    this.off = off;
     this.count++;
   }
 

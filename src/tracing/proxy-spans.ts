@@ -44,18 +44,21 @@ const SAMPLED = 1;
 
 /** A finished or running span of one proxied request (or of one retried attempt). */
 export class ProxySpan implements ReadableSpan {
-  /** Fixed at start. */
-  readonly traceId: string;
-  readonly spanId: string;
   /**
-   * The ids' bytes where nextId cut them (see idBytes): the span id's always, the trace id's
-   * when this process made it (undefined when it came from the app's traceparent). The protobuf
-   * writer copies them instead of decoding the hex.
+   * The ids' bytes where nextIdAt cut them from the id pool: the span id's always, the trace id's
+   * when this process made it (undefined when it came from the app's traceparent). The writers
+   * copy them (protobuf) or write their hex (JSON); the ids as hex strings (traceId, spanId) are
+   * made only when something reads them: an exemplar on a scrape, a log line, the SDK's
+   * serializer. Made for every span, they cost about 900 instructions a request (a hex string of
+   * the pool, then two slices of it) for a string that is hardly ever read.
    */
   readonly idBytes: Buffer;
   readonly spanIdAt: number;
   readonly traceIdBytes: Buffer | undefined;
   readonly traceIdAt: number;
+  /** The ids as hex, once read (the trace id from the start when it came from the app). */
+  private traceIdHex: string | undefined;
+  private spanIdHex: string | undefined = undefined;
   readonly parentSpanId: string | undefined;
   readonly parentRemote: boolean;
   readonly traceState: TraceState | undefined;
@@ -75,9 +78,13 @@ export class ProxySpan implements ReadableSpan {
   /** `nylas.error_type`; set for the request span only. */
   nylasErrorType: string | undefined = undefined;
 
+  /**
+   * `traceId`: the trace id as hex when it came from the app (then `traceIdBytes` is undefined),
+   * else undefined and the trace id is `traceIdBytes` at `traceIdAt`.
+   */
   constructor(
     readonly shared: ProxySpanShared,
-    traceId: string,
+    traceId: string | undefined,
     parentSpanId: string | undefined,
     parentRemote: boolean,
     traceState: TraceState | undefined,
@@ -89,12 +96,11 @@ export class ProxySpan implements ReadableSpan {
     traceIdBytes?: Buffer,
     traceIdAt = 0,
   ) {
-    this.traceId = traceId;
+    this.traceIdHex = traceId;
     this.traceIdBytes = traceIdBytes;
     this.traceIdAt = traceIdAt;
-    this.spanId = nextId(8);
+    this.spanIdAt = nextIdAt(8);
     this.idBytes = pool;
-    this.spanIdAt = lastIdAt(8);
     this.parentSpanId = parentSpanId;
     this.parentRemote = parentRemote;
     this.traceState = traceState;
@@ -103,6 +109,20 @@ export class ProxySpan implements ReadableSpan {
     this.route = route;
     this.perfStart = perfStart;
     this.startWallMs = startWallMs;
+  }
+
+  /** The trace id, 32 lowercase hex characters. */
+  get traceId(): string {
+    return (this.traceIdHex ??= this.traceIdBytes!.toString(
+      'hex',
+      this.traceIdAt,
+      this.traceIdAt + 16,
+    ));
+  }
+
+  /** The span id, 16 lowercase hex characters. */
+  get spanId(): string {
+    return (this.spanIdHex ??= this.idBytes.toString('hex', this.spanIdAt, this.spanIdAt + 8));
   }
 
   get endWallMs(): number {
@@ -193,43 +213,40 @@ export function msToHrTime(ms: number): HrTime {
   return ns >= 1e9 ? [s + 1, ns - 1e9] : [s, ns];
 }
 
-// Random ids cut from a pooled hex string: one randomFillSync and one hex conversion per ~40
-// spans instead of a Buffer-to-hex call per id (which showed in profiles; with a pool of 256
-// bytes, refilling it every ~10 spans still took about 1 % of the proxy's thread at saturation).
-// The pool stays small because an id is a slice of it and keeps it alive: a latency exemplar can
-// hold an id for long, and there is one per bucket and label set (at most 2 KB each, then).
+// Random ids cut from a pool of random bytes: one randomFillSync per ~40 spans instead of one per
+// id. A span keeps the pool and its ids' offsets in it; the ids' hex strings are made only when
+// read (ProxySpan#traceId, #spanId).
 //
 // Each pool is a new buffer (1 KB, cut from Node's own buffer pool), not refilled in place, so
-// that the bytes of an id stay valid for as long as its span, which keeps the pool and the id's
-// offset in it (idBytes) for the protobuf writer to copy.
+// that the bytes of an id stay valid for as long as its span. The pool stays small because a
+// span keeps it alive, and a latency exemplar holds a span for long: one per bucket and label
+// set.
 const POOL_BYTES = 1024;
 let pool = Buffer.alloc(0);
-let hexPool = '';
-let hexOffset = 0;
-/**
- * Where the bytes of the id of `bytes` bytes that nextId returned last are in `pool`. Read from
- * the pool's state rather than kept in variables of their own: storing into a module's variables
- * on every id cost a write barrier each time.
- */
-const lastIdAt = (bytes: 8 | 16): number => (hexOffset >>> 1) - bytes;
-const ZERO_16 = '0'.repeat(16);
-const ZERO_32 = '0'.repeat(32);
+let poolOffset = 0;
 
-/** A random lowercase-hex id of `bytes` bytes, never all zeros (an invalid id in W3C terms). */
-export function nextId(bytes: 8 | 16): string {
-  const chars = bytes * 2;
+/**
+ * Cuts the next random id of `bytes` bytes from the id pool (`pool` afterwards) and answers its
+ * offset there. Never all zeros (an invalid id in W3C terms).
+ */
+function nextIdAt(bytes: 8 | 16): number {
   for (;;) {
-    if (hexOffset + chars > hexPool.length) {
+    if (poolOffset + bytes > pool.length) {
       pool = randomFillSync(Buffer.allocUnsafe(POOL_BYTES));
-      hexPool = pool.toString('hex');
-      hexOffset = 0;
+      poolOffset = 0;
     }
-    const id = hexPool.slice(hexOffset, hexOffset + chars);
-    hexOffset += chars;
-    // All zeros is the only invalid id; the first character rules it out almost always, without
-    // hashing the id for a set lookup.
-    if (id.charCodeAt(0) !== 48 || (id !== ZERO_16 && id !== ZERO_32)) return id;
+    const at = poolOffset;
+    poolOffset += bytes;
+    // The first byte rules out all zeros almost always.
+    if (pool[at] !== 0) return at;
+    for (let i = at + 1; i < at + bytes; i++) if (pool[i] !== 0) return at;
   }
+}
+
+/** A random lowercase-hex id of `bytes` bytes, never all zeros. */
+export function nextId(bytes: 8 | 16): string {
+  const at = nextIdAt(bytes);
+  return pool.toString('hex', at, at + bytes);
 }
 
 /** Starts and ends the proxy's spans; see the comment at the top of this file. */
@@ -267,14 +284,13 @@ export function createProxySpans(
   return {
     start(name, method, route, parent, perfStart) {
       const parentContext = parent === undefined ? undefined : trace.getSpanContext(parent);
-      let traceId: string;
+      let traceId: string | undefined;
       let traceIdBytes: Buffer | undefined;
       let traceIdAt = 0;
       if (parentContext !== undefined) traceId = parentContext.traceId;
       else {
-        traceId = nextId(16);
+        traceIdAt = nextIdAt(16);
         traceIdBytes = pool;
-        traceIdAt = lastIdAt(16);
       }
       if (
         sampler === undefined
@@ -283,7 +299,7 @@ export function createProxySpans(
           : // RECORD without SAMPLED would never be exported by the batch processor: skip it.
             sampler.shouldSample(
               parent ?? ROOT_CONTEXT,
-              traceId,
+              traceId ?? traceIdBytes!.toString('hex', traceIdAt, traceIdAt + 16),
               name,
               SpanKind.CLIENT,
               NO_ATTRIBUTES,
@@ -310,7 +326,7 @@ export function createProxySpans(
     attempt(parent, perfStart, perfEnd, outcome) {
       const span = new ProxySpan(
         shared,
-        parent.traceId,
+        parent.traceIdBytes === undefined ? parent.traceId : undefined,
         parent.spanId,
         false,
         parent.traceState,

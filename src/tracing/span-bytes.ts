@@ -33,7 +33,22 @@ export abstract class SpanBytes {
     this.buf.set(b, this.off);
     this.off += b.length;
   }
+
+  /** `n` bytes of `from` at `at` as lowercase hex (an id's bytes, as ProxySpan keeps them). */
+  protected putHexBytes(from: Buffer, at: number, n: number): void {
+    const buf = this.buf;
+    let off = this.off;
+    for (let i = at; i < at + n; i++) {
+      const b = from[i]!;
+      buf[off++] = HEX_DIGITS[b >>> 4]!;
+      buf[off++] = HEX_DIGITS[b & 15]!;
+    }
+    this.off = off;
+  }
 }
+
+/** The character codes of the lowercase hex digits. */
+const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
 /**
  * What an encoding repeats for every span of one method and route (its name, its fixed
@@ -45,10 +60,15 @@ export function fragmentCache<F extends { readonly spanName: string }, X>(
   make: (span: ProxySpan, extra: X) => F,
 ): (span: ProxySpan, extra: X) => F {
   const byShared = new WeakMap<ProxySpanShared, Map<string, Map<string, F>>>();
+  // A process has one shared part: remembered, it saves a WeakMap lookup per span.
+  let lastShared: ProxySpanShared | undefined;
+  let lastByRoute: Map<string, Map<string, F>> | undefined;
   return (span, extra) => {
-    let byRoute = byShared.get(span.shared);
+    let byRoute = span.shared === lastShared ? lastByRoute : byShared.get(span.shared);
     if (byRoute === undefined)
       byShared.set(span.shared, (byRoute = new Map<string, Map<string, F>>()));
+    lastShared = span.shared;
+    lastByRoute = byRoute;
     let byMethod = byRoute.get(span.route);
     if (byMethod === undefined) byRoute.set(span.route, (byMethod = new Map<string, F>()));
     let f = byMethod.get(span.method);
@@ -71,12 +91,15 @@ export function perProcess<F>(make: (span: ProxySpan) => F): (span: ProxySpan) =
 }
 
 /**
- * Bytes made once per number (a status code; a status and flags), at most 1,000 kept: the
- * numbers the proxy passes are a closed set, and any beyond the cap are made each time.
+ * Bytes made once per number (a status code; a status and flags): those below 1,024 kept in an
+ * array (an indexed load per span, where a Map lookup hashed the number), at most 1,000 others in
+ * a map. The numbers the proxy passes are a closed set; any beyond the cap are made each time.
  */
 export function byNumber(make: (n: number) => Buffer): (n: number) => Buffer {
+  const small = new Array<Buffer | undefined>(1024).fill(undefined);
   const made = new Map<number, Buffer>();
   return (n) => {
+    if (n >= 0 && n < 1024 && Number.isInteger(n)) return (small[n] ??= make(n));
     let b = made.get(n);
     if (b === undefined) {
       b = make(n);

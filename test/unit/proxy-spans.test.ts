@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -394,5 +394,43 @@ describe('proxy spans', () => {
     expect(hex(child.idBytes, child.spanIdAt, 8)).toBe(child.spanId);
     const bytes = Buffer.from(serializeProxySpansProto(ended)!);
     expect(bytes.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(ended)!))).toBe(true);
+  });
+
+  it('make their ids into hex only when read, once, in both encodings', () => {
+    const { ended, processor } = collector();
+    const spans = createProxySpans(shared, samplerFromEnv({}), processor);
+    const t0 = performance.now();
+    const toString = vi.spyOn(Buffer.prototype, 'toString');
+    const made = Array.from({ length: 100 }, () => {
+      const s = spans.start('GET /v3/grants', 'GET', '/v3/grants', undefined, t0)!;
+      s.statusCode = 200;
+      spans.end(s, t0 + 1);
+      return s;
+    });
+    try {
+      // Started, ended and written as protobuf and as JSON: no id is made into a string.
+      const proto = serializeProxySpansProto(ended)!;
+      const json = new TextDecoder().decode(serializeProxySpans(ended));
+      expect(toString).not.toHaveBeenCalled();
+      // Read (as an exemplar on a scrape, or a log line, reads them): made once and kept.
+      const s = made[42]!;
+      const traceId = s.traceId;
+      const spanId = s.spanId;
+      expect(toString).toHaveBeenCalledTimes(2);
+      expect(s.traceId).toBe(traceId);
+      expect(s.spanId).toBe(spanId);
+      expect(toString).toHaveBeenCalledTimes(2);
+      // What the writers wrote from the bytes is what the strings say.
+      expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(spanId).toMatch(/^[0-9a-f]{16}$/);
+      expect(json).toContain(`{"traceId":"${traceId}","spanId":"${spanId}"`);
+      const decoded = decodeOtlpProto(proto) as {
+        resourceSpans: { scopeSpans: { spans: { traceId: string; spanId: string }[] }[] }[];
+      };
+      const span = decoded.resourceSpans[0]!.scopeSpans[0]!.spans.find((x) => x.spanId === spanId);
+      expect(span?.traceId).toBe(traceId);
+    } finally {
+      toString.mockRestore();
+    }
   });
 });
