@@ -11,6 +11,8 @@
 //   still be at work well after the warm-up requests.
 //   NODE_ARGS='--flag ...' starts the proxies with those node options (--perf-basic-prof writes
 //   /tmp/perf-<pid>.map, which names the JIT's code in a dump: callgrind-self.mjs reads it).
+//   VALGRIND_ARGS='--cache-sim=yes' adds callgrind options (that one also prints the simulated
+//   cache's reads, writes and misses per request).
 //   KEEP=dir keeps the last round's dumps there, for callgrind-self.mjs or callgrind_annotate.
 //
 // Each figure also comes without what V8's runtime spent defining object literals' computed keys
@@ -56,6 +58,7 @@ function start(args, env = {}, { valgrind = false, name = '' } = {}) {
         'valgrind',
         '--tool=callgrind',
         '--smc-check=all-non-file',
+        ...(process.env.VALGRIND_ARGS ? process.env.VALGRIND_ARGS.split(' ') : []),
         `--callgrind-out-file=${work}/${name}.%p`,
         process.execPath,
         ...(process.env.NODE_ARGS ? process.env.NODE_ARGS.split(' ') : []),
@@ -99,7 +102,11 @@ async function count(t, amount) {
   const text = readFileSync(`${work}/${dump}`, 'utf8');
   const ir = Number(/^summary: (\d+)/m.exec(text)?.[1]);
   const slow = literalSlowPath(parse(`${work}/${dump}`));
-  return { perRequest: ir / sent, clean: (ir - slow) / sent, dump: `${work}/${dump}` };
+  // Every event counted (with VALGRIND_ARGS=--cache-sim=yes: cache reads, writes and misses).
+  const names = /^events: (.*)$/m.exec(text)?.[1].trim().split(/\s+/) ?? [];
+  const values = /^summary: (.*)$/m.exec(text)?.[1].trim().split(/\s+/).map(Number) ?? [];
+  const events = Object.fromEntries(names.map((n, i) => [n, (values[i] ?? 0) / sent]));
+  return { perRequest: ir / sent, clean: (ir - slow) / sent, dump: `${work}/${dump}`, events };
 }
 
 const up = await start([`${B}/upstream.js`]);
@@ -144,6 +151,7 @@ console.log(`warm; ${rounds} rounds of ${requests} requests per process`);
 const per = Object.fromEntries(targets.map((t) => [t.name, []]));
 const clean = Object.fromEntries(targets.map((t) => [t.name, []]));
 const kept = {};
+const events = Object.fromEntries(targets.map((t) => [t.name, []]));
 // The first rounds are counted and shown but left out of the medians: under Valgrind the JIT's
 // optimizing compiler, on its own thread, can still be at work well after the warm-up requests.
 const skip = Number(process.env.SKIP ?? 2);
@@ -155,6 +163,7 @@ for (let r = 0; r < skip + rounds; r++) {
     (into.per[t.name] ??= []).push(counted.perRequest);
     (into.clean[t.name] ??= []).push(counted.clean);
     kept[t.name] = counted.dump;
+    if (r >= skip) events[t.name].push(counted.events);
   }
   if (r < skip) {
     const shown = (t) => `${t.name} ${into.per[t.name][0].toFixed(0)}`;
@@ -180,6 +189,15 @@ for (const t of targets) {
         : `over bare: median ${ratio(med(ratios))} ${range(ratios, ratio)} ` +
           `(${k(med(clean[t.name]))} k, ${ratio(med(cleanRatios))} ${range(cleanRatios, ratio)})`),
   );
+}
+if (Object.keys(events.bare[0] ?? {}).length > 1) {
+  console.log('Every event, per request (median over the rounds):');
+  for (const t of targets) {
+    const row = Object.keys(events.bare[0])
+      .map((e) => `${e} ${med(events[t.name].map((x) => x[e])).toFixed(0)}`)
+      .join(', ');
+    console.log(`${t.name.padEnd(16)} ${row}`);
+  }
 }
 const cnt = await (await fetch(otlp + '/count')).json();
 console.log('receiver', JSON.stringify(cnt));

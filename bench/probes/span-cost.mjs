@@ -3,7 +3,8 @@
 //     CPU per request at saturation (RATE=n for a fixed rate), with the kernel's part, and by
 //     thread (main, others), of the bare proxy and of the sidecar built in each checkout (this
 //     one by default), in alternating 3 s rounds; NOOTLP=1 adds each sidecar without an OTLP endpoint, NODE_ARGS='--flag ...'
-//     each sidecar started with those node options; FRESH=1 starts each target anew every round.
+//     each sidecar started with those node options; SINK1=1 adds each sidecar exporting to a
+//     receiver on the load generator's core (1) instead of the proxies'; FRESH=1 starts each target anew every round.
 //   OUT=dir node bench/probes/span-cost.mjs profile [checkout|bare]
 //     (OTLP_PROTOCOL=http/protobuf in either mode: the sidecars export OTLP/protobuf)
 //     a --cpu-prof of 12 s at saturation, for bench/probes/analyze.mjs.
@@ -24,8 +25,8 @@ execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 // The benchmark's own helpers (built into dist/bench by `npm run build`).
 const { freePort, cpuSplit, waitHealthy } = await import(`${B}/proc.js`);
 const { benchSidecarEnv } = await import(`${B}/sidecar-env.js`);
-function start(args, env = {}, waitLine = true) {
-  const c = spawn('taskset', ['-c', '0', process.execPath, ...args], {
+function start(args, env = {}, waitLine = true, core = 0) {
+  const c = spawn('taskset', ['-c', String(core), process.execPath, ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -89,6 +90,9 @@ const up = await start([`${B}/upstream.js`]);
 const upstream = `http://127.0.0.1:${JSON.parse(up.line).port}`;
 const sink = await start([`${B}/otlp-sink.js`]);
 const otlp = `http://127.0.0.1:${JSON.parse(sink.line).port}`;
+// SINK1=1: a second receiver, on the load generator's core, for a "<name>-sink1" sidecar.
+const sink1 = process.env.SINK1 ? await start([`${B}/otlp-sink.js`], {}, true, 1) : undefined;
+const otlp1 = sink1 && `http://127.0.0.1:${JSON.parse(sink1.line).port}`;
 const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';
 if (mode === 'measure') {
   const rounds = Number(process.argv[3] ?? 6);
@@ -107,6 +111,7 @@ if (mode === 'measure') {
     makers[name] = () => sidecar(`${d}/dist/src/main.js`, upstream, otlp);
     if (process.env.NOOTLP)
       makers[name + '-nootlp'] = () => sidecar(`${d}/dist/src/main.js`, upstream, undefined);
+    if (otlp1) makers[name + '-sink1'] = () => sidecar(`${d}/dist/src/main.js`, upstream, otlp1);
     if (process.env.NODE_ARGS)
       makers[name + '-args'] = () =>
         sidecar(`${d}/dist/src/main.js`, upstream, otlp, {
