@@ -11,6 +11,9 @@
 //   still be at work well after the warm-up requests.
 //   NODE_ARGS='--flag ...' starts the proxies with those node options (--perf-basic-prof writes
 //   /tmp/perf-<pid>.map, which names the JIT's code in a dump: callgrind-self.mjs reads it).
+//   Add --min-semi-space-size=16 to count garbage collection as it runs at full speed: under
+//   Valgrind V8 keeps the young generation at 1-2 MB and scavenges ten times as often, and every
+//   scavenge scans the same roots (docs/span-export.md, seventh look).
 //   VALGRIND_ARGS='--cache-sim=yes' adds callgrind options (that one also prints the simulated
 //   cache's reads, writes and misses per request).
 //   KEEP=dir keeps the last round's dumps there, for callgrind-self.mjs or callgrind_annotate.
