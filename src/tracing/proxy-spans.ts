@@ -217,10 +217,11 @@ export function msToHrTime(ms: number): HrTime {
 // id. A span keeps the pool and its ids' offsets in it; the ids' hex strings are made only when
 // read (ProxySpan#traceId, #spanId).
 //
-// Each pool is a new buffer (1 KB, cut from Node's own buffer pool), not refilled in place, so
-// that the bytes of an id stay valid for as long as its span. The pool stays small because a
-// span keeps it alive, and a latency exemplar holds a span for long: one per bucket and label
-// set.
+// Each pool is a new buffer, not refilled in place, so that the bytes of an id stay valid for as
+// long as its span. It is small and has its own memory (allocUnsafeSlow: not a slice of Node's
+// 8 KB buffer slab, which it would keep whole) because a span keeps it alive, and a latency
+// exemplar holds a span for long, one per bucket and label set: about 1.3 KB each with the span,
+// where the hex strings exemplars held before kept a 2 KB string of the pool's hex.
 const POOL_BYTES = 1024;
 let pool = Buffer.alloc(0);
 let poolOffset = 0;
@@ -232,7 +233,7 @@ let poolOffset = 0;
 function nextIdAt(bytes: 8 | 16): number {
   for (;;) {
     if (poolOffset + bytes > pool.length) {
-      pool = randomFillSync(Buffer.allocUnsafe(POOL_BYTES));
+      pool = randomFillSync(Buffer.allocUnsafeSlow(POOL_BYTES));
       poolOffset = 0;
     }
     const at = poolOffset;

@@ -389,6 +389,9 @@ describe('proxy spans', () => {
       expect(hex(s.idBytes, s.spanIdAt, 8)).toBe(s.spanId);
       expect(hex(s.traceIdBytes, s.traceIdAt, 16)).toBe(s.traceId);
     }
+    // A latency exemplar keeps a span, and so its id pool, for long: each pool is its own 1 KB,
+    // not a view of a larger buffer it would keep whole.
+    for (const s of open) expect(s.idBytes.buffer.byteLength).toBe(1024);
     // A trace id from the app's traceparent has no bytes here: the writer decodes its hex.
     expect(child.traceIdBytes).toBeUndefined();
     expect(hex(child.idBytes, child.spanIdAt, 8)).toBe(child.spanId);
