@@ -210,9 +210,9 @@ describe('Prometheus and Grafana provisioning', () => {
     expect(prometheus.isDefault).toBe(true);
     expect(prometheus.url).toBe('http://prometheus:9090');
     const [dest] = prometheus.jsonData!.exemplarTraceIdDestinations!;
-    // The label the proxy puts on its latency exemplars (src/proxy/instrument.ts).
+    // The label the proxy's latency exemplars carry (rendered in src/metrics/fast.ts).
     expect(dest!.name).toBe('trace_id');
-    expect(read('src/proxy/instrument.ts')).toContain('trace_id: o.traceId');
+    expect(read('src/metrics/fast.ts')).toContain('{ trace_id: traceId');
     const tempo = datasources.find((d) => d.uid === dest!.datasourceUid)!;
     expect(tempo.type).toBe('tempo');
     expect(tempo.url).toBe('http://tempo:3200');
