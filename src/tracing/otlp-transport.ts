@@ -102,6 +102,7 @@ export class UndiciOtlpTransport implements IExporterTransport {
       body = await gzipAsync(data);
       headers['content-encoding'] = 'gzip';
     }
+    const started = Date.now();
     try {
       const res = await this.pool.request({
         path: this.path,
@@ -111,20 +112,39 @@ export class UndiciOtlpTransport implements IExporterTransport {
         headersTimeout: timeoutMillis,
         bodyTimeout: timeoutMillis,
       });
+      // undici's bodyTimeout bounds the silence between two chunks; this bounds the whole body, so
+      // a receiver that trickles its answer cannot hold the export past its timeout.
+      let late = false;
+      const timer = setTimeout(
+        () => {
+          late = true;
+          res.body.destroy(new Error('OTLP export response not read within the export timeout'));
+        },
+        Math.max(started + timeoutMillis - Date.now(), 1),
+      );
       const chunks: Buffer[] = [];
       let size = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > MAX_RESPONSE_BODY_BYTES) {
-          res.body.destroy();
-          return {
-            status: 'failure',
-            error: new Error(
-              `OTLP export response body exceeded size limit of ${MAX_RESPONSE_BODY_BYTES} bytes`,
-            ),
-          };
+      try {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (size > MAX_RESPONSE_BODY_BYTES) {
+            res.body.destroy();
+            return {
+              status: 'failure',
+              error: new Error(
+                `OTLP export response body exceeded size limit of ${MAX_RESPONSE_BODY_BYTES} bytes`,
+              ),
+            };
+          }
+          chunks.push(chunk);
         }
-        chunks.push(chunk);
+      } catch (err) {
+        // As a receiver that sends no answer in time (undici's headers timeout): retryable, which
+        // the retrying transport does not retry past the timeout.
+        if (late) return { status: 'retryable', error: err as Error };
+        throw err;
+      } finally {
+        clearTimeout(timer);
       }
       const status = res.statusCode;
       if (status >= 200 && status <= 299) return { status: 'success', data: Buffer.concat(chunks) };

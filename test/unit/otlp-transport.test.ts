@@ -169,6 +169,30 @@ describe('UndiciOtlpTransport', () => {
     expect(errorCode(out)).toBe('UND_ERR_HEADERS_TIMEOUT');
   });
 
+  it('gives up on a receiver that trickles its answer past the timeout, as retryable', async () => {
+    // Headers at once, then a byte every 50 ms for 3 s: never silent for as long as undici's
+    // body timeout, so only a bound on the whole body ends it.
+    let closedEarly = false;
+    const r = await receiver((_, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      let sent = 0;
+      const tick = setInterval(() => {
+        if (++sent === 60) {
+          clearInterval(tick);
+          res.end();
+        } else res.write('x');
+      }, 50);
+      res.on('close', () => {
+        if (sent < 60) closedEarly = true;
+        clearInterval(tick);
+      });
+    });
+    const out = await transport(`${r.base}/v1/traces`).send(bytes, 400);
+    expect(out.status).toBe('retryable');
+    expect((out as { error: Error }).error.message).toMatch(/not read within the export timeout/);
+    await vi.waitFor(() => expect(closedEarly).toBe(true));
+  });
+
   it('stops reading a response body over 4 MB and fails the export', async () => {
     const r = await receiver((_, res) => {
       res.writeHead(200);
