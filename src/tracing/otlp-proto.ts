@@ -1,5 +1,5 @@
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import type { ProxySpan } from './proxy-spans.js';
+import { msToHrTime, type ProxySpan } from './proxy-spans.js';
 import type { SpanWriter } from './otlp-json.js';
 import { byNumber, fragmentCache, perProcess, SpanBytes } from './span-bytes.js';
 
@@ -44,7 +44,10 @@ interface NameFragments {
   /** method, route, server address and port: KeyValue fields (9). */
   readonly attributes: Buffer;
   /** The attributes followed by http.response.status_code, by status code: one copy a span. */
-  readonly withStatus: (Buffer | undefined)[];
+  readonly withStatus: Map<number, Buffer>;
+  /** The last status code asked for and its bytes: a route answers mostly one. */
+  lastCode: number;
+  lastWithStatus: Buffer | undefined;
 }
 
 /** Reads a varint at `at`; returns the value and the offset after it. */
@@ -142,7 +145,9 @@ const fragmentsFor = fragmentCache((span: ProxySpan, frame: Frame): NameFragment
     stringKeyValue('url.template', span.route),
     frame.server,
   ]),
-  withStatus: new Array<Buffer | undefined>(600).fill(undefined),
+  withStatus: new Map<number, Buffer>(),
+  lastCode: 0,
+  lastWithStatus: undefined,
 }));
 
 /** http.response.status_code as a KeyValue field, per status code. */
@@ -150,23 +155,27 @@ const statusAttr = byNumber((code) => intKeyValue('http.response.status_code', c
 
 /** A route's attributes with the status code's after them, made once per route and code. */
 function attributesWithStatus(f: NameFragments, code: number): Buffer {
-  if (code < f.withStatus.length)
-    return (f.withStatus[code] ??= Buffer.concat([f.attributes, statusAttr(code)]));
-  return Buffer.concat([f.attributes, statusAttr(code)]);
+  if (code === f.lastCode && f.lastWithStatus !== undefined) return f.lastWithStatus;
+  let b = f.withStatus.get(code);
+  if (b === undefined) {
+    b = Buffer.concat([f.attributes, statusAttr(code)]);
+    // Status codes are three digits: at most 900 a route and method.
+    if (code >= 100 && code <= 999) f.withStatus.set(code, b);
+  }
+  f.lastCode = code;
+  f.lastWithStatus = b;
+  return b;
 }
+
+/** msToHrTime's answer for putNanos, reused. */
+const HR_TIME: [number, number] = [0, 0];
 
 /** The bytes after a span's attributes (see add()). */
 const SPAN_TAIL_BYTES = 16;
 
 /** Epoch milliseconds as fixed64 nanoseconds at `off`, exactly as the library computes them. */
 function putNanos(buf: Buffer, off: number, ms: number): number {
-  // msToHrTime's arithmetic, without its array.
-  let seconds = Math.floor(ms / 1000);
-  let nanos = Math.round((ms - seconds * 1000) * 1e6);
-  if (nanos >= 1e9) {
-    seconds += 1;
-    nanos -= 1e9;
-  }
+  const [seconds, nanos] = msToHrTime(ms, HR_TIME);
   const low16 = (seconds & 0xffff) * 1e9;
   const high = ((seconds / 0x10000) >>> 0) * 1e9;
   const lowWithCarry = (low16 >>> 0) + (((high & 0xffff) * 0x10000) >>> 0) + nanos;

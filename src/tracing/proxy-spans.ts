@@ -79,8 +79,9 @@ export class ProxySpan implements ReadableSpan {
   nylasErrorType: string | undefined = undefined;
 
   /**
-   * `traceId`: the trace id as hex when it came from the app (then `traceIdBytes` is undefined),
-   * else undefined and the trace id is `traceIdBytes` at `traceIdAt`.
+   * `traceId`: the trace id as hex when it is known (it came from the app, and then
+   * `traceIdBytes` is undefined; or a sampler read it), else undefined and made when read from
+   * `traceIdBytes` at `traceIdAt`.
    */
   constructor(
     readonly shared: ProxySpanShared,
@@ -206,11 +207,21 @@ export class ProxySpan implements ReadableSpan {
   }
 }
 
-/** Epoch (or duration) milliseconds as [seconds, nanoseconds]. */
-export function msToHrTime(ms: number): HrTime {
+/**
+ * Epoch (or duration) milliseconds as [seconds, nanoseconds], in a new array or in `into` (the
+ * writers pass one of their own, so that writing a span's times allocates nothing).
+ */
+export function msToHrTime(ms: number, into: HrTime = [0, 0]): HrTime {
   const s = Math.floor(ms / 1000);
   const ns = Math.round((ms - s * 1000) * 1e6);
-  return ns >= 1e9 ? [s + 1, ns - 1e9] : [s, ns];
+  if (ns >= 1e9) {
+    into[0] = s + 1;
+    into[1] = ns - 1e9;
+  } else {
+    into[0] = s;
+    into[1] = ns;
+  }
+  return into;
 }
 
 // Random ids cut from a pool of random bytes: one randomFillSync per ~40 spans instead of one per
@@ -300,7 +311,8 @@ export function createProxySpans(
           : // RECORD without SAMPLED would never be exported by the batch processor: skip it.
             sampler.shouldSample(
               parent ?? ROOT_CONTEXT,
-              traceId ?? traceIdBytes!.toString('hex', traceIdAt, traceIdAt + 16),
+              // A configured sampler reads the trace id's hex: made here, and kept by the span.
+              (traceId ??= traceIdBytes!.toString('hex', traceIdAt, traceIdAt + 16)),
               name,
               SpanKind.CLIENT,
               NO_ATTRIBUTES,
