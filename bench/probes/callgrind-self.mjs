@@ -51,7 +51,16 @@ export function parse(dump) {
   let fn;
   let callee;
   let callLine = false;
+  // Which event to sum: the first (instructions) unless EVENT names another (with
+  // VALGRIND_ARGS=--cache-sim=yes: I1mr, D1mr, D1mw, ...). Events left off a line are 0.
+  let column = 1;
   for (const line of readFileSync(dump, 'utf8').split('\n')) {
+    if (line.startsWith('events:') && process.env.EVENT) {
+      const at = line.slice(7).trim().split(/\s+/).indexOf(process.env.EVENT);
+      if (at < 0) throw new Error(`${dump} has no event ${process.env.EVENT}: ${line}`);
+      column = at + 1;
+      continue;
+    }
     const named = /^(fn|cfn)=\((\d+)\)(?: (.*))?$/.exec(line);
     if (named) {
       if (named[3] !== undefined) names.set(named[2], named[3]);
@@ -64,7 +73,7 @@ export function parse(dump) {
       continue;
     }
     if (!/^[0-9+*-]/.test(line) || fn === undefined) continue;
-    const cost = Number(line.split(' ')[1] ?? 0);
+    const cost = Number(line.split(' ')[column] ?? 0);
     if (callLine) {
       callLine = false;
       const key = `${callee}\u0000${fn}`;

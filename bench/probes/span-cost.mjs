@@ -4,7 +4,8 @@
 //     thread (main, others), of the bare proxy and of the sidecar built in each checkout (this
 //     one by default), in alternating 3 s rounds; NOOTLP=1 adds each sidecar without an OTLP endpoint, NODE_ARGS='--flag ...'
 //     each sidecar started with those node options; SINK1=1 adds each sidecar exporting to a
-//     receiver on the load generator's core (1) instead of the proxies'; FRESH=1 starts each target anew every round.
+//     receiver on the load generator's core (1) instead of the proxies'; FRESH=1 starts each target anew every round;
+//     BY_ROUND=1 prints each round's ratio over the bare proxy (to see a trend, the JIT's waves).
 //   OUT=dir node bench/probes/span-cost.mjs profile [checkout|bare]
 //     (OTLP_PROTOCOL=http/protobuf in either mode: the sidecars export OTLP/protobuf)
 //     a --cpu-prof of 12 s at saturation, for bench/probes/analyze.mjs.
@@ -154,6 +155,8 @@ if (mode === 'measure') {
   for (const n of names) {
     const ratios = per[n].map((x, i) => x / per.bare[i]);
     const tr = rps[n].map((x, i) => x / rps.bare[i]);
+    if (process.env.BY_ROUND && n !== 'bare')
+      console.log(`${n} over bare by round: ${ratios.map((x) => x.toFixed(2)).join(' ')}`);
     console.log(
       `${n.padEnd(20)} cpu ${med(per[n]).toFixed(1)} us/req (system ${med(sys[n]).toFixed(1)})  ratio med ${med(ratios).toFixed(3)} [${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)}]  rps ${med(rps[n]).toFixed(0)} ratio ${med(tr).toFixed(3)}`,
     );
