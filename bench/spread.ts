@@ -10,6 +10,8 @@ export interface Spread {
   /** 95% bootstrap interval of the median (2,000 resamples, fixed seed: reproducible). */
   ci95: [number, number];
   rounds: number;
+  /** Each round's figure, in the order measured (to see a trend, or pool several runs). */
+  values: number[];
 }
 
 const med = (xs: number[]) => {
@@ -19,7 +21,8 @@ const med = (xs: number[]) => {
 };
 
 export function spread(xs: number[]): Spread {
-  if (xs.length === 0) return { min: NaN, median: NaN, max: NaN, ci95: [NaN, NaN], rounds: 0 };
+  if (xs.length === 0)
+    return { min: NaN, median: NaN, max: NaN, ci95: [NaN, NaN], rounds: 0, values: [] };
   // Seeded, so the interval is the same for the same rounds.
   const rand = prng(0x5eed);
   const meds: number[] = [];
@@ -32,5 +35,6 @@ export function spread(xs: number[]): Spread {
     max: Math.max(...xs),
     ci95: [meds[Math.floor(0.025 * meds.length)]!, meds[Math.floor(0.975 * meds.length) - 1]!],
     rounds: xs.length,
+    values: [...xs],
   };
 }
