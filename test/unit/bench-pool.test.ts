@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { pool } from '../../bench/pool.js';
+import { spread } from '../../bench/spread.js';
+
+const run = (cpu: number[], p50: number[]) => ({
+  over_bare_proxy_by_round: { cpu_ratio: spread(cpu), p50_ms: spread(p50) },
+});
+
+describe('pooling benchmark runs', () => {
+  it('judges a figure on every round of every run, not on the median of medians', () => {
+    // Medians 1.20 and 1.015 (their mean 1.11); the 7 rounds together have 1.03 in the middle.
+    const a = run([1.2, 1.25, 1.05], [0.01, 0.02, 0.03]);
+    const b = run([1.0, 1.01, 1.02, 1.03], [0.04, 0.05, 0.06, 0.07]);
+    const pooled = pool([
+      { name: 'a.json', result: a },
+      { name: 'b.json', result: b },
+    ]);
+    expect(pooled.cpu_ratio!.rounds).toBe(7);
+    expect(pooled.cpu_ratio!.median).toBe(1.03);
+    expect(pooled.cpu_ratio!.values).toEqual([1.2, 1.25, 1.05, 1.0, 1.01, 1.02, 1.03]);
+    expect(pooled.cpu_ratio!.min).toBe(1.0);
+    expect(pooled.cpu_ratio!.max).toBe(1.25);
+    expect(pooled.p50_ms!.median).toBe(0.04);
+    expect(pooled.cpu_ratio!.ci95[0]).toBeLessThanOrEqual(1.03);
+    expect(pooled.cpu_ratio!.ci95[1]).toBeGreaterThanOrEqual(1.03);
+  });
+
+  it('names the file of a run from before per-round values were kept', () => {
+    const old = { over_bare_proxy_by_round: { cpu_ratio: { median: 1.1, rounds: 12 } } };
+    expect(() =>
+      pool([
+        { name: 'new.json', result: run([1], [0]) },
+        { name: 'old.json', result: old },
+      ]),
+    ).toThrow(/^old\.json: cpu_ratio has no per-round values/);
+    expect(() => pool([{ name: 'x.json', result: {} }])).toThrow(/^x\.json: no over_bare/);
+  });
+
+  it('keeps only the figures every run has', () => {
+    const a = run([1.1], [0.01]);
+    const b = { over_bare_proxy_by_round: { cpu_ratio: spread([1.3]) } };
+    expect(
+      Object.keys(
+        pool([
+          { name: 'a', result: a },
+          { name: 'b', result: b },
+        ]),
+      ),
+    ).toEqual(['cpu_ratio']);
+  });
+});
