@@ -108,6 +108,49 @@ describe('route table', () => {
     expect(checked).toBeGreaterThan(10_000);
   });
 
+  it('answers grant paths looked up by their tail as the walk and the reference do, at the edges', () => {
+    const reference = referenceMatcher([...V3_TEMPLATES, ...V2_TEMPLATES]);
+    const id = 'd2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a';
+    const paths = [
+      // Literal tails, each with and without the one trailing slash tolerated.
+      ...V3_TEMPLATES.filter((t) => /^\/v3\/grants\/\{grant_id\}(\/[a-z-]+)+$/.test(t)).flatMap(
+        (t) => [t.replace('{grant_id}', id), `${t.replace('{grant_id}', id)}/`],
+      ),
+      // Not one empty segment more, none in place of the id, no second slash.
+      `/v3/grants/${id}/messages//`,
+      `/v3/grants//messages`,
+      `/v3/grants/${id}//messages`,
+      `/v3/grants/${id}/`,
+      `/v3/grants/${id}`,
+      // An id of a literal's length at /v3/grants/ (`me`), and `me` itself.
+      '/v3/grants/me/messages',
+      '/v3/grants/ab/messages',
+      '/v3/grants/me',
+      // Escapes: in the tail (still that literal once decoded), in the id.
+      `/v3/grants/${id}/m%65ssages`,
+      '/v3/grants/user%40example.com/messages',
+      `/v3/grants/${id}/messages%2Fsend`,
+      // A tail with a parameter, a literal cut short or run on, and case.
+      `/v3/grants/${id}/messages/m1`,
+      `/v3/grants/${id}/message`,
+      `/v3/grants/${id}/messagesx`,
+      `/v3/grants/${id}/Messages`,
+      `/v3/grants/${id}/messages/send/x`,
+    ];
+    for (const path of paths) {
+      const ours = match(path);
+      expect(
+        { route: ours.route, grantScoped: ours.grantScoped, grantSegment: ours.grantSegment },
+        path,
+      ).toEqual(reference(path));
+    }
+    expect(match(`/v3/grants/${id}/messages//`).route).toBe('other');
+    expect(match(`/v3/grants/${id}/messages/`)).toMatchObject({
+      route: '/v3/grants/{grant_id}/messages',
+      grantSegment: id,
+    });
+  });
+
   it.each([...V3_TEMPLATES, ...V2_TEMPLATES])('matches its own template: %s', (template) => {
     expect(match(instantiate(template)).route).toBe(template);
   });
