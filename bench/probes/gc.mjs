@@ -1,7 +1,10 @@
+/* global setTimeout */
 // Probe behind docs/span-export.md (issue 17), after `npm run build`. Loopback only.
-//   node bench/probes/gc.mjs <checkout> ['node flags']
-//   scavenges and mark-compacts (--trace-gc) of the sidecar built in <checkout> during 8 s at
-//   saturation; NOOTLP=1 for no OTLP endpoint.
+//   node bench/probes/gc.mjs <checkout|bare> ['node flags']
+//   scavenges and mark-compacts (--trace-gc) of the sidecar built in <checkout>, or of the
+//   benchmark's bare proxy, during 8 s at saturation; NOOTLP=1 for no OTLP endpoint. With
+//   '--trace-opt --trace-deopt' as the flags it counts the optimizing compiler's jobs and the
+//   deoptimizations in those 8 s instead (the JIT's waves: docs/span-export.md, eighth look).
 import { fileURLToPath } from 'node:url';
 // node gc.mjs <distDir> : runs sidecar with --trace-gc under 8s saturation, summarises
 import { spawn, execFileSync } from 'node:child_process';
@@ -39,25 +42,38 @@ const { freePort, waitHealthy } = await import(`${B}/proc.js`);
 const { benchSidecarEnv } = await import(`${B}/sidecar-env.js`);
 const proxyPort = await freePort();
 const adminPort = await freePort();
-const s = start(
-  [...(process.argv[3] ? process.argv[3].split(' ') : ['--trace-gc']), `${d}/dist/src/main.js`],
-  {
-    ...benchSidecarEnv({ upstream, proxyPort, adminPort }),
-    SIDECAR_LOG_LEVEL: 'warn',
-    ...(process.env.NOOTLP ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: otlp }),
-  },
-);
+const flags = process.argv[3] ? process.argv[3].split(' ') : ['--trace-gc'];
+const s =
+  d === 'bare'
+    ? start([...flags, `${B}/bare-proxy.js`, upstream])
+    : start([...flags, `${d}/dist/src/main.js`], {
+        ...benchSidecarEnv({ upstream, proxyPort, adminPort }),
+        SIDECAR_LOG_LEVEL: 'warn',
+        ...(process.env.NOOTLP ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: otlp }),
+      });
 let out = '';
 s.stdout.on('data', (x) => (out += x));
-await waitHealthy(adminPort);
+let port = proxyPort;
+if (d === 'bare') {
+  // The bare proxy prints {"port": N} among the traces.
+  while (!/^\{"port".*$/m.test(out)) await new Promise((r) => setTimeout(r, 50));
+  port = JSON.parse(/^\{"port".*$/m.exec(out)[0]).port;
+} else await waitHealthy(adminPort);
 const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';
-await autocannon({ url: `http://127.0.0.1:${proxyPort}` + path, connections: 32, duration: 2 });
+await autocannon({ url: `http://127.0.0.1:${port}` + path, connections: 32, duration: 2 });
 const mark = out.length;
 const r = await autocannon({
-  url: `http://127.0.0.1:${proxyPort}` + path,
+  url: `http://127.0.0.1:${port}` + path,
   connections: 32,
   duration: 8,
 });
+const traced = out.slice(mark).split('\n');
+const jit = {
+  optimized: traced.filter((l) => /completed (optimizing|compiling)/.test(l)).length,
+  deoptimized: traced.filter((l) => /bailout \(kind/.test(l)).length,
+};
+if (jit.optimized + jit.deoptimized > 0)
+  console.log(d, 'requests', r.requests.total, JSON.stringify(jit));
 const gc = out
   .slice(mark)
   .split('\n')
