@@ -18,6 +18,8 @@ const TICK_SHAPE = fileURLToPath(new URL('../../dist/src/util/tick-shape.js', im
 const BARE_PROXY = fileURLToPath(new URL('../../dist/bench/bare-proxy.js', import.meta.url));
 const V8_FLAGS = ['--allow-natives-syntax', '--expose-gc'];
 const dir = mkdtempSync(join(tmpdir(), 'tick-shape-'));
+/** Processes a control case may start before one shows the failure (see its comment). */
+const CONTROL_TRIES = 3;
 
 /**
  * The states of the feedback slots of nextTick's tick-object literal in a %DebugPrint of
@@ -86,9 +88,14 @@ describe('nextTick after the process idles through full garbage collections', ()
   writeFileSync(script, SCRIPT);
 
   it('goes megamorphic in a process that holds no tick object (the failure this guards)', async () => {
-    const states = literalStates(await run([...V8_FLAGS, script]));
-    // If this fails, this Node keeps the literal's maps by itself: the hold may be unneeded.
-    expect(states).toContain('MEGAMORPHIC');
+    // Not every process: here 5 runs of 120 kept the literal's maps through the collections (all
+    // its slots stayed MONOMORPHIC), with or without --retain-maps-for-n-gc=0. So up to three
+    // processes, and one must show it. If none does, this Node keeps the literal's maps by itself:
+    // the hold may be unneeded.
+    const seen: string[][] = [];
+    for (let i = 0; i < CONTROL_TRIES && !seen.some((s) => s.includes('MEGAMORPHIC')); i++)
+      seen.push(literalStates(await run([...V8_FLAGS, script])));
+    expect(seen.flat()).toContain('MEGAMORPHIC');
   });
 
   it('stays monomorphic once holdTickObjectShape() holds one', async () => {
@@ -183,17 +190,24 @@ describe('the sidecar and the benchmark baseline, after traffic and idle collect
 
   for (const held of [true, false]) {
     it(`leaves the bare proxy ${held ? 'on the fast path by default' : 'megamorphic with BARE_HOLD_TICK_SHAPE=0'}`, async () => {
-      const states = await feedbackAfterTraffic(
-        `bare-${held}`,
-        [BARE_PROXY, upstreamUrl],
-        held ? {} : { BARE_HOLD_TICK_SHAPE: '0' },
-        (out) => {
-          const port = /\{"port":(\d+)\}/.exec(out)?.[1];
-          return port ? `http://127.0.0.1:${port}` : undefined;
-        },
-      );
-      if (held) expect(states.every((s) => s === 'MONOMORPHIC')).toBe(true);
-      else expect(states).toContain('MEGAMORPHIC');
-    }, 60_000);
+      const once = (n: number) =>
+        feedbackAfterTraffic(
+          `bare-${held}-${n}`,
+          [BARE_PROXY, upstreamUrl],
+          held ? {} : { BARE_HOLD_TICK_SHAPE: '0' },
+          (out) => {
+            const port = /\{"port":(\d+)\}/.exec(out)?.[1];
+            return port ? `http://127.0.0.1:${port}` : undefined;
+          },
+        );
+      if (held) expect((await once(0)).every((s) => s === 'MONOMORPHIC')).toBe(true);
+      else {
+        // The control: up to three processes, as above.
+        const seen: string[][] = [];
+        for (let i = 0; i < CONTROL_TRIES && !seen.some((s) => s.includes('MEGAMORPHIC')); i++)
+          seen.push(await once(i));
+        expect(seen.flat()).toContain('MEGAMORPHIC');
+      }
+    }, 120_000);
   }
 });
