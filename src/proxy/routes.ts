@@ -84,9 +84,6 @@ function decode(seg: string): string {
   }
 }
 
-/** Templates under a grant: a 401 on them is the grant's. */
-const GRANT_PREFIX = '/v3/grants/{grant_id}/';
-
 /** Most segments a path may have and still match a template. */
 const MAX_SEGMENTS = 12;
 
@@ -138,60 +135,7 @@ export function createRouteMatcher(
     return node.param ? walk(node.param, path, i + 1, count) : undefined;
   };
 
-  /** The shared match of the template ending at `node`, made on its first match. */
-  const resultOf = (node: Node): RouteMatch => {
-    let shared = node.result;
-    if (!shared) {
-      const template = node.template!;
-      shared = node.result = {
-        route: template,
-        grantScoped: template.startsWith(GRANT_PREFIX),
-        grantSegment: undefined,
-        methods: routeMethodMask(template),
-        slot: node.slot,
-      };
-    }
-    return shared;
-  };
-
-  // Most calls are /v3/grants/{grant_id}/<literal segments>. For those, the path after the grant
-  // id is looked up whole, by its text, among the templates' literal tails (each also with the
-  // one trailing slash tolerated): one hashed lookup instead of a walk that compares each
-  // segment's characters in JavaScript (about 2,700 instructions a match; bench/probes). Only
-  // when no literal at /v3/grants/ has the grant id's length (`me` does), so that the id can
-  // only be the parameter, and when the path has no escape.
-  const grants = root.literals.get('v3')?.literals.get('grants');
-  const grantTails = new Map<string, Node>();
-  if (grants?.param) {
-    const collect = (node: Node, tail: string) => {
-      if (node.template !== undefined && tail !== '') {
-        grantTails.set(tail, node);
-        grantTails.set(`${tail}/`, node);
-      }
-      for (const [text, next] of node.literals) collect(next, `${tail}/${text}`);
-    };
-    collect(grants.param, '');
-  }
-  const GRANTS_AT = '/v3/grants/'.length;
-
   return function match(pathname: string): RouteMatch {
-    firstEscape = pathname.indexOf('%');
-    if (firstEscape < 0 && grants !== undefined && pathname.startsWith('/v3/grants/')) {
-      const idEnd = pathname.indexOf('/', GRANTS_AT);
-      if (idEnd > GRANTS_AT && grants.byLength[idEnd - GRANTS_AT] === undefined) {
-        const node = grantTails.get(pathname.slice(idEnd));
-        if (node !== undefined) {
-          const shared = resultOf(node);
-          return {
-            route: shared.route,
-            grantScoped: shared.grantScoped,
-            grantSegment: pathname.slice(GRANTS_AT, idEnd),
-            methods: shared.methods,
-            slot: shared.slot,
-          };
-        }
-      }
-    }
     // One trailing slash is tolerated; any other empty segment is not a Nylas path.
     const last =
       pathname.length > 1 && pathname.endsWith('/') ? pathname.length - 1 : pathname.length;
@@ -205,9 +149,20 @@ export function createRouteMatcher(
       if (end === last) break;
       at = end + 1;
     }
+    firstEscape = pathname.indexOf('%');
     const node = walk(root, pathname, 0, count);
     if (!node) return OTHER;
-    const shared = resultOf(node);
+    const template = node.template!;
+    let shared = node.result;
+    if (!shared) {
+      shared = node.result = {
+        route: template,
+        grantScoped: template.startsWith('/v3/grants/{grant_id}/'),
+        grantSegment: undefined,
+        methods: routeMethodMask(template),
+        slot: node.slot,
+      };
+    }
     if (node.grantIndex < 0) return shared;
     return {
       route: shared.route,
