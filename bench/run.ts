@@ -298,11 +298,9 @@ async function main() {
   if (before) await saturate(before.proxy + path, 1, 16);
   const ref = { rps: [] as number[], cpu: [] as number[], lat: [] as Percentiles[] };
   const cmp = { rps: [] as number[], cpu: [] as number[], lat: [] as Percentiles[] };
-  // The order turns by one each round, so no process is always measured first or last. The
-  // compared build (--compare) and nginx turn with the others. Measured always last in a round,
-  // the compared build read 3 and 5 % less CPU per request than the measured one, whichever of
-  // two builds it was (two 30-round runs with the builds swapped: docs/span-export.md, ninth
-  // look), and the comparison credited that to the build.
+  // The order turns by one each round, so no process is always measured first or last: the
+  // compared build (--compare) and nginx turn with the others. (They used to run last in every
+  // round; a build compared with itself this way pairs at 1.00, docs/span-export.md, ninth look.)
   type Slot = Target | 'compare' | 'nginx';
   const slots: Slot[] = ['direct', 'sidecar', 'bare'];
   if (before) slots.push('compare');

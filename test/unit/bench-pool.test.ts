@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pool } from '../../bench/pool.js';
+import { pairedCpu, pool } from '../../bench/pool.js';
 import { spread } from '../../bench/spread.js';
 
 const run = (cpu: number[], p50: number[]) => ({
@@ -47,5 +47,34 @@ describe('pooling benchmark runs', () => {
         ]),
       ),
     ).toEqual(['cpu_ratio']);
+  });
+
+  it('pairs the measured and the compared build round by round, over runs', () => {
+    const withCompare = (mine: number[], theirs: number[]) => ({
+      ...run(
+        mine,
+        mine.map(() => 0),
+      ),
+      compared_build: { cpu_ratio_over_bare: spread(theirs) },
+    });
+    const paired = pairedCpu([
+      { name: 'a', result: withCompare([1.1, 1.2], [1.0, 1.25]) },
+      { name: 'b', result: withCompare([0.9], [1.0]) },
+    ])!;
+    expect(paired.ratio.rounds).toBe(3);
+    expect(paired.ratio.values.map((v) => Number(v.toFixed(3)))).toEqual([1.1, 0.96, 0.9]);
+    expect(Number(paired.ratio.median.toFixed(3))).toBe(0.96);
+    expect(paired.dearer).toBe(1);
+    // A run without a compared build: nothing to pair.
+    expect(pairedCpu([{ name: 'c', result: run([1], [0]) }])).toBeUndefined();
+    // Rounds that do not line up are named, not paired wrongly.
+    expect(() =>
+      pairedCpu([
+        {
+          name: 'd.json',
+          result: { ...run([1, 2], [0, 0]), compared_build: { cpu_ratio_over_bare: spread([1]) } },
+        },
+      ]),
+    ).toThrow(/^d\.json: the two builds' CPU rounds do not pair up/);
   });
 });
