@@ -300,7 +300,8 @@ async function main() {
   const cmp = { rps: [] as number[], cpu: [] as number[], lat: [] as Percentiles[] };
   // The order turns by one each round, so no process is always measured first or last: the
   // compared build (--compare) and nginx turn with the others. (They used to run last in every
-  // round; a build compared with itself this way pairs at 1.00, docs/span-export.md, ninth look.)
+  // round. With the rotation, a build compared with itself pairs at 1.00 round by round:
+  // docs/span-export.md, ninth look.)
   type Slot = Target | 'compare' | 'nginx';
   const slots: Slot[] = ['direct', 'sidecar', 'bare'];
   if (before) slots.push('compare');
