@@ -56,7 +56,10 @@ s.stdout.on('data', (x) => (out += x));
 let port = proxyPort;
 if (d === 'bare') {
   // The bare proxy prints {"port": N} among the traces.
-  while (!/^\{"port".*$/m.test(out)) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; !/^\{"port".*$/m.test(out); i++) {
+    if (s.exitCode !== null || i > 200) throw new Error(`the bare proxy did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   port = JSON.parse(/^\{"port".*$/m.exec(out)[0]).port;
 } else await waitHealthy(adminPort);
 const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';

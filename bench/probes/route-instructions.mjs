@@ -5,44 +5,25 @@
 //     benchmark's shape; escape-includes / escape-regex: the path check for dots, backslashes,
 //     NULs and escapes done with four `includes` (as src/proxy/server.ts does) or one regular
 //     expression. Prints instructions per call (docs/span-export.md, eighth look).
-/* global Buffer, setTimeout */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+/* global Buffer */
 import { fileURLToPath } from 'node:url';
+import { countRound, isCallgrindChild, underCallgrind } from './callgrind-loop.mjs';
 
 const mode = process.argv[2] ?? 'match';
 const root = process.argv[3] ?? fileURLToPath(new URL('../..', import.meta.url));
 const CALLS = 100_000;
 
-if (process.env.ROUTE_INSTRUCTIONS_CHILD === undefined) {
+if (!isCallgrindChild('route-instructions')) {
   if (!['match', 'escape-includes', 'escape-regex'].includes(mode)) {
     console.error('usage: route-instructions.mjs [match|escape-includes|escape-regex] [checkout]');
     process.exit(2);
   }
-  const work = mkdtempSync(`${tmpdir()}/route-instructions-`);
-  const run = spawnSync(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      '--smc-check=all-non-file',
-      `--callgrind-out-file=${work}/route.%p`,
-      process.execPath,
-      fileURLToPath(import.meta.url),
-      mode,
-      root,
-    ],
-    { cwd: work, env: { ...process.env, ROUTE_INSTRUCTIONS_CHILD: '1' }, encoding: 'utf8' },
-  );
-  // The dump taken after the counters were zeroed (callgrind_control -z, then -d).
-  const dump = readdirSync(work).find((f) => /^route\.\d+\.1$/.test(f));
-  if (run.status !== 0 || !dump) {
-    console.error(`callgrind run failed (${run.status}): ${run.stderr.slice(-2000)}`);
-    process.exit(1);
-  }
-  const ir = Number(/^summary: (\d+)/m.exec(readFileSync(`${work}/${dump}`, 'utf8'))?.[1]);
+  const { ir, done } = underCallgrind('route-instructions', fileURLToPath(import.meta.url), [
+    mode,
+    root,
+  ]);
   console.log(`${mode} ${root}: ${(ir / CALLS).toFixed(0)} instructions a call`);
-  rmSync(work, { recursive: true, force: true });
+  done();
   process.exit(0);
 }
 
@@ -66,12 +47,6 @@ let n = 0;
 const loop = (k) => {
   for (let i = 0; i < k; i++) n += f(paths[i & 255]);
 };
-// Warm, with pauses so that the optimizing compiler finishes; then one counted round.
-for (let r = 0; r < 6; r++) {
-  loop(50_000);
-  await new Promise((r) => setTimeout(r, 100));
-}
-execFileSync('callgrind_control', ['-z', String(process.pid)], { stdio: 'ignore' });
-loop(CALLS);
-execFileSync('callgrind_control', ['-d', String(process.pid)], { stdio: 'ignore' });
+// Warm (six rounds of 50,000 with pauses), then one counted round of CALLS.
+await countRound(() => loop(CALLS), { warm: () => loop(50_000) });
 if (n < 0) console.log(n);

@@ -9,54 +9,38 @@
 // the counters are zeroed, one round of 51,200 spans is counted, and they are dumped. Unlike
 // instructions.mjs, nothing here depends on which JIT tiers a long-running process happened to
 // reach: two runs of one build agree within about 2 %.
-/* global Buffer, performance, setTimeout */
+/* global Buffer, performance */
 import { spanFixture } from './span-fixture.mjs';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { countRound, isCallgrindChild, underCallgrind } from './callgrind-loop.mjs';
 
 const mode = process.argv[2] ?? 'write';
 const root = process.argv[3] ?? fileURLToPath(new URL('../..', import.meta.url));
 const SPANS = 51_200;
 
-if (process.env.SPAN_INSTRUCTIONS_CHILD === undefined) {
+if (!isCallgrindChild('span-instructions')) {
   if (mode !== 'write' && mode !== 'startend') {
     console.error('usage: span-instructions.mjs [write|startend] [checkout]');
     process.exit(2);
   }
-  const work = mkdtempSync(`${tmpdir()}/span-instructions-`);
-  const run = spawnSync(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      '--smc-check=all-non-file',
-      `--callgrind-out-file=${work}/span.%p`,
-      process.execPath,
-      '--perf-basic-prof',
-      fileURLToPath(import.meta.url),
-      mode,
-      root,
-    ],
-    { cwd: work, env: { ...process.env, SPAN_INSTRUCTIONS_CHILD: '1' }, encoding: 'utf8' },
+  const { ir, dumpPath, pid, done } = underCallgrind(
+    'span-instructions',
+    fileURLToPath(import.meta.url),
+    [mode, root],
+    ['--perf-basic-prof'],
   );
-  const dump = readdirSync(work).find((f) => /^span\.\d+\.\d+$/.test(f));
-  if (run.status !== 0 || !dump) {
-    console.error(`callgrind run failed (${run.status}): ${run.stderr.slice(-2000)}`);
-    process.exit(1);
-  }
-  const ir = Number(/^summary: (\d+)/m.exec(readFileSync(`${work}/${dump}`, 'utf8'))?.[1]);
   console.log(`${mode} ${root}: ${(ir / SPANS).toFixed(0)} instructions a span`);
   if (process.env.KEEP) {
     rmSync(process.env.KEEP, { recursive: true, force: true });
     mkdirSync(process.env.KEEP, { recursive: true });
-    copyFileSync(`${work}/${dump}`, `${process.env.KEEP}/span.callgrind`);
-    copyFileSync(`/tmp/perf-${dump.split('.')[1]}.map`, `${process.env.KEEP}/span.map`);
+    copyFileSync(dumpPath, `${process.env.KEEP}/span.callgrind`);
+    copyFileSync(`/tmp/perf-${pid}.map`, `${process.env.KEEP}/span.map`);
     console.log(
       `dump in ${process.env.KEEP}: node bench/probes/callgrind-self.mjs ${process.env.KEEP}/span.callgrind ${SPANS}`,
     );
   }
-  rmSync(work, { recursive: true, force: true });
+  done();
   process.exit(0);
 }
 
@@ -93,10 +77,4 @@ const write = (batches) => {
   }
 };
 const round = mode === 'write' ? () => write(SPANS / 512) : () => startEnd(SPANS);
-for (let i = 0; i < 6; i++) {
-  round();
-  await new Promise((r) => setTimeout(r, 1500));
-}
-execFileSync('callgrind_control', ['-z', String(process.pid)], { stdio: 'ignore' });
-round();
-execFileSync('callgrind_control', ['-d', String(process.pid)], { stdio: 'ignore' });
+await countRound(round, { pauseMs: 1500 });
