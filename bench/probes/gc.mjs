@@ -5,6 +5,9 @@
 //   benchmark's bare proxy, during 8 s at saturation; NOOTLP=1 for no OTLP endpoint. With
 //   '--trace-opt --trace-deopt' as the flags it counts the optimizing compiler's jobs and the
 //   deoptimizations in those 8 s instead (the JIT's waves: docs/span-export.md, eighth look).
+//   PHASES=n [SECS=s] runs n phases of s seconds (10) at saturation after the 2 s warm-up and
+//   prints each one's requests, JIT jobs and deoptimizations (with the flags above) and
+//   scavenges: how long a process takes to settle (docs/span-export.md, tenth look).
 import { fileURLToPath } from 'node:url';
 // node gc.mjs <distDir> : runs sidecar with --trace-gc under 8s saturation, summarises
 import { spawn, execFileSync } from 'node:child_process';
@@ -64,17 +67,37 @@ if (d === 'bare') {
 } else await waitHealthy(adminPort);
 const path = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a/messages?limit=5';
 await autocannon({ url: `http://127.0.0.1:${port}` + path, connections: 32, duration: 2 });
+const jitOf = (lines) => ({
+  optimized: lines.filter((l) => /completed (optimizing|compiling)/.test(l)).length,
+  deoptimized: lines.filter((l) => /bailout \(kind/.test(l)).length,
+});
+if (process.env.PHASES) {
+  const secs = Number(process.env.SECS ?? 10);
+  for (let ph = 1; ph <= Number(process.env.PHASES); ph++) {
+    const from = out.length;
+    const r = await autocannon({
+      url: `http://127.0.0.1:${port}` + path,
+      connections: 32,
+      duration: secs,
+    });
+    const lines = out.slice(from).split('\n');
+    const phase = {
+      seconds: [2 + (ph - 1) * secs, 2 + ph * secs],
+      requests: r.requests.total,
+      ...jitOf(lines),
+      scavenges: lines.filter((l) => /Scavenge/.test(l)).length,
+    };
+    console.log(d, JSON.stringify(phase));
+  }
+  process.exit(0);
+}
 const mark = out.length;
 const r = await autocannon({
   url: `http://127.0.0.1:${port}` + path,
   connections: 32,
   duration: 8,
 });
-const traced = out.slice(mark).split('\n');
-const jit = {
-  optimized: traced.filter((l) => /completed (optimizing|compiling)/.test(l)).length,
-  deoptimized: traced.filter((l) => /bailout \(kind/.test(l)).length,
-};
+const jit = jitOf(out.slice(mark).split('\n'));
 if (jit.optimized + jit.deoptimized > 0)
   console.log(d, 'requests', r.requests.total, JSON.stringify(jit));
 const gc = out
