@@ -1,9 +1,12 @@
 // Pools the per-round figures of several benchmark runs of one build, so that a target is judged
 // on all their rounds together rather than on one run's median:
-//   node dist/bench/pool.js <run.json> <run.json> ...   (files written by npm run bench -- --out)
+//   node dist/bench/pool.js [--skip-rounds K] <run.json> <run.json> ...
+//   (files written by npm run bench -- --out)
 // Each figure is pooled over the runs' rounds: median, bootstrap 95% interval, min and max. For
 // runs made with --compare it also prints the measured build's CPU per request over the compared
-// build's, paired round by round.
+// build's, paired round by round. --skip-rounds K leaves out each run's first K rounds of every
+// figure: for runs from before the benchmark's warm-up was long enough for the JIT to settle
+// (docs/span-export.md, tenth look).
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { spread, type Spread } from './spread.js';
@@ -21,6 +24,7 @@ interface RunFile {
  */
 export function pairedCpu(
   runs: { name: string; result: RunFile }[],
+  skip = 0,
 ): { ratio: Spread; dearer: number } | undefined {
   const ratios: number[] = [];
   for (const { name, result } of runs) {
@@ -29,13 +33,18 @@ export function pairedCpu(
     if (theirs === undefined) return undefined;
     if (mine === undefined || mine.length !== theirs.length)
       throw new Error(`${name}: the two builds' CPU rounds do not pair up`);
-    mine.forEach((m, i) => ratios.push(m / theirs[i]!));
+    mine.forEach((m, i) => {
+      if (i >= skip) ratios.push(m / theirs[i]!);
+    });
   }
   return { ratio: spread(ratios), dearer: ratios.filter((r) => r > 1).length };
 }
 
-/** The rounds of every run, figure by figure (the figures all the runs have). */
-export function pool(runs: { name: string; result: RunFile }[]): Record<string, Spread> {
+/**
+ * The rounds of every run, figure by figure (the figures all the runs have), each run's first
+ * `skip` rounds left out.
+ */
+export function pool(runs: { name: string; result: RunFile }[], skip = 0): Record<string, Spread> {
   const byFigure = new Map<string, number[]>();
   runs.forEach(({ name, result }, i) => {
     const figures = result.over_bare_proxy_by_round;
@@ -45,8 +54,13 @@ export function pool(runs: { name: string; result: RunFile }[]): Record<string, 
         throw new Error(
           `${name}: ${figure} has no per-round values (a run from before they were kept)`,
         );
-      if (i === 0) byFigure.set(figure, [...s.values]);
-      else byFigure.get(figure)?.push(...s.values);
+      if (s.values.length <= skip)
+        throw new Error(
+          `${name}: ${figure} has ${s.values.length} rounds, none left after skipping ${skip}`,
+        );
+      const kept = s.values.slice(skip);
+      if (i === 0) byFigure.set(figure, kept);
+      else byFigure.get(figure)?.push(...kept);
     }
     for (const figure of [...byFigure.keys()]) if (!(figure in figures)) byFigure.delete(figure);
   });
@@ -54,9 +68,17 @@ export function pool(runs: { name: string; result: RunFile }[]): Record<string, 
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const files = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  const at = argv.indexOf('--skip-rounds');
+  const skipText = at >= 0 ? (argv[at + 1] ?? '') : '0';
+  const files = at >= 0 ? argv.filter((_, i) => i !== at && i !== at + 1) : argv;
+  if (!/^\d+$/.test(skipText)) {
+    console.error(`--skip-rounds takes a whole number of rounds, got "${skipText}"`);
+    process.exit(2);
+  }
+  const skip = Number(skipText);
   if (files.length === 0) {
-    console.error('usage: node dist/bench/pool.js <run.json> [<run.json> ...]');
+    console.error('usage: node dist/bench/pool.js [--skip-rounds K] <run.json> [<run.json> ...]');
     process.exit(2);
   }
   try {
@@ -64,14 +86,16 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       name,
       result: JSON.parse(readFileSync(name, 'utf8')) as RunFile,
     }));
-    const pooled = pool(runs);
+    const pooled = pool(runs, skip);
     const f = (x: number) => (Math.abs(x) < 10 ? x.toFixed(3) : x.toFixed(1));
-    console.log(`${files.length} runs pooled, per round over the bare proxy:`);
+    console.log(
+      `${files.length} runs pooled${skip ? `, each run's first ${skip} rounds left out` : ''}, per round over the bare proxy:`,
+    );
     for (const [figure, s] of Object.entries(pooled))
       console.log(
         `  ${figure.padEnd(18)} median ${f(s.median)}  [95% CI ${f(s.ci95[0])} to ${f(s.ci95[1])}]  min ${f(s.min)}  max ${f(s.max)}  (${s.rounds} rounds)`,
       );
-    const paired = pairedCpu(runs);
+    const paired = pairedCpu(runs, skip);
     if (paired)
       console.log(
         `measured build over the compared build, CPU per request by round: median ${f(paired.ratio.median)}  [95% CI ${f(paired.ratio.ci95[0])} to ${f(paired.ratio.ci95[1])}]; dearer in ${paired.dearer} of ${paired.ratio.rounds} rounds`,

@@ -6,8 +6,8 @@
 //   '--trace-opt --trace-deopt' as the flags it counts the optimizing compiler's jobs and the
 //   deoptimizations in those 8 s instead (the JIT's waves: docs/span-export.md, eighth look).
 //   PHASES=n [SECS=s] runs n phases of s seconds (10) at saturation after the 2 s warm-up and
-//   prints each one's requests, JIT jobs and deoptimizations (with the flags above) and
-//   scavenges: how long a process takes to settle (docs/span-export.md, tenth look).
+//   prints each one's requests, CPU per request, JIT jobs and deoptimizations (with the flags
+//   above), scavenges and full collections (with --trace-gc): how long a process takes to settle (docs/span-export.md, tenth look).
 import { fileURLToPath } from 'node:url';
 // node gc.mjs <distDir> : runs sidecar with --trace-gc under 8s saturation, summarises
 import { spawn, execFileSync } from 'node:child_process';
@@ -43,6 +43,7 @@ const d = process.argv[2];
 // The benchmark's own helpers (built into dist/bench by `npm run build`).
 const { freePort, waitHealthy } = await import(`${B}/proc.js`);
 const { benchSidecarEnv } = await import(`${B}/sidecar-env.js`);
+const { cpuSeconds } = await import(`${B}/proc.js`);
 const proxyPort = await freePort();
 const adminPort = await freePort();
 const flags = process.argv[3] ? process.argv[3].split(' ') : ['--trace-gc'];
@@ -75,6 +76,7 @@ if (process.env.PHASES) {
   const secs = Number(process.env.SECS ?? 10);
   for (let ph = 1; ph <= Number(process.env.PHASES); ph++) {
     const from = out.length;
+    const cpu0 = cpuSeconds(s.pid);
     const r = await autocannon({
       url: `http://127.0.0.1:${port}` + path,
       connections: 32,
@@ -84,8 +86,12 @@ if (process.env.PHASES) {
     const phase = {
       seconds: [2 + (ph - 1) * secs, 2 + ph * secs],
       requests: r.requests.total,
+      cpu_us_per_request: Number(
+        (((cpuSeconds(s.pid) - cpu0) / r.requests.total) * 1e6).toFixed(1),
+      ),
       ...jitOf(lines),
       scavenges: lines.filter((l) => /Scavenge/.test(l)).length,
+      mark_compacts: lines.filter((l) => /Mark-Compact|Mark-sweep/.test(l)).length,
     };
     console.log(d, JSON.stringify(phase));
   }

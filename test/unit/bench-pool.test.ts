@@ -77,4 +77,29 @@ describe('pooling benchmark runs', () => {
       ]),
     ).toThrow(/^d\.json: the two builds' CPU rounds do not pair up/);
   });
+
+  it("leaves out each run's first rounds when asked (runs measured before the JIT settled)", () => {
+    const a = run([1.5, 1.4, 1.05, 1.06], [9, 9, 0.01, 0.02]);
+    const b = run([1.3, 1.0, 1.02], [9, 0.03, 0.04]);
+    const runs = [
+      { name: 'a', result: a },
+      { name: 'b', result: b },
+    ];
+    const all = pool(runs);
+    expect(all.cpu_ratio!.rounds).toBe(7);
+    const late = pool(runs, 1);
+    expect(late.cpu_ratio!.values).toEqual([1.4, 1.05, 1.06, 1.0, 1.02]);
+    expect(late.p50_ms!.values).toEqual([9, 0.01, 0.02, 0.03, 0.04]);
+    expect(pool(runs, 2).cpu_ratio!.values).toEqual([1.05, 1.06, 1.02]);
+    expect(pool(runs, 2).cpu_ratio!.median).toBe(1.05);
+    // A run with no round left is named, not pooled as empty.
+    expect(() => pool(runs, 3)).toThrow(/^b: cpu_ratio has 3 rounds, none left after skipping 3/);
+    const withCompare = {
+      ...run([1.2, 1.1], [0, 0]),
+      compared_build: { cpu_ratio_over_bare: spread([1.0, 1.0]) },
+    };
+    const paired = pairedCpu([{ name: 'c', result: withCompare }], 1)!;
+    expect(paired.ratio.rounds).toBe(1);
+    expect(Number(paired.ratio.median.toFixed(3))).toBe(1.1);
+  });
 });
