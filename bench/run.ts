@@ -54,9 +54,9 @@ const numberArg = (name: string, fallback: number, whole: boolean) => {
 };
 const WARM_UP_SECONDS = numberArg('--warm-up-seconds', quick ? 2 : 20, false);
 // Then this many saturation rounds, alternating as the measured ones do, are run and left out.
-// In seven runs of 20 to 30 rounds without them, the first five rounds' median CPU ratio was above the
-// other rounds' in every run, the JIT settled or not (docs/span-export.md, tenth look): a process
-// is judged at steady state, as a benchmark harness's warm-up iterations do.
+// In seven runs of 20 to 30 rounds without them, leaving out the first five rounds lowered the
+// run's median CPU ratio in six, with a 20 s warm-up too (docs/span-export.md, tenth look): a
+// process is judged at steady state, as a benchmark harness's warm-up iterations do.
 const WARM_UP_ROUNDS = numberArg('--warm-up-rounds', quick ? 0 : 5, true);
 const compareDir = arg('--compare');
 /** Every NAME=VALUE given after `name`. */
