@@ -39,10 +39,7 @@ const outFile = args.includes('--out')
 // drifts by tens of percent over minutes, and a per-round ratio of neighbours cancels most of it.
 const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const ROUNDS = Number(arg('--rounds')) || (quick ? 4 : 10);
-// Each proxy runs this long at saturation before the first round. V8 is still compiling for
-// 10 to 15 s of saturation (the sidecar has nearly twice as many functions as the bare proxy
-// to optimize), and that compiling is CPU of the process: measured from the first second, the first
-// rounds charged it to the sidecar's requests (docs/span-export.md, tenth look).
+/** A number given as `name N`, or `fallback`; anything else ends the run with a one-line error. */
 const numberArg = (name: string, fallback: number, whole: boolean) => {
   const v = arg(name);
   if (v === undefined) return fallback;
@@ -52,6 +49,10 @@ const numberArg = (name: string, fallback: number, whole: boolean) => {
   }
   return Number(v);
 };
+// Each proxy runs this long at saturation before the first round. V8 is still compiling for
+// 10 to 15 s of saturation (the sidecar has nearly twice as many functions as the bare proxy to
+// optimize), and that compiling is CPU of the process: rounds measured meanwhile would charge it
+// to the requests (docs/span-export.md, tenth look).
 const WARM_UP_SECONDS = numberArg('--warm-up-seconds', quick ? 2 : 20, false);
 // Then this many saturation rounds, alternating as the measured ones do, are run and left out.
 // In seven runs of 20 to 30 rounds without them, leaving out the first five rounds lowered the
