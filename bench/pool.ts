@@ -5,8 +5,8 @@
 // Each figure is pooled over the runs' rounds: median, bootstrap 95% interval, min and max. For
 // runs made with --compare it also prints the measured build's CPU per request over the compared
 // build's, paired round by round. --skip-rounds K leaves out each run's first K rounds of every
-// figure: for runs from before the benchmark's warm-up was long enough for the JIT to settle
-// (docs/span-export.md, tenth look).
+// figure: for runs made before the benchmark left out warm-up rounds of its own, whose first
+// rounds read dearer (docs/span-export.md, tenth look).
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { spread, type Spread } from './spread.js';

@@ -31,29 +31,35 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const soakSeconds = Number(args[args.indexOf('--soak-seconds') + 1] ?? NaN) || (quick ? 20 : 60);
 const outFile = args.includes('--out')
   ? args[args.indexOf('--out') + 1]!
   : join(root, 'bench', 'results', 'latest.json');
 // Many short alternating rounds rather than a few long ones: on a shared VM the machine's speed
 // drifts by tens of percent over minutes, and a per-round ratio of neighbours cancels most of it.
 const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-const ROUNDS = Number(arg('--rounds')) || (quick ? 4 : 10);
-/** A number given as `name N`, or `fallback`; anything else ends the run with a one-line error. */
-const numberArg = (name: string, fallback: number, whole: boolean) => {
+/**
+ * A number given as `name N`, or `fallback`; anything else, or less than `min`, ends the run with
+ * a one-line error naming the option.
+ */
+const numberArg = (name: string, fallback: number, whole: boolean, min = 0) => {
   const v = arg(name);
   if (v === undefined) return fallback;
-  if (!(whole ? /^\d+$/ : /^\d+(\.\d+)?$/).test(v)) {
-    console.error(`${name} takes a ${whole ? 'whole number' : 'number'}, got "${v}"`);
+  if (!(whole ? /^\d+$/ : /^\d+(\.\d+)?$/).test(v) || Number(v) < min) {
+    console.error(
+      `${name} takes a ${whole ? 'whole number' : 'number'} of at least ${min}, got "${v}"`,
+    );
     process.exit(2);
   }
   return Number(v);
 };
+const ROUNDS = numberArg('--rounds', quick ? 4 : 10, true, 1);
+const soakSeconds = numberArg('--soak-seconds', quick ? 20 : 60, false, 1);
 // Each proxy runs this long at saturation before the first round. V8 is still compiling for
 // 10 to 15 s of saturation (the sidecar has nearly twice as many functions as the bare proxy to
 // optimize), and that compiling is CPU of the process: rounds measured meanwhile would charge it
 // to the requests (docs/span-export.md, tenth look).
-const WARM_UP_SECONDS = numberArg('--warm-up-seconds', quick ? 2 : 20, false);
+// At least 1 s: the connection pools are filled then.
+const WARM_UP_SECONDS = numberArg('--warm-up-seconds', quick ? 2 : 20, false, 1);
 // Then this many saturation rounds, alternating as the measured ones do, are run and left out.
 // In seven runs of 20 to 30 rounds without them, leaving out the first five rounds lowered the
 // run's median CPU ratio in six, with a 20 s warm-up too (docs/span-export.md, tenth look): a
@@ -319,7 +325,7 @@ async function main() {
   );
   await saturate(targets.direct + path, 1, 16);
   for (const url of [targets.bare, targets.sidecar, before?.proxy])
-    if (url) await saturate(url + path, Math.max(1, WARM_UP_SECONDS));
+    if (url) await saturate(url + path, WARM_UP_SECONDS);
   if (nginx) await saturate(nginx.url + path, 1, 16);
   const ref = { rps: [] as number[], cpu: [] as number[], lat: [] as Percentiles[] };
   const cmp = { rps: [] as number[], cpu: [] as number[], lat: [] as Percentiles[] };

@@ -7,7 +7,8 @@
 //   deoptimizations in those 8 s instead (the JIT's waves: docs/span-export.md, eighth look).
 //   PHASES=n [SECS=s] runs n phases of s seconds (10) at saturation after the 2 s warm-up and
 //   prints each one's requests, CPU per request, JIT jobs and deoptimizations (with the flags
-//   above), scavenges and full collections (with --trace-gc): how long a process takes to settle (docs/span-export.md, tenth look).
+//   above), scavenges and full collections (with --trace-gc): how long a process takes to
+//   settle (docs/span-export.md, tenth look).
 import { fileURLToPath } from 'node:url';
 // node gc.mjs <distDir> : runs sidecar with --trace-gc under 8s saturation, summarises
 import { spawn, execFileSync } from 'node:child_process';
@@ -74,6 +75,10 @@ const jitOf = (lines) => ({
 });
 if (process.env.PHASES) {
   const secs = Number(process.env.SECS ?? 10);
+  if (!/^\d+$/.test(process.env.PHASES) || !(secs > 0)) {
+    console.error(`PHASES takes a whole number and SECS a number of seconds above 0`);
+    process.exit(2);
+  }
   for (let ph = 1; ph <= Number(process.env.PHASES); ph++) {
     const from = out.length;
     const cpu0 = cpuSeconds(s.pid);

@@ -78,7 +78,7 @@ describe('pooling benchmark runs', () => {
     ).toThrow(/^d\.json: the two builds' CPU rounds do not pair up/);
   });
 
-  it("leaves out each run's first rounds when asked (runs measured before the JIT settled)", () => {
+  it("leaves out each run's first rounds when asked (runs made before the warm-up rounds)", () => {
     const a = run([1.5, 1.4, 1.05, 1.06], [9, 9, 0.01, 0.02]);
     const b = run([1.3, 1.0, 1.02], [9, 0.03, 0.04]);
     const runs = [
