@@ -2,7 +2,7 @@
 // undici proxy, in the same run, alternating. Loopback only; bounded in time.
 //
 //   npm run bench -- [--quick] [--rounds N] [--warm-up-seconds N] [--warm-up-rounds N]
-//                    [--soak-seconds N] [--out FILE] [--compare DIR] [--env NAME=VALUE]...
+//                    [--processes N] [--soak-seconds N] [--out FILE] [--compare DIR] [--env NAME=VALUE]...
 //                    [--compare-env NAME=VALUE]...
 //   npm run bench -- --grants 1000000 [--grants-max-seconds N] [--grants-old-ref REF]
 //   (the grants pollers only, old and new side by side)
@@ -23,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { buildOld, printGrantsPhase, runGrantsPhase } from './grants.js';
 import { downloads, fixedRate, saturate, type Percentiles } from './load.js';
 import { spread } from './spread.js';
+import { medianByPair, shareRounds } from './pairs.js';
 import { benchSidecarEnv } from './sidecar-env.js';
 import { freePort, hasTaskset, cpuSeconds } from './proc.js';
 import { exemplarProblem, parseExemplars, type Exemplar } from './exemplars.js';
@@ -65,6 +66,18 @@ const WARM_UP_SECONDS = numberArg('--warm-up-seconds', quick ? 2 : 20, false, 1)
 // run's median CPU ratio in six, with a 20 s warm-up too (docs/span-export.md, tenth look): a
 // process is judged at steady state, as a benchmark harness's warm-up iterations do.
 const WARM_UP_ROUNDS = numberArg('--warm-up-rounds', quick ? 0 : 5, true);
+// The saturation rounds are shared among this many pairs of proxy processes, one after the other
+// (each warmed up as above): by default one pair for every 10 rounds. What a process is dealt for
+// its life (where its code and heap land, what V8 optimizes when) moved one build's run median
+// from 1.02× to 1.16× across runs of one process pair each (docs/span-export.md, ninth and tenth
+// looks); with several pairs, one run's figure is no longer one pair's luck.
+const PROCESSES = numberArg('--processes', Math.max(1, Math.floor(ROUNDS / 10)), true, 1);
+if (PROCESSES > ROUNDS) {
+  console.error(`--processes takes at most the number of rounds (${ROUNDS}), got "${PROCESSES}"`);
+  process.exit(2);
+}
+/** Measured rounds by pair of processes: 30 rounds over 3 pairs, 10 each; 10 over 3, 4, 3, 3. */
+const ROUNDS_BY_PAIR = shareRounds(ROUNDS, PROCESSES);
 const compareDir = arg('--compare');
 /** Every NAME=VALUE given after `name`. */
 function envArgs(name: string): Record<string, string> {
@@ -286,19 +299,23 @@ async function main() {
   const sink = await startOtlpSink();
   const up = await startNode(join(here, 'upstream.js'), []);
   const upstream = `http://127.0.0.1:${(JSON.parse(up.line) as { port: number }).port}`;
-  const bare = await startNode(join(here, 'bare-proxy.js'), [upstream]);
-  const bareUrl = `http://127.0.0.1:${(JSON.parse(bare.line) as { port: number }).port}`;
-  const sidecar = await startSidecar(upstream, sink.url, sidecarExtraEnv);
-  const beforeSink = compareDir ? await startOtlpSink() : undefined;
-  const before =
+  const startBare = async () => {
+    const b = await startNode(join(here, 'bare-proxy.js'), [upstream]);
+    return { ...b, url: `http://127.0.0.1:${(JSON.parse(b.line) as { port: number }).port}` };
+  };
+  const startCompared = () =>
     compareDir && beforeSink
-      ? await startSidecar(
+      ? startSidecar(
           upstream,
           beforeSink.url,
           compareExtraEnv,
           join(compareDir, 'dist', 'src', 'main.js'),
         )
-      : undefined;
+      : Promise.resolve(undefined);
+  let bare = await startBare();
+  let sidecar = await startSidecar(upstream, sink.url, sidecarExtraEnv);
+  const beforeSink = compareDir ? await startOtlpSink() : undefined;
+  let before = await startCompared();
   const envText = (e: Record<string, string>) =>
     Object.keys(e).length === 0
       ? ''
@@ -315,17 +332,50 @@ async function main() {
   if (nginx) console.log('Reference: nginx on core 0 as well.');
   const grantPath = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a';
   const path = `${grantPath}/messages?limit=5`;
-  const targets = { direct: upstream, bare: bareUrl, sidecar: sidecar.proxy } as const;
-  type Target = keyof typeof targets;
+  type Target = 'direct' | 'bare' | 'sidecar';
+  const targets: Record<Target, string> = {
+    direct: upstream,
+    bare: bare.url,
+    sidecar: sidecar.proxy,
+  };
   const pidOf: Partial<Record<Target, number>> = { bare: bare.pid, sidecar: sidecar.pid };
+  /** Requests proxied by the sidecars (measured and compared) stopped before the last pair. */
+  let proxiedByStopped = 0;
+  let comparedProxiedByStopped = 0;
 
-  // Warm-up: connection pools, and the JIT until it settles (WARM_UP_SECONDS) for the proxies.
+  /**
+   * Stops the proxies (the sidecars gracefully: they flush their spans first) and starts new ones
+   * for the next block of rounds. The upstream, nginx and the OTLP receivers stay.
+   */
+  const restartProxies = async () => {
+    proxiedByStopped += await proxiedRequests(sidecar.admin);
+    await stopGracefully(sidecar.child);
+    if (before) {
+      comparedProxiedByStopped += await proxiedRequests(before.admin);
+      await stopGracefully(before.child);
+    }
+    await stopGracefully(bare.child);
+    bare = await startBare();
+    sidecar = await startSidecar(upstream, sink.url, sidecarExtraEnv);
+    before = await startCompared();
+    targets.bare = bare.url;
+    targets.sidecar = sidecar.proxy;
+    pidOf.bare = bare.pid;
+    pidOf.sidecar = sidecar.pid;
+  };
+
+  // Warm-up: connection pools, and the JIT until it settles (WARM_UP_SECONDS) for the proxies;
+  // again for each new pair of processes.
   console.log(
-    `warming up: ${WARM_UP_SECONDS} s at saturation for each proxy, then ${WARM_UP_ROUNDS} rounds left out`,
+    `warming up: ${WARM_UP_SECONDS} s at saturation for each proxy, then ${WARM_UP_ROUNDS} rounds left out` +
+      (PROCESSES > 1 ? `, for each of ${PROCESSES} pairs of proxy processes in turn` : ''),
   );
   await saturate(targets.direct + path, 1, 16);
-  for (const url of [targets.bare, targets.sidecar, before?.proxy])
-    if (url) await saturate(url + path, WARM_UP_SECONDS);
+  const warmUpProxies = async () => {
+    for (const url of [targets.bare, targets.sidecar, before?.proxy])
+      if (url) await saturate(url + path, WARM_UP_SECONDS);
+  };
+  await warmUpProxies();
   if (nginx) await saturate(nginx.url + path, 1, 16);
   const ref = { rps: [] as number[], cpu: [] as number[], lat: [] as Percentiles[] };
   const cmp = { rps: [] as number[], cpu: [] as number[], lat: [] as Percentiles[] };
@@ -343,8 +393,13 @@ async function main() {
   const sat: Record<Target, number[]> = { direct: [], bare: [], sidecar: [] };
   const cpuPerReq: Record<'bare' | 'sidecar', number[]> = { bare: [], sidecar: [] };
   const receiverCpuPerReq: number[] = [];
-  for (let r = 0; r < WARM_UP_ROUNDS + ROUNDS; r++) {
-    if (r === WARM_UP_ROUNDS && r > 0) console.log(`${WARM_UP_ROUNDS} warm-up rounds done`);
+  /** Each measured round's pair of proxy processes (0, 1, ...). */
+  const processByRound: number[] = [];
+  /** The warm-up rounds' CPU ratios, left out of every figure, by pair of processes. */
+  const warmUpCpuRatios: number[][] = [];
+  /** One alternating round; `keep` false for a warm-up round (only its CPU ratio is kept). */
+  const saturationRound = async (r: number, keep: boolean) => {
+    const cpu: Partial<Record<'bare' | 'sidecar', number>> = {};
     for (const t of order(r)) {
       if (t === 'nginx' || t === 'compare') {
         const other =
@@ -353,37 +408,44 @@ async function main() {
             : { pid: before!.pid, url: before!.proxy, to: cmp };
         const c0 = cpuSeconds(other.pid);
         const res = await saturate(other.url + path, SAT_SECONDS);
-        other.to.rps.push(res.rps);
-        other.to.cpu.push(((cpuSeconds(other.pid) - c0) / res.requests) * 1e6);
+        if (keep) {
+          other.to.rps.push(res.rps);
+          other.to.cpu.push(((cpuSeconds(other.pid) - c0) / res.requests) * 1e6);
+        }
         continue;
       }
       const pid = pidOf[t];
       const c0 = pid ? cpuSeconds(pid) : 0;
       const s0 = cpuSeconds(sink.pid);
       const res = await saturate(targets[t] + path, SAT_SECONDS);
-      sat[t].push(res.rps);
       if (pid && (t === 'bare' || t === 'sidecar'))
-        cpuPerReq[t].push(((cpuSeconds(pid) - c0) / res.requests) * 1e6);
+        cpu[t] = ((cpuSeconds(pid) - c0) / res.requests) * 1e6;
+      if (!keep) continue;
+      sat[t].push(res.rps);
+      if (t === 'bare' || t === 'sidecar') cpuPerReq[t].push(cpu[t]!);
       // The receiver shares core 0 with the proxies: what it takes in the sidecar's rounds is
       // time the sidecar could not run (the bare proxy's rounds export nothing).
       if (t === 'sidecar')
         receiverCpuPerReq.push(((cpuSeconds(sink.pid) - s0) / res.requests) * 1e6);
     }
+    if (!keep) warmUpCpuRatios.at(-1)!.push(cpu.sidecar! / cpu.bare!);
+  };
+  let turn = 0;
+  for (let p = 0; p < PROCESSES; p++) {
+    const rounds = ROUNDS_BY_PAIR[p]!;
+    if (p > 0) {
+      console.log(`pair ${p} of proxy processes done; starting pair ${p + 1}`);
+      await restartProxies();
+      await warmUpProxies();
+    }
+    warmUpCpuRatios.push([]);
+    for (let r = 0; r < WARM_UP_ROUNDS; r++) await saturationRound(turn++, false);
+    if (WARM_UP_ROUNDS > 0) console.log(`${WARM_UP_ROUNDS} warm-up rounds done`);
+    for (let r = 0; r < rounds; r++) {
+      await saturationRound(turn++, true);
+      processByRound.push(p);
+    }
   }
-  // The warm-up rounds are left out of every figure; their CPU ratios are kept in the JSON.
-  const warmUpCpuRatios = cpuPerReq.sidecar
-    .slice(0, WARM_UP_ROUNDS)
-    .map((x, i) => x / cpuPerReq.bare[i]!);
-  for (const xs of [
-    ...Object.values(sat),
-    ...Object.values(cpuPerReq),
-    receiverCpuPerReq,
-    ref.rps,
-    ref.cpu,
-    cmp.rps,
-    cmp.cpu,
-  ])
-    xs.splice(0, Math.min(WARM_UP_ROUNDS, xs.length));
   console.log('saturation done');
 
   // 2. Latency at a fixed 1,000 requests/s.
@@ -457,14 +519,17 @@ async function main() {
 
   // Every span exported? The sidecar's own request count, then SIGTERM (which flushes the spans
   // it still holds), then the receiver's span count.
-  const requestsProxied = await proxiedRequests(sidecar.admin);
+  const requestsProxied = proxiedByStopped + (await proxiedRequests(sidecar.admin));
   await stopGracefully(sidecar.child);
   const received = await sink.count();
   const spansById = new Map(
     (await sink.recorded()).map(([id, traceId, seconds]) => [id, { traceId, seconds }]),
   );
   const mismatched = exemplars.flatMap((e) => exemplarProblem(e, spansById.get(e.spanId)) ?? []);
-  const beforeSpans = before && beforeSink ? await proxiedRequests(before.admin) : undefined;
+  const beforeSpans =
+    before && beforeSink
+      ? comparedProxiedByStopped + (await proxiedRequests(before.admin))
+      : undefined;
   if (before) await stopGracefully(before.child);
   const beforeReceived = beforeSink ? await beforeSink.count() : undefined;
   console.log('span count done');
@@ -488,7 +553,12 @@ async function main() {
     rounds: ROUNDS,
     warm_up_seconds: WARM_UP_SECONDS,
     /** Saturation rounds run before the measured ones and left out of every figure. */
-    warm_up_rounds: { rounds: WARM_UP_ROUNDS, cpu_ratio: warmUpCpuRatios },
+    /** Per pair of proxy processes, in turn: the CPU ratios of all of them, in order. */
+    warm_up_rounds: { rounds: WARM_UP_ROUNDS, cpu_ratio: warmUpCpuRatios.flat() },
+    /** Pairs of proxy processes the saturation rounds were shared among, one after the other. */
+    processes: PROCESSES,
+    /** Each measured saturation round's pair (0, 1, ...), in the order of the rounds. */
+    process_by_round: processByRound,
     /** Every measured saturation round's CPU per request, in microseconds, by process. */
     cpu_us_per_request_by_round: {
       bare: cpuPerReq.bare,
@@ -561,7 +631,10 @@ async function main() {
     },
     sidecar_peak_rss_mb: sidecarPeakRssMb,
     scrape_ms: scrape,
-    /** Spans counted at the receiver after the sidecar's SIGTERM, against requests it proxied. */
+    /**
+     * Spans counted at the receiver after the sidecars' SIGTERM (each pair's, and the last's at
+     * the end), against the requests they proxied.
+     */
     spans: {
       requests_proxied: requestsProxied,
       spans_received: received.spans,
@@ -668,6 +741,8 @@ async function scrapeCost(otlp: string) {
 
 type SpreadOut = ReturnType<typeof spread>;
 function printRounds(r: {
+  processes: number;
+  process_by_round: number[];
   over_bare_proxy_by_round: Record<string, SpreadOut>;
   compared_build: Record<string, unknown> | null;
   spans: { requests_proxied: number; spans_received: number; missing: number };
@@ -684,6 +759,15 @@ function printRounds(r: {
   line('p99.9 at 1,000 req/s', o.p999_ms!, 3, ' ms', 'none');
   line('CPU per request', o.cpu_ratio!, 2, '×', '<= 1.10×');
   line('throughput at saturation', o.throughput_ratio!, 2, '×', '>= 0.90×');
+  if (r.processes > 1) {
+    const byPair = (k: 'cpu_ratio' | 'throughput_ratio') =>
+      medianByPair(o[k]!.values, r.process_by_round, r.processes)
+        .map((x) => fmt(x))
+        .join(', ');
+    console.log(
+      `  by pair of proxy processes, median: CPU ${byPair('cpu_ratio')}×; throughput ${byPair('throughput_ratio')}×`,
+    );
+  }
   const c = r.compared_build as Record<string, SpreadOut> | null;
   if (c) {
     console.log(`the compared build over the bare proxy, same rounds:`);
