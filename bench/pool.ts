@@ -6,13 +6,17 @@
 // runs made with --compare it also prints the measured build's CPU per request over the compared
 // build's, paired round by round. --skip-rounds K leaves out each run's first K rounds of every
 // figure: for runs made before the benchmark left out warm-up rounds of its own, whose first
-// rounds read dearer (docs/span-export.md, tenth look).
+// rounds read dearer (docs/span-export.md, tenth look). It also prints the CPU ratio's median by
+// pair of proxy processes (`npm run bench -- --processes N`; a run without is one pair), and the
+// spread of those medians: what a pair is dealt for its life moves its whole median.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { spread, type Spread } from './spread.js';
 
 interface RunFile {
   over_bare_proxy_by_round?: Record<string, Partial<Spread>>;
+  /** Each measured round's pair of proxy processes (--processes); absent: one pair for the run. */
+  process_by_round?: number[];
   /** A run with --compare: the compared build's figures over the bare proxy, by round. */
   compared_build?: { cpu_ratio_over_bare?: Partial<Spread> };
 }
@@ -67,6 +71,29 @@ export function pool(runs: { name: string; result: RunFile }[], skip = 0): Recor
   return Object.fromEntries([...byFigure].map(([figure, xs]) => [figure, spread(xs)]));
 }
 
+/**
+ * CPU per request over the bare proxy, by pair of proxy processes: each pair's median (a run
+ * made before --processes is one pair), and the spread of those medians. A pair keeps what its
+ * processes were dealt for their life, so the pairs, not the rounds, are the samples of that.
+ */
+export function cpuByPair(
+  runs: { name: string; result: RunFile }[],
+  skip = 0,
+): { pairs: { name: string; pair: number; median: number; rounds: number }[]; medians: Spread } {
+  const pairs: { name: string; pair: number; median: number; rounds: number }[] = [];
+  for (const { name, result } of runs) {
+    const values = (result.over_bare_proxy_by_round?.cpu_ratio?.values ?? []).slice(skip);
+    const pairOf = (result.process_by_round ?? values.map(() => 0)).slice(skip);
+    if (pairOf.length !== values.length)
+      throw new Error(`${name}: ${values.length} CPU rounds but ${pairOf.length} pairs named`);
+    for (const pair of [...new Set(pairOf)].sort((a, b) => a - b)) {
+      const mine = values.filter((_, i) => pairOf[i] === pair);
+      pairs.push({ name, pair, median: spread(mine).median, rounds: mine.length });
+    }
+  }
+  return { pairs, medians: spread(pairs.map((p) => p.median)) };
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const argv = process.argv.slice(2);
   const at = argv.indexOf('--skip-rounds');
@@ -95,6 +122,21 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       console.log(
         `  ${figure.padEnd(18)} median ${f(s.median)}  [95% CI ${f(s.ci95[0])} to ${f(s.ci95[1])}]  min ${f(s.min)}  max ${f(s.max)}  (${s.rounds} rounds)`,
       );
+    const byPair = cpuByPair(runs, skip);
+    const m = byPair.medians;
+    console.log(
+      `CPU per request by pair of proxy processes, each pair's median: ${runs
+        .map(
+          ({ name }) =>
+            `${name} ${byPair.pairs
+              .filter((p) => p.name === name)
+              .map((p) => f(p.median))
+              .join(' ')}`,
+        )
+        .join(
+          '; ',
+        )}\n  the ${m.rounds} pairs' medians: median ${f(m.median)}  [95% CI ${f(m.ci95[0])} to ${f(m.ci95[1])}]  min ${f(m.min)}  max ${f(m.max)}`,
+    );
     const paired = pairedCpu(runs, skip);
     if (paired)
       console.log(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pairedCpu, pool } from '../../bench/pool.js';
+import { cpuByPair, pairedCpu, pool } from '../../bench/pool.js';
 import { spread } from '../../bench/spread.js';
 
 const run = (cpu: number[], p50: number[]) => ({
@@ -101,5 +101,45 @@ describe('pooling benchmark runs', () => {
     const paired = pairedCpu([{ name: 'c', result: withCompare }], 1)!;
     expect(paired.ratio.rounds).toBe(1);
     expect(Number(paired.ratio.median.toFixed(3))).toBe(1.1);
+  });
+});
+
+describe('CPU by pair of proxy processes', () => {
+  it("takes each pair's median from its own rounds, a run without pairs being one pair", () => {
+    const withPairs = {
+      ...run([1.3, 1.0, 1.2, 1.05, 1.25, 1.1], [0, 0, 0, 0, 0, 0]),
+      process_by_round: [0, 1, 0, 1, 0, 1],
+    };
+    const onePair = run([1.12, 1.14, 1.13], [0, 0, 0]);
+    const r = cpuByPair([
+      { name: 'a.json', result: withPairs },
+      { name: 'b.json', result: onePair },
+    ]);
+    expect(r.pairs).toEqual([
+      { name: 'a.json', pair: 0, median: 1.25, rounds: 3 },
+      { name: 'a.json', pair: 1, median: 1.05, rounds: 3 },
+      { name: 'b.json', pair: 0, median: 1.13, rounds: 3 },
+    ]);
+    expect(r.medians.median).toBe(1.13);
+    expect(r.medians.rounds).toBe(3);
+  });
+
+  it('leaves out the first rounds with the pairs they belong to, and names a run that does not add up', () => {
+    const withPairs = {
+      ...run([1.9, 1.3, 1.0, 1.2, 1.05], [0, 0, 0, 0, 0]),
+      process_by_round: [0, 0, 1, 0, 1],
+    };
+    const pairs = cpuByPair([{ name: 'a.json', result: withPairs }], 1).pairs;
+    // Left in, the first round (1.9) would make pair 0's median 1.3 over three rounds.
+    expect(pairs.map((p) => [p.pair, p.rounds])).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
+    expect(pairs[0]!.median).toBeCloseTo(1.25, 9);
+    expect(pairs[1]!.median).toBeCloseTo(1.025, 9);
+    const broken = { ...run([1.1, 1.2], [0, 0]), process_by_round: [0] };
+    expect(() => cpuByPair([{ name: 'c.json', result: broken }])).toThrow(
+      /c\.json: 2 CPU rounds but 1 pairs named/,
+    );
   });
 });
