@@ -2,8 +2,8 @@
 // undici proxy, in the same run, alternating. Loopback only; bounded in time.
 //
 //   npm run bench -- [--quick] [--rounds N] [--warm-up-seconds N] [--warm-up-rounds N]
-//                    [--processes N] [--soak-seconds N] [--out FILE] [--compare DIR] [--env NAME=VALUE]...
-//                    [--compare-env NAME=VALUE]...
+//                    [--processes N] [--soak-seconds N] [--out FILE] [--compare DIR]
+//                    [--env NAME=VALUE]... [--compare-env NAME=VALUE]...
 //   npm run bench -- --grants 1000000 [--grants-max-seconds N] [--grants-old-ref REF]
 //   (the grants pollers only, old and new side by side)
 //
@@ -552,8 +552,10 @@ async function main() {
     pinned: canPin,
     rounds: ROUNDS,
     warm_up_seconds: WARM_UP_SECONDS,
-    /** Saturation rounds run before the measured ones and left out of every figure. */
-    /** Per pair of proxy processes, in turn: the CPU ratios of all of them, in order. */
+    /**
+     * Saturation rounds run before the measured ones (by each pair of proxy processes) and left
+     * out of every figure; their CPU ratios, every pair's in turn.
+     */
     warm_up_rounds: { rounds: WARM_UP_ROUNDS, cpu_ratio: warmUpCpuRatios.flat() },
     /** Pairs of proxy processes the saturation rounds were shared among, one after the other. */
     processes: PROCESSES,
