@@ -13,12 +13,21 @@ export function shareRounds(rounds: number, pairs: number): number[] {
   );
 }
 
-/** The median of each pair's rounds: `values[i]` was measured by pair `pairOf[i]`. */
-export function medianByPair(values: number[], pairOf: number[], pairs: number): number[] {
+/** One pair's median over its rounds. */
+export interface PairMedian {
+  pair: number;
+  median: number;
+  rounds: number;
+}
+
+/** The median of each pair's rounds, by pair number: `values[i]` was measured by pair `pairOf[i]`. */
+export function medianByPair(values: number[], pairOf: number[]): PairMedian[] {
   if (values.length !== pairOf.length)
     throw new Error(`${values.length} rounds but ${pairOf.length} pairs named`);
-  return Array.from(
-    { length: pairs },
-    (_, p) => spread(values.filter((_, i) => pairOf[i] === p)).median,
-  );
+  return [...new Set(pairOf)]
+    .sort((a, b) => a - b)
+    .map((pair) => {
+      const mine = values.filter((_, i) => pairOf[i] === pair);
+      return { pair, median: spread(mine).median, rounds: mine.length };
+    });
 }

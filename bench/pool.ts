@@ -12,11 +12,14 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { spread, type Spread } from './spread.js';
+import { medianByPair } from './pairs.js';
 
 interface RunFile {
   over_bare_proxy_by_round?: Record<string, Partial<Spread>>;
   /** Each measured round's pair of proxy processes (--processes); absent: one pair for the run. */
   process_by_round?: number[];
+  /** Each measured round's CPU per request (µs) by process. */
+  cpu_us_per_request_by_round?: { bare?: number[]; sidecar?: number[] };
   /** A run with --compare: the compared build's figures over the bare proxy, by round. */
   compared_build?: { cpu_ratio_over_bare?: Partial<Spread> };
 }
@@ -71,25 +74,41 @@ export function pool(runs: { name: string; result: RunFile }[], skip = 0): Recor
   return Object.fromEntries([...byFigure].map(([figure, xs]) => [figure, spread(xs)]));
 }
 
+/** One pair's medians: the CPU ratio, and each proxy's CPU per request (µs) when the run kept it. */
+export interface PairFigures {
+  name: string;
+  pair: number;
+  median: number;
+  rounds: number;
+  bareUs: number | undefined;
+  sidecarUs: number | undefined;
+}
+
 /**
  * CPU per request over the bare proxy, by pair of proxy processes: each pair's median (a run
  * made before --processes is one pair), and the spread of those medians. A pair keeps what its
  * processes were dealt for their life, so the pairs, not the rounds, are the samples of that.
+ * Also each pair's median CPU per request of the bare proxy and of the sidecar, in µs, for runs
+ * that kept them (`cpu_us_per_request_by_round`): whose luck moved the ratio.
  */
 export function cpuByPair(
   runs: { name: string; result: RunFile }[],
   skip = 0,
-): { pairs: { name: string; pair: number; median: number; rounds: number }[]; medians: Spread } {
-  const pairs: { name: string; pair: number; median: number; rounds: number }[] = [];
+): { pairs: PairFigures[]; medians: Spread } {
+  const pairs: PairFigures[] = [];
   for (const { name, result } of runs) {
     const values = (result.over_bare_proxy_by_round?.cpu_ratio?.values ?? []).slice(skip);
     const pairOf = (result.process_by_round ?? values.map(() => 0)).slice(skip);
     if (pairOf.length !== values.length)
       throw new Error(`${name}: ${values.length} CPU rounds but ${pairOf.length} pairs named`);
-    for (const pair of [...new Set(pairOf)].sort((a, b) => a - b)) {
-      const mine = values.filter((_, i) => pairOf[i] === pair);
-      pairs.push({ name, pair, median: spread(mine).median, rounds: mine.length });
-    }
+    const us = result.cpu_us_per_request_by_round;
+    const byProcess = (xs: number[] | undefined) =>
+      xs?.length === values.length + skip ? medianByPair(xs.slice(skip), pairOf) : undefined;
+    const bare = byProcess(us?.bare);
+    const sidecar = byProcess(us?.sidecar);
+    medianByPair(values, pairOf).forEach((p, i) =>
+      pairs.push({ name, ...p, bareUs: bare?.[i]!.median, sidecarUs: sidecar?.[i]!.median }),
+    );
   }
   return { pairs, medians: spread(pairs.map((p) => p.median)) };
 }
@@ -124,18 +143,16 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       );
     const byPair = cpuByPair(runs, skip);
     const m = byPair.medians;
+    console.log(`CPU per request by pair of proxy processes, each pair's median:`);
+    for (const p of byPair.pairs)
+      console.log(
+        `  ${p.name} pair ${p.pair + 1}: ${f(p.median)}× (${p.rounds} rounds)` +
+          (p.bareUs !== undefined && p.sidecarUs !== undefined
+            ? `; bare proxy ${p.bareUs.toFixed(1)} µs, sidecar ${p.sidecarUs.toFixed(1)} µs`
+            : ''),
+      );
     console.log(
-      `CPU per request by pair of proxy processes, each pair's median: ${runs
-        .map(
-          ({ name }) =>
-            `${name} ${byPair.pairs
-              .filter((p) => p.name === name)
-              .map((p) => f(p.median))
-              .join(' ')}`,
-        )
-        .join(
-          '; ',
-        )}\n  the ${m.rounds} pairs' medians: median ${f(m.median)}  [95% CI ${f(m.ci95[0])} to ${f(m.ci95[1])}]  min ${f(m.min)}  max ${f(m.max)}`,
+      `  the ${m.rounds} pairs' medians: median ${f(m.median)}  [95% CI ${f(m.ci95[0])} to ${f(m.ci95[1])}]  min ${f(m.min)}  max ${f(m.max)}`,
     );
     const paired = pairedCpu(runs, skip);
     if (paired)

@@ -333,12 +333,24 @@ async function main() {
   const grantPath = '/v3/grants/d2b6b8f4-63f5-4a8e-9d4c-3b7a1c1f2e9a';
   const path = `${grantPath}/messages?limit=5`;
   type Target = 'direct' | 'bare' | 'sidecar';
-  const targets: Record<Target, string> = {
+  // Read from the current pair of proxy processes (restartProxies replaces them).
+  const targets: Readonly<Record<Target, string>> = {
     direct: upstream,
-    bare: bare.url,
-    sidecar: sidecar.proxy,
+    get bare() {
+      return bare.url;
+    },
+    get sidecar() {
+      return sidecar.proxy;
+    },
   };
-  const pidOf: Partial<Record<Target, number>> = { bare: bare.pid, sidecar: sidecar.pid };
+  const pidOf: Readonly<Partial<Record<Target, number>>> = {
+    get bare() {
+      return bare.pid;
+    },
+    get sidecar() {
+      return sidecar.pid;
+    },
+  };
   /** Requests proxied by the sidecars (measured and compared) stopped before the last pair. */
   let proxiedByStopped = 0;
   let comparedProxiedByStopped = 0;
@@ -358,10 +370,6 @@ async function main() {
     bare = await startBare();
     sidecar = await startSidecar(upstream, sink.url, sidecarExtraEnv);
     before = await startCompared();
-    targets.bare = bare.url;
-    targets.sidecar = sidecar.proxy;
-    pidOf.bare = bare.pid;
-    pidOf.sidecar = sidecar.pid;
   };
 
   // Warm-up: connection pools, and the JIT until it settles (WARM_UP_SECONDS) for the proxies;
@@ -395,8 +403,8 @@ async function main() {
   const receiverCpuPerReq: number[] = [];
   /** Each measured round's pair of proxy processes (0, 1, ...). */
   const processByRound: number[] = [];
-  /** The warm-up rounds' CPU ratios, left out of every figure, by pair of processes. */
-  const warmUpCpuRatios: number[][] = [];
+  /** The warm-up rounds' CPU ratios (every pair's in turn), left out of every figure. */
+  const warmUpCpuRatios: number[] = [];
   /** One alternating round; `keep` false for a warm-up round (only its CPU ratio is kept). */
   const saturationRound = async (r: number, keep: boolean) => {
     const cpu: Partial<Record<'bare' | 'sidecar', number>> = {};
@@ -428,7 +436,7 @@ async function main() {
       if (t === 'sidecar')
         receiverCpuPerReq.push(((cpuSeconds(sink.pid) - s0) / res.requests) * 1e6);
     }
-    if (!keep) warmUpCpuRatios.at(-1)!.push(cpu.sidecar! / cpu.bare!);
+    if (!keep) warmUpCpuRatios.push(cpu.sidecar! / cpu.bare!);
   };
   let turn = 0;
   for (let p = 0; p < PROCESSES; p++) {
@@ -438,7 +446,6 @@ async function main() {
       await restartProxies();
       await warmUpProxies();
     }
-    warmUpCpuRatios.push([]);
     for (let r = 0; r < WARM_UP_ROUNDS; r++) await saturationRound(turn++, false);
     if (WARM_UP_ROUNDS > 0) console.log(`${WARM_UP_ROUNDS} warm-up rounds done`);
     for (let r = 0; r < rounds; r++) {
@@ -556,7 +563,7 @@ async function main() {
      * Saturation rounds run before the measured ones (by each pair of proxy processes) and left
      * out of every figure; their CPU ratios, every pair's in turn.
      */
-    warm_up_rounds: { rounds: WARM_UP_ROUNDS, cpu_ratio: warmUpCpuRatios.flat() },
+    warm_up_rounds: { rounds: WARM_UP_ROUNDS, cpu_ratio: warmUpCpuRatios },
     /** Pairs of proxy processes the saturation rounds were shared among, one after the other. */
     processes: PROCESSES,
     /** Each measured saturation round's pair (0, 1, ...), in the order of the rounds. */
@@ -763,8 +770,8 @@ function printRounds(r: {
   line('throughput at saturation', o.throughput_ratio!, 2, '×', '>= 0.90×');
   if (r.processes > 1) {
     const byPair = (k: 'cpu_ratio' | 'throughput_ratio') =>
-      medianByPair(o[k]!.values, r.process_by_round, r.processes)
-        .map((x) => fmt(x))
+      medianByPair(o[k]!.values, r.process_by_round)
+        .map((x) => fmt(x.median))
         .join(', ');
     console.log(
       `  by pair of proxy processes, median: CPU ${byPair('cpu_ratio')}×; throughput ${byPair('throughput_ratio')}×`,

@@ -15,6 +15,12 @@ import { spawn, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 const require = createRequire(new URL('../../package.json', import.meta.url));
 const autocannon = require('autocannon');
+const secs = Number(process.env.SECS ?? 10);
+// Checked before anything starts.
+if (process.env.PHASES && (!/^\d+$/.test(process.env.PHASES) || !(secs > 0))) {
+  console.error(`PHASES takes a whole number and SECS a number of seconds above 0`);
+  process.exit(2);
+}
 execFileSync('taskset', ['-cp', '1', String(process.pid)]);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const B = `${ROOT}/dist/bench`;
@@ -74,11 +80,6 @@ const jitOf = (lines) => ({
   deoptimized: lines.filter((l) => /bailout \(kind/.test(l)).length,
 });
 if (process.env.PHASES) {
-  const secs = Number(process.env.SECS ?? 10);
-  if (!/^\d+$/.test(process.env.PHASES) || !(secs > 0)) {
-    console.error(`PHASES takes a whole number and SECS a number of seconds above 0`);
-    process.exit(2);
-  }
   for (let ph = 1; ph <= Number(process.env.PHASES); ph++) {
     const from = out.length;
     const cpu0 = cpuSeconds(s.pid);

@@ -19,7 +19,10 @@ describe("the benchmark's pairs of proxy processes", () => {
     // Pair 0's rounds are the dearer; interleaved so that taking the rounds by position fails.
     const values = [1.3, 1.0, 1.2, 1.05, 1.25, 1.1];
     const pairOf = [0, 1, 0, 1, 0, 1];
-    expect(medianByPair(values, pairOf, 2)).toEqual([1.25, 1.05]);
-    expect(() => medianByPair(values, [0, 1], 2)).toThrow(/6 rounds but 2 pairs/);
+    expect(medianByPair(values, pairOf)).toEqual([
+      { pair: 0, median: 1.25, rounds: 3 },
+      { pair: 1, median: 1.05, rounds: 3 },
+    ]);
+    expect(() => medianByPair(values, [0, 1])).toThrow(/6 rounds but 2 pairs/);
   });
 });

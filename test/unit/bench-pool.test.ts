@@ -115,7 +115,9 @@ describe('CPU by pair of proxy processes', () => {
       { name: 'a.json', result: withPairs },
       { name: 'b.json', result: onePair },
     ]);
-    expect(r.pairs).toEqual([
+    expect(
+      r.pairs.map(({ name, pair, median, rounds }) => ({ name, pair, median, rounds })),
+    ).toEqual([
       { name: 'a.json', pair: 0, median: 1.25, rounds: 3 },
       { name: 'a.json', pair: 1, median: 1.05, rounds: 3 },
       { name: 'b.json', pair: 0, median: 1.13, rounds: 3 },
@@ -141,5 +143,22 @@ describe('CPU by pair of proxy processes', () => {
     expect(() => cpuByPair([{ name: 'c.json', result: broken }])).toThrow(
       /c\.json: 2 CPU rounds but 1 pairs named/,
     );
+  });
+
+  it("gives each pair's CPU per request of the bare proxy and of the sidecar, when the run kept them", () => {
+    const withPairs = {
+      ...run([1.1, 1.2, 1.3, 1.4], [0, 0, 0, 0]),
+      process_by_round: [0, 1, 0, 1],
+      cpu_us_per_request_by_round: { bare: [50, 90, 60, 80], sidecar: [55, 108, 78, 112] },
+    };
+    const pairs = cpuByPair([
+      { name: 'a.json', result: withPairs },
+      { name: 'b.json', result: run([1.1], [0]) },
+    ]).pairs;
+    expect(pairs.map((p) => [p.bareUs, p.sidecarUs])).toEqual([
+      [55, 66.5],
+      [85, 110],
+      [undefined, undefined],
+    ]);
   });
 });
