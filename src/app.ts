@@ -15,6 +15,7 @@ import { createGrantHealth } from './grants/health.js';
 import { createPollers, type Pollers } from './pollers/index.js';
 import { createWebhookListener, type WebhookListener } from './webhooks/index.js';
 import { addressText, closeServer, isLoopback, listen, urlOf } from './util/listen.js';
+import { createWebServer, type WebServer } from './util/web-server.js';
 
 export interface SidecarDeps {
   logger: Logger;
@@ -31,6 +32,8 @@ export interface SidecarDeps {
   demoScenario?: () => string;
   /** Milliseconds between the overview's traffic samples (default 10 s; screenshots go finer). */
   trafficSampleMs?: number;
+  /** How often web config files are checked for changes (default 5 s; tests go faster). */
+  webConfigWatchMs?: number;
 }
 
 /** The URLs the sidecar listens on once started. */
@@ -51,6 +54,11 @@ export interface Sidecar {
   /** Where spans are exported, and how; undefined when they are not. */
   readonly traces: Tracing['exportTo'];
   start(): Promise<SidecarAddresses>;
+  /**
+   * Reads SIDECAR_ADMIN_WEB_CONFIG and SIDECAR_WEBHOOK_WEB_CONFIG again (SIGHUP); a file with
+   * problems keeps the running configuration and logs one line.
+   */
+  reloadWebConfig(): void;
   /** Ordered, bounded, idempotent shutdown (SPEC section 2). */
   stop(): Promise<void>;
 }
@@ -105,7 +113,14 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
   });
   const webhooks: WebhookListener | undefined =
     serves && config.webhook.listen
-      ? createWebhookListener({ config, metrics, logger, tracer: tracing.tracer, grantHealth })
+      ? createWebhookListener({
+          config,
+          metrics,
+          logger,
+          tracer: tracing.tracer,
+          grantHealth,
+          webConfigWatchMs: deps.webConfigWatchMs,
+        })
       : undefined;
   // Notification series expire even where no poll and no page view comes (a proxy instance).
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -133,6 +148,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     ],
   });
   let adminServer: Server | undefined;
+  let adminWeb: WebServer | undefined;
   let stopping: Promise<void> | undefined;
   // Held 401s are settled on reads too; this bounds the wait when nobody reads.
   let sweeper: ReturnType<typeof setInterval> | undefined;
@@ -149,14 +165,28 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
       // cut after SIDECAR_HEADERS_TIMEOUT_MS (at most 10 s), checked every quarter of it, instead
       // of Node's defaults (60 s, checked every 30 s, so up to ~90 s a connection).
       const adminHeadersMs = Math.min(config.proxy.headersTimeoutMs, 10_000);
-      adminServer = createServer(
-        {
-          headersTimeout: adminHeadersMs,
-          requestTimeout: Math.max(30_000, adminHeadersMs),
-          connectionsCheckingInterval: Math.max(50, Math.min(1_000, adminHeadersMs / 4)),
-        },
-        adminApp,
-      );
+      const http = {
+        headersTimeout: adminHeadersMs,
+        requestTimeout: Math.max(30_000, adminHeadersMs),
+        connectionsCheckingInterval: Math.max(50, Math.min(1_000, adminHeadersMs / 4)),
+      };
+      if (config.admin.webConfig) {
+        adminWeb = createWebServer({
+          setting: 'SIDECAR_ADMIN_WEB_CONFIG',
+          path: config.admin.webConfig,
+          allow: 'full',
+          http,
+          handler: adminApp,
+          // The kubelet's probes carry no credentials; they say no more than "ok" or "ready".
+          open: ['/healthz', '/readyz'],
+          logger,
+          onAuthFailure: (reason) => metrics.adminAuthFailures.inc({ reason }),
+          watchIntervalMs: deps.webConfigWatchMs,
+        });
+        for (const reason of ['missing', 'invalid', 'client_certificate', 'tls_handshake'])
+          metrics.adminAuthFailures.inc({ reason }, 0);
+        adminServer = adminWeb.server;
+      } else adminServer = createServer(http, adminApp);
       const adminAddr: AddressInfo = await listen(
         adminServer,
         config.admin.listen,
@@ -184,13 +214,18 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
       ready = true;
       return {
         proxy: proxyAddr ? urlOf(proxyAddr) : undefined,
-        admin: urlOf(adminAddr),
-        webhook: webhookAddr ? urlOf(webhookAddr) : undefined,
+        admin: urlOf(adminAddr, adminWeb?.tls ? 'https' : 'http'),
+        webhook: webhookAddr ? urlOf(webhookAddr, webhooks?.tls ? 'https' : 'http') : undefined,
       };
+    },
+    reloadWebConfig() {
+      adminWeb?.reload();
+      webhooks?.reloadWebConfig();
     },
     stop() {
       stopping ??= (async () => {
         ready = false;
+        adminWeb?.close();
         clearInterval(sweeper);
         traffic?.stop();
         clearInterval(sweepTimer);

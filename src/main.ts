@@ -168,6 +168,8 @@ async function main(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // As the exporters do: SIGHUP reads the web config files again (they are also watched).
+    process.on('SIGHUP', () => sidecar.reloadWebConfig());
   });
 }
 

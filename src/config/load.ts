@@ -1,5 +1,6 @@
 import { parse as parseYaml, YAMLError } from 'yaml';
 import { redactCredentials } from '../util/redact.js';
+import { loadWebConfig } from '../util/web-config.js';
 import { envSchema, SECRET_KEYS, type ListenAddress, type ParsedEnv } from './schema.js';
 
 export type WebhookVerifyMode = 'enforce' | 'observe' | 'off';
@@ -54,11 +55,17 @@ export interface Config {
     readonly retryMax: number;
     readonly latencyBuckets: readonly number[];
   };
-  readonly admin: { readonly listen: ListenAddress };
+  readonly admin: {
+    readonly listen: ListenAddress;
+    /** Exporter-toolkit web config file: TLS and basic auth on the admin listener. */
+    readonly webConfig: string | undefined;
+  };
   readonly webhook: {
     readonly listen: ListenAddress | undefined;
     readonly forwardUrl: URL | undefined;
     readonly verify: WebhookVerifyMode;
+    /** Web config file with tls_server_config only: TLS on the webhook listener. */
+    readonly webConfig: string | undefined;
   };
   readonly pollers: {
     /** node-cron schedules; null = off. */
@@ -260,6 +267,21 @@ export function loadConfig({ env, readFile }: LoadOptions): Config {
     problems.push(
       `SIDECAR_WEBHOOK_LISTEN=${displayValue('', `${w.host}:${w.port}`)}: same address as another listener`,
     );
+  if (e.SIDECAR_WEBHOOK_WEB_CONFIG && !w)
+    problems.push(
+      `SIDECAR_WEBHOOK_WEB_CONFIG=${displayValue('SIDECAR_WEBHOOK_WEB_CONFIG', e.SIDECAR_WEBHOOK_WEB_CONFIG)}: needs SIDECAR_WEBHOOK_LISTEN (it sets the webhook listener's TLS)`,
+    );
+  // The files are read here too, so that --check-config reports a bad certificate or hash.
+  if (readFile)
+    for (const [setting, allow] of [
+      ['SIDECAR_ADMIN_WEB_CONFIG', 'full'],
+      ['SIDECAR_WEBHOOK_WEB_CONFIG', 'tls'],
+    ] as const) {
+      const path = e[setting];
+      if (!path || (setting === 'SIDECAR_WEBHOOK_WEB_CONFIG' && !w)) continue;
+      const r = loadWebConfig(path, { setting, readFile, allow });
+      if (!r.ok) problems.push(...r.problems);
+    }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const apiUri = e.NYLAS_API_URI!;
@@ -287,8 +309,13 @@ export function loadConfig({ env, readFile }: LoadOptions): Config {
       retryMax: e.SIDECAR_RETRY_MAX,
       latencyBuckets: e.SIDECAR_LATENCY_BUCKETS,
     },
-    admin: { listen: b },
-    webhook: { listen: w, forwardUrl: e.SIDECAR_WEBHOOK_FORWARD_URL, verify },
+    admin: { listen: b, webConfig: e.SIDECAR_ADMIN_WEB_CONFIG },
+    webhook: {
+      listen: w,
+      forwardUrl: e.SIDECAR_WEBHOOK_FORWARD_URL,
+      verify,
+      webConfig: e.SIDECAR_WEBHOOK_WEB_CONFIG,
+    },
     pollers: {
       grants: e.SIDECAR_POLL_GRANTS,
       grantsCensus: e.SIDECAR_POLL_GRANTS_CENSUS,

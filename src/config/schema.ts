@@ -126,6 +126,11 @@ const optionalSecret = z
   .optional()
   .transform((v) => (v && v.trim() !== '' ? v.trim() : undefined));
 
+const optionalPath = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() !== '' ? v.trim() : undefined));
+
 /**
  * The whole configuration, keyed by the environment variable that sets each value. The YAML file
  * (SIDECAR_CONFIG) uses the same keys. Unknown keys are errors.
@@ -144,6 +149,8 @@ export const envSchema = z
     SIDECAR_LISTEN: listen('127.0.0.1:4000'),
     SIDECAR_ADMIN_LISTEN: listen('127.0.0.1:9464'),
     SIDECAR_WEBHOOK_LISTEN: listen(undefined),
+    SIDECAR_ADMIN_WEB_CONFIG: optionalPath,
+    SIDECAR_WEBHOOK_WEB_CONFIG: optionalPath,
     SIDECAR_WEBHOOK_FORWARD_URL: httpUrl(undefined, "the app's webhook endpoint"),
     SIDECAR_WEBHOOK_VERIFY: z.enum(['enforce', 'observe', 'off']).optional(),
     SIDECAR_INJECT_API_KEY: bool(false),

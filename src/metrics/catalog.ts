@@ -356,6 +356,12 @@ export function createMetrics(opts: MetricsOptions) {
       labelNames: ['role'] as const,
       registers,
     }),
+    adminAuthFailures: new Counter({
+      name: 'nylas_sidecar_admin_auth_failures_total',
+      help: 'Admin listener requests refused under SIDECAR_ADMIN_WEB_CONFIG, by reason: missing (no credentials), invalid (wrong username or password, or a malformed header), client_certificate, tls_handshake.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     seriesDropped: new Counter({
       name: 'nylas_sidecar_series_dropped_total',
       help: 'Series not created because a cardinality cap was reached, by metric; for nylas_api_requests_total (SIDECAR_MAX_ROUTE_SERIES), the requests labelled route="other" instead of their route.',

@@ -57,11 +57,11 @@ export function listen(
   });
 }
 
-/** An http URL for a bound address, for messages and clients. */
-export function urlOf(addr: AddressInfo): string {
+/** An http(s) URL for a bound address, for messages and clients. */
+export function urlOf(addr: AddressInfo, scheme: 'http' | 'https' = 'http'): string {
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const shown = host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host;
-  return `http://${shown}:${addr.port}`;
+  return `${scheme}://${shown}:${addr.port}`;
 }
 
 /** Closes a server: stops accepting, waits for open requests up to graceMs, then cuts the rest. */

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { GrantHealth } from '../grants/health.js';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Tracer } from '@opentelemetry/api';
@@ -9,6 +9,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/index.js';
 import { closeServer, listen } from '../util/listen.js';
+import { createWebServer } from '../util/web-server.js';
 import { handleChallenge } from './challenge.js';
 import {
   createByteBudget,
@@ -47,6 +48,8 @@ export interface WebhookListenerDeps {
   grantHealth?: GrantHealth;
   /** Test seams; production uses the defaults. */
   options?: WebhookListenerOptions;
+  /** How often SIDECAR_WEBHOOK_WEB_CONFIG's files are checked for changes (default 5 s). */
+  webConfigWatchMs?: number;
 }
 
 export interface WebhookListenerOptions {
@@ -61,7 +64,11 @@ export interface WebhookListenerOptions {
 }
 
 export interface WebhookListener {
+  /** True when SIDECAR_WEBHOOK_WEB_CONFIG puts the listener on TLS. */
+  readonly tls: boolean;
   start(): Promise<AddressInfo>;
+  /** Reads SIDECAR_WEBHOOK_WEB_CONFIG again: a renewed certificate, without dropping a delivery. */
+  reloadWebConfig(): void;
   /** Stops accepting and waits for in-flight deliveries up to graceMs. */
   stop(graceMs: number): Promise<void>;
 }
@@ -120,15 +127,22 @@ export function createWebhookListener(deps: WebhookListenerDeps): WebhookListene
     },
   };
 
-  const server = createServer(
-    {
+  // TLS only when SIDECAR_WEBHOOK_WEB_CONFIG is set (the listener faces the internet itself);
+  // otherwise the plain node:http server, typically behind a TLS-terminating ingress.
+  const web = createWebServer({
+    setting: 'SIDECAR_WEBHOOK_WEB_CONFIG',
+    path: config.webhook.webConfig,
+    allow: 'tls',
+    logger,
+    watchIntervalMs: deps.webConfigWatchMs,
+    http: {
       headersTimeout: timings.headersTimeoutMs,
       requestTimeout: timings.requestTimeoutMs,
       // Node checks the two timeouts above on this interval (30 s by default, which would let a
       // slow sender hold a connection twice as long as configured).
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, timings.headersTimeoutMs / 4)),
     },
-    (req, res) => {
+    handler: (req, res) => {
       handle(ctx, req, res).catch((err: unknown) => {
         logger.error(
           { event: 'webhook_handler_error', err },
@@ -138,7 +152,8 @@ export function createWebhookListener(deps: WebhookListenerDeps): WebhookListene
         else res.destroy();
       });
     },
-  );
+  });
+  const server = web.server;
   // Bad requests and timeouts: Node answers 400/408/431 itself; they are logged, never thrown.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Slow senders are worth seeing; resets and unparseable requests (scanners) are noise.
@@ -160,6 +175,8 @@ export function createWebhookListener(deps: WebhookListenerDeps): WebhookListene
 
   let stopping: Promise<void> | undefined;
   return {
+    tls: web.tls,
+    reloadWebConfig: () => void web.reload(),
     async start() {
       const addr = await listen(server, listenAt, 'SIDECAR_WEBHOOK_LISTEN');
       logger.info(
@@ -177,6 +194,7 @@ export function createWebhookListener(deps: WebhookListenerDeps): WebhookListene
     },
     stop(graceMs) {
       stopping ??= (async () => {
+        web.close();
         const deadline = performance.now() + graceMs;
         // A keep-alive connection that goes idle after close() began would otherwise stay open
         // until its keep-alive timeout: sweep idle ones while draining.
