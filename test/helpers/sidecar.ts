@@ -30,7 +30,7 @@ export const TEST_ENV: Record<string, string> = {
 /** Starts a sidecar in this process with TEST_ENV plus `env`, capturing its log lines. */
 export async function startTestSidecar(
   env: Record<string, string>,
-  opts: { tracing?: Tracing } = {},
+  opts: { tracing?: Tracing; webConfigWatchMs?: number } = {},
 ): Promise<TestSidecar> {
   const config = loadConfig({ env: { ...TEST_ENV, ...env } });
   const logs: string[] = [];
@@ -46,6 +46,7 @@ export async function startTestSidecar(
     version: '0.0.0-test',
     tracing: opts.tracing,
     defaultMetrics: false,
+    webConfigWatchMs: opts.webConfigWatchMs,
   });
   const urls = await sidecar.start();
   return { sidecar, urls: { ...urls, proxy: urls.proxy ?? '' }, logs, stop: () => sidecar.stop() };
