@@ -71,6 +71,11 @@ export interface StackOptions {
    * Prometheus can then compare the same queries over different sets of instances.
    */
   extraJobs?: Array<{ job: string; targets: string[] }>;
+  /**
+   * How the `scrapeTargets` jobs authenticate, as a PodMonitor's tlsConfig and basicAuth would:
+   * the CA that signs the target's certificate, and a basic-auth username and password.
+   */
+  scrapeAuth?: { caFile?: string; username?: string; password?: string };
 }
 
 export interface WaitOptions {
@@ -320,6 +325,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           metrics_path: key.slice(scheme.length + 1),
           static_configs: [{ targets, labels: { job } }],
           honor_labels: false,
+          ...(opts.scrapeAuth?.caFile ? { tls_config: { ca_file: opts.scrapeAuth.caFile } } : {}),
+          ...(opts.scrapeAuth?.username
+            ? {
+                basic_auth: {
+                  username: opts.scrapeAuth.username,
+                  password: opts.scrapeAuth.password ?? '',
+                },
+              }
+            : {}),
         }))
         .concat(
           (opts.extraJobs ?? []).map((j) => ({
