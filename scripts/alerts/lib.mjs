@@ -1,6 +1,7 @@
 // What every rule group shares: the options and their defaults, the burn-rate windows, and the
 // helpers that write selectors, windows and alerts in the house shape. Each group in groups/
 // builds its rules from the context `ruleContext` returns; rules.mjs puts the groups together.
+import { clusterAnnotations, validClusterLabel } from './cluster.mjs';
 
 /** The burn-rate windows (Google SRE workbook, 30-day period) and the SLI windows recorded. */
 export const WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'];
@@ -36,6 +37,9 @@ export const DEFAULTS = Object.freeze({
   // A destination or channel failing this long is a third of the way to the 72 hours after
   // which Nylas marks it failed and stops sending: two days left to fix it.
   failingWarnSeconds: 86400,
+  // Off: one cluster, or rules evaluated inside each cluster. Set (e.g. `cluster`) when the rules
+  // run in a global store that several clusters remote_write into, each with this external label.
+  clusterLabel: '',
   testTiming: false,
 });
 
@@ -93,6 +97,7 @@ export function resolveOptions(input = {}) {
   o.failingWarnSeconds = Number(o.failingWarnSeconds);
   if (!(o.failingWarnSeconds > 0 && o.failingWarnSeconds < FAILING_TO_FAILED_SECONDS))
     throw new Error('--failing-warn-seconds must be between 0 and 259200 (72 hours)');
+  o.clusterLabel = validClusterLabel(o.clusterLabel);
   o.testTiming = Boolean(o.testTiming);
   return o;
 }
@@ -149,12 +154,15 @@ export function ruleContext(o) {
         nylas_support_tier: String(spec.tier),
         ...(spec.labels ?? {}),
       },
-      annotations: {
-        summary: spec.summary,
-        description: spec.description,
-        runbook_url: runbook(name),
-        ...(spec.statusPage ? { nylas_status_page: statusPageNote } : {}),
-      },
+      annotations: clusterAnnotations(
+        {
+          summary: spec.summary,
+          description: spec.description,
+          runbook_url: runbook(name),
+          ...(spec.statusPage ? { nylas_status_page: statusPageNote } : {}),
+        },
+        o.clusterLabel,
+      ),
     },
     comment: spec.why,
   });

@@ -33,11 +33,20 @@ export function sidecarRules({ o, job, sel, w, ws, alert }) {
         'is named, not hidden behind max().',
     }),
     alert('NylasSidecarNoPoller', {
-      expr: [
-        `absent(${sel('nylas_sidecar_role', 'role=~"pollers|all"')})`,
-        'and on ()',
-        `count(${sel('up')}) > 0`,
-      ].join('\n'),
+      // absent() cannot say which cluster lacks the pollers: with a cluster label, the clusters
+      // where some target is scraped but none runs the pollers (aggregations then keep the label).
+      expr: (o.clusterLabel
+        ? [
+            `count by (job) (${sel('up')}) > 0`,
+            'unless on (job)',
+            `count by (job) (${sel('nylas_sidecar_role', 'role=~"pollers|all"')})`,
+          ]
+        : [
+            `absent(${sel('nylas_sidecar_role', 'role=~"pollers|all"')})`,
+            'and on ()',
+            `count(${sel('up')}) > 0`,
+          ]
+      ).join('\n'),
       for: '10m',
       severity: 'warning',
       tier: 4,
