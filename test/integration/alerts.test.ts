@@ -331,6 +331,122 @@ describe('alert rules', () => {
   });
 });
 
+describe('multi-cluster rules (alerts/multi-cluster/, --cluster-label cluster)', () => {
+  const MULTI = join(ALERTS, 'multi-cluster', 'nylas-sidecar.rules.yml');
+  let single: RuleFile;
+  let multi: RuleFile;
+  let tmp: string;
+
+  beforeAll(async () => {
+    single = parse(await readFile(RULES, 'utf8')) as RuleFile;
+    multi = parse(await readFile(MULTI, 'utf8')) as RuleFile;
+    tmp = await mkdtemp(join(tmpdir(), 'nylas-alerts-multi-'));
+  });
+  afterAll(async () => {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('the committed variant is exactly what the generator writes with --cluster-label cluster', async () => {
+    const r = await sh('node', [GENERATOR, '--cluster-label', 'cluster', '--out', tmp]);
+    expect(r.code, r.out).toBe(0);
+    const generated = await readFile(join(tmp, 'nylas-sidecar.rules.yml'), 'utf8');
+    expect(await readFile(MULTI, 'utf8'), 'run npm run alerts:generate').toBe(generated);
+    const check = await sh('node', [GENERATOR, '--check']);
+    expect(check.code, check.out).toBe(0);
+  });
+
+  it('passes promtool check rules, in production and in test timing', async () => {
+    const prod = await sh('promtool', ['check', 'rules', MULTI]);
+    expect(prod.code, prod.out).toBe(0);
+    const dir = join(tmp, 'timing');
+    const gen = await sh('node', [
+      GENERATOR,
+      '--cluster-label',
+      'cluster',
+      '--test-timing',
+      '--out',
+      dir,
+    ]);
+    expect(gen.code, gen.out).toBe(0);
+    const test = await sh('promtool', ['check', 'rules', join(dir, 'nylas-sidecar.rules.yml')]);
+    expect(test.code, test.out).toBe(0);
+  });
+
+  it('passes its promtool unit tests with two clusters', async () => {
+    const r = await sh('promtool', ['test', 'rules', 'tests/multi-cluster.rules.test.yml'], ALERTS);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('SUCCESS');
+  });
+
+  it('keeps the cluster label in every aggregation and every vector match', () => {
+    const exprs = multi.groups.flatMap((g) =>
+      g.rules.map((r) => ({ name: r.alert ?? r.record, expr: r.expr })),
+    );
+    let lists = 0;
+    for (const { name, expr } of exprs) {
+      const code = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+      for (const m of code.matchAll(/\b(by|on)\s*\(([^)]*)\)/g)) {
+        lists++;
+        expect(
+          m[2]!.split(',').map((l) => l.trim()),
+          `${name}: ${m[0]}`,
+        ).toContain('cluster');
+      }
+      // An aggregation without `by` would add the clusters together.
+      expect(code, name).not.toMatch(/\b(sum|min|max|avg|count|topk|bottomk|quantile)\s*\(/);
+    }
+    expect(lists).toBeGreaterThan(100);
+    // absent() cannot keep a label: only "no target of the job at all" still uses it.
+    const absent = exprs.filter((e) => e.expr.includes('absent('));
+    expect(absent.map((e) => e.name)).toEqual(['NylasSidecarDown']);
+  });
+
+  it('defines the same rules as the single-cluster file, told apart only by the cluster label', () => {
+    const norm = (e: string) =>
+      e
+        .replace(/ by \(cluster\) \(/g, '(')
+        .replace(/\((cluster, )/g, '(')
+        .replace(/ by \(cluster\)/g, '');
+    const shape = (f: RuleFile) =>
+      f.groups.map((g) => ({
+        name: g.name,
+        rules: g.rules.map((r) => ({
+          ...r,
+          expr: r.alert === 'NylasSidecarNoPoller' ? 'per cluster' : norm(r.expr),
+          annotations: undefined,
+        })),
+      }));
+    expect(shape(multi)).toEqual(shape(single));
+  });
+
+  it('names the cluster in every alert description, and asks templates about that cluster', () => {
+    const alerts = multi.groups.flatMap((g) => g.rules).filter((r) => r.alert);
+    expect(alerts.length).toBeGreaterThan(20);
+    for (const a of alerts) {
+      expect(a.annotations!.description, a.alert).toContain('{{ $labels.cluster }}');
+      for (const text of Object.values(a.annotations!)) {
+        // Every query a template runs is for the alert's own cluster.
+        expect(text, a.alert).not.toMatch(/query "/);
+        for (const m of text.matchAll(/printf "((?:[^"\\]|\\.)*)" \$labels\.cluster \| query/g))
+          expect(m[1], a.alert).toContain('cluster=\\"%[1]s\\"');
+      }
+    }
+  });
+
+  it('refuses a cluster label that is not a label name, naming the setting in one line', async () => {
+    const bad = await sh('node', [GENERATOR, '--cluster-label', 'eu-west', '--out', tmp]);
+    expect(bad.code).toBe(2);
+    expect(bad.out.split('\n')[0]).toBe(
+      'generate: --cluster-label eu-west is not a valid Prometheus label name',
+    );
+    expect(bad.out).not.toMatch(/\n\s+at /);
+    // Without --out it would overwrite the single-cluster rules of alerts/.
+    const noOut = await sh('node', [GENERATOR, '--cluster-label', 'cluster', '--check']);
+    expect(noOut.code).toBe(2);
+    expect(noOut.out.split('\n')[0]).toMatch(/^generate: --cluster-label needs --out/);
+  });
+});
+
 describe('alertmanager example config', () => {
   const CONFIG = join(ALERTS, 'alertmanager.yml');
 
@@ -361,7 +477,9 @@ describe('alertmanager example config', () => {
       route: { group_by: string[] };
       inhibit_rules: Array<{ source_matchers: string[]; target_matchers: string[] }>;
     };
-    expect(cfg.route.group_by).toEqual(['alertname']);
+    // `cluster` is absent with one cluster (grouping by name alone) and set by the multi-cluster
+    // rules, where one cluster's outage is its own notification.
+    expect(cfg.route.group_by).toEqual(['alertname', 'cluster']);
     const incident = cfg.inhibit_rules.find((r) =>
       r.source_matchers.some((m) => m.includes('NylasPlatformIncident')),
     );
