@@ -14,7 +14,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import bcrypt from 'bcryptjs';
 import type { Logger } from '../log/logger.js';
-import { loadWebConfig, type WebConfig } from './web-config.js';
+import { loadWebConfig, shownPath, type WebConfig } from './web-config.js';
 
 /** Why a request was refused (the `reason` label of the failures counter). */
 export type AuthFailureReason = 'missing' | 'invalid' | 'client_certificate' | 'tls_handshake';
@@ -112,7 +112,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   };
   const handler = opts.allow === 'full' ? gate : opts.handler;
   const server: Server = tls
-    ? (createHttpsServer(
+    ? createHttpsServer(
         {
           ...opts.http,
           ...secureOptions(tls),
@@ -122,7 +122,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
           rejectUnauthorized: false,
         },
         handler,
-      ))
+      )
     : createHttpServer(opts.http, handler);
   if (tls)
     server.on('tlsClientError', () => {
@@ -160,11 +160,11 @@ export function createWebServer(opts: WebServerOptions): WebServer {
     const n = next.config;
     if ((n.tls === undefined) !== (tls === undefined))
       return keep(
-        `${opts.setting}=${JSON.stringify(path)}: tls_server_config was ${tls ? 'removed' : 'added'}, which needs a restart`,
+        `${opts.setting}=${shownPath(path)}: tls_server_config was ${tls ? 'removed' : 'added'}, which needs a restart`,
       );
     if (n.tls && (n.tls.clientAuth !== 'NoClientCert') !== asksCert)
       return keep(
-        `${opts.setting}=${JSON.stringify(path)}: tls_server_config.client_auth_type changed between NoClientCert and asking for a certificate, which needs a restart`,
+        `${opts.setting}=${shownPath(path)}: tls_server_config.client_auth_type changed between NoClientCert and asking for a certificate, which needs a restart`,
       );
     // New handshakes get the new certificate; open connections keep theirs and finish.
     if (n.tls)
