@@ -7,8 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import { redactCredentials } from './redact.js';
 
 /** A path as messages show it: quoted, with anything shaped like a credential masked. */
-export function shownPath(path: string): string {
-  return JSON.stringify(redactCredentials(path));
+export function shownPath(path: string | undefined): string {
+  return JSON.stringify(redactCredentials(path ?? ''));
 }
 
 /** The exporter toolkit's client_auth_type values (Go's tls.ClientAuthType names). */
