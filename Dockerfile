@@ -27,7 +27,9 @@ USER node
 # 4000: proxy listener (keep it private: it carries the app's credentials); 9464: admin
 # listener (/metrics, /healthz, /readyz, /status).
 EXPOSE 4000 9464
-# No curl in the image: Node's fetch asks /healthz on the admin port from SIDECAR_ADMIN_LISTEN.
+# No curl in the image: Node asks /healthz on the admin port from SIDECAR_ADMIN_LISTEN, over
+# HTTPS first (SIDECAR_ADMIN_WEB_CONFIG may put it on TLS; the probe needs no credential and,
+# like the kubelet, does not check the certificate), then plain HTTP.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "const p=(process.env.SIDECAR_ADMIN_LISTEN||'').split(':').pop()||'9464';fetch('http://127.0.0.1:'+p+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const p=(process.env.SIDECAR_ADMIN_LISTEN||'').split(':').pop()||'9464';const g=(m,f)=>require('node:'+m).get({host:'127.0.0.1',port:p,path:'/healthz',rejectUnauthorized:false},r=>process.exit(r.statusCode===200?0:1)).on('error',f);g('https',()=>g('http',()=>process.exit(1)))"]
 CMD ["node", "dist/src/main.js"]

@@ -4,6 +4,12 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { redactCredentials } from './redact.js';
+
+/** A path as messages show it: quoted, with anything shaped like a credential masked. */
+export function shownPath(path: string | undefined): string {
+  return JSON.stringify(redactCredentials(path ?? ''));
+}
 
 /** The exporter toolkit's client_auth_type values (Go's tls.ClientAuthType names). */
 export type ClientAuthType =
@@ -95,14 +101,14 @@ type Result = { ok: true; config: WebConfig } | { ok: false; problems: string[] 
 export function loadWebConfig(path: string, opts: WebConfigOptions): Result {
   const problems: string[] = [];
   const at = (field: string, what: string) =>
-    problems.push(`${opts.setting}=${JSON.stringify(path)}: ${field ? `${field}: ` : ''}${what}`);
+    problems.push(`${opts.setting}=${shownPath(path)}: ${field ? `${field}: ` : ''}${what}`);
   const read = (file: string, field: string): string | undefined => {
     try {
       return opts.readFile(file);
     } catch (err) {
       at(
         field,
-        `cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? 'unknown error'})`,
+        `cannot read ${shownPath(file)} (${(err as NodeJS.ErrnoException).code ?? 'unknown error'})`,
       );
       return undefined;
     }
@@ -164,7 +170,7 @@ export function loadWebConfig(path: string, opts: WebConfigOptions): Result {
       for (const f of [certFile, keyFile, caFile]) if (f) files.push(fileOf(f));
       const x509 = cert !== undefined ? parseCert(cert) : undefined;
       if (cert !== undefined && !x509)
-        at('tls_server_config.cert_file', `${JSON.stringify(certFile)} holds no PEM certificate`);
+        at('tls_server_config.cert_file', `${shownPath(certFile)} holds no PEM certificate`);
       let keyOk = false;
       if (key !== undefined) {
         try {
@@ -173,17 +179,14 @@ export function loadWebConfig(path: string, opts: WebConfigOptions): Result {
           if (x509 && !x509.checkPrivateKey(k))
             at(
               'tls_server_config.key_file',
-              `the key in ${JSON.stringify(keyFile)} does not match the certificate in cert_file`,
+              `the key in ${shownPath(keyFile)} does not match the certificate in cert_file`,
             );
         } catch {
-          at('tls_server_config.key_file', `${JSON.stringify(keyFile)} holds no PEM private key`);
+          at('tls_server_config.key_file', `${shownPath(keyFile)} holds no PEM private key`);
         }
       }
       if (ca !== undefined && !parseCert(ca))
-        at(
-          'tls_server_config.client_ca_file',
-          `${JSON.stringify(caFile)} holds no PEM certificate`,
-        );
+        at('tls_server_config.client_ca_file', `${shownPath(caFile)} holds no PEM certificate`);
       const authRaw = str('client_auth_type') ?? 'NoClientCert';
       const clientAuth = CLIENT_AUTH_TYPES.find((c) => c === authRaw);
       if (!clientAuth)

@@ -1,6 +1,6 @@
 // A listener's server, plain HTTP or TLS with basic auth as its web config file says, and the
 // reload that swaps certificates and credentials under it without closing a connection.
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import {
   createServer as createHttpServer,
@@ -14,7 +14,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import bcrypt from 'bcryptjs';
 import type { Logger } from '../log/logger.js';
-import { loadWebConfig, type WebConfig } from './web-config.js';
+import { loadWebConfig, shownPath, type WebConfig } from './web-config.js';
 
 /** Why a request was refused (the `reason` label of the failures counter). */
 export type AuthFailureReason = 'missing' | 'invalid' | 'client_certificate' | 'tls_handshake';
@@ -81,7 +81,9 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   // Whether a client is asked for a certificate is fixed when the server is made.
   const asksCert = tls !== undefined && tls.clientAuth !== 'NoClientCert';
   const open = new Set(opts.open ?? []);
-  const cache = new Map<string, boolean>();
+  // Digests keyed per process: what the cache holds cannot be tried against guesses faster than
+  // bcrypt itself.
+  const cache: AuthCache = { key: randomBytes(32), seen: new Map() };
 
   const gate: RequestListener = (req, res) => {
     const url = req.url ?? '';
@@ -112,7 +114,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   };
   const handler = opts.allow === 'full' ? gate : opts.handler;
   const server: Server = tls
-    ? (createHttpsServer(
+    ? createHttpsServer(
         {
           ...opts.http,
           ...secureOptions(tls),
@@ -122,7 +124,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
           rejectUnauthorized: false,
         },
         handler,
-      ))
+      )
     : createHttpServer(opts.http, handler);
   if (tls)
     server.on('tlsClientError', () => {
@@ -160,11 +162,11 @@ export function createWebServer(opts: WebServerOptions): WebServer {
     const n = next.config;
     if ((n.tls === undefined) !== (tls === undefined))
       return keep(
-        `${opts.setting}=${JSON.stringify(path)}: tls_server_config was ${tls ? 'removed' : 'added'}, which needs a restart`,
+        `${opts.setting}=${shownPath(path)}: tls_server_config was ${tls ? 'removed' : 'added'}, which needs a restart`,
       );
     if (n.tls && (n.tls.clientAuth !== 'NoClientCert') !== asksCert)
       return keep(
-        `${opts.setting}=${JSON.stringify(path)}: tls_server_config.client_auth_type changed between NoClientCert and asking for a certificate, which needs a restart`,
+        `${opts.setting}=${shownPath(path)}: tls_server_config.client_auth_type changed between NoClientCert and asking for a certificate, which needs a restart`,
       );
     // New handshakes get the new certificate; open connections keep theirs and finish.
     if (n.tls)
@@ -172,7 +174,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
         secureOptions(n.tls),
       );
     current = n;
-    cache.clear();
+    cache.seen.clear();
     watch(n.files);
     opts.logger.info(
       {
@@ -224,10 +226,15 @@ function clientCertProblem(req: IncomingMessage, config: WebConfig): string | un
   return undefined;
 }
 
+interface AuthCache {
+  key: Buffer;
+  seen: Map<string, boolean>;
+}
+
 async function checkBasicAuth(
   header: string | undefined,
   config: WebConfig,
-  cache: Map<string, boolean>,
+  cache: AuthCache,
 ): Promise<AuthFailureReason | undefined> {
   const m = header ? /^basic +([A-Za-z0-9+/=]+) *$/i.exec(header) : null;
   if (!m) return header ? 'invalid' : 'missing';
@@ -240,12 +247,14 @@ async function checkBasicAuth(
   // An unknown user is checked against some hash too, so the answer's timing does not tell
   // which usernames exist.
   const against = hash ?? config.users.values().next().value!;
-  const key = createHash('sha256').update(`${user}\0${password}\0${against}`).digest('base64');
-  let ok = cache.get(key);
+  const key = createHmac('sha256', cache.key)
+    .update(`${user}\0${password}\0${against}`)
+    .digest('base64');
+  let ok = cache.seen.get(key);
   if (ok === undefined) {
     ok = await bcrypt.compare(password, against);
-    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
-    cache.set(key, ok);
+    if (cache.seen.size >= CACHE_MAX) cache.seen.delete(cache.seen.keys().next().value!);
+    cache.seen.set(key, ok);
   }
   return ok && hash !== undefined ? undefined : 'invalid';
 }

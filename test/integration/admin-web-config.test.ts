@@ -112,6 +112,19 @@ describe('admin listener with TLS and basic auth', () => {
     expect(s.logs.join('\n')).not.toContain(PASSWORD);
   });
 
+  it("takes $2y$ hashes as htpasswd writes them (made here by the C library's crypt, not bcryptjs)", async () => {
+    // perl -e 'print crypt("correct horse", q($2y$05$abcdefghijklmnopqrstuv))' (libxcrypt)
+    const htpasswd = '$2y$05$abcdefghijklmnopqrstuuHNbAKRhpaujgo33bRWs.NLUTJO3lOy2';
+    const file = writeWebConfig(
+      'htpasswd.yml',
+      basicTls({}).replace('basic_auth_users:', `basic_auth_users:\n  ops: '${htpasswd}'`),
+    );
+    const s = await start(file);
+    const url = `${s.urls.admin}/metrics`;
+    expect((await httpsGet(url, { ca, auth: 'ops:correct horse' })).status).toBe(200);
+    expect((await httpsGet(url, { ca, auth: 'ops:correct horsE' })).status).toBe(401);
+  });
+
   it('answers /healthz and /readyz without credentials, saying no more than before', async () => {
     const s = await start(writeWebConfig('probes.yml', basicTls({ prometheus: PASSWORD })));
     const health = await httpsGet(`${s.urls.admin}/healthz`, { ca });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
 import { startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
+import { bcryptHash, makeTestPki } from '../helpers/tls.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -282,6 +283,27 @@ describe('Dockerfile', () => {
           env: { SIDECAR_ADMIN_LISTEN: `127.0.0.1:${admin.port}` },
         }),
       ).resolves.toBeDefined();
+    });
+
+    it('passes against an admin listener on TLS with basic auth (SIDECAR_ADMIN_WEB_CONFIG)', async () => {
+      const pki = makeTestPki();
+      const file = join(pki.dir, 'web.yml');
+      writeFileSync(
+        file,
+        `tls_server_config:\n  cert_file: ${pki.serverCert}\n  key_file: ${pki.serverKey}\nbasic_auth_users:\n  prometheus: '${bcryptHash('pw')}'\n`,
+      );
+      const secured = await startTestSidecar({ SIDECAR_ADMIN_WEB_CONFIG: file });
+      try {
+        const admin = new URL(secured.urls.admin);
+        expect(admin.protocol).toBe('https:');
+        await expect(
+          run(process.execPath, ['-e', probe], {
+            env: { SIDECAR_ADMIN_LISTEN: `127.0.0.1:${admin.port}` },
+          }),
+        ).resolves.toBeDefined();
+      } finally {
+        await secured.stop();
+      }
     });
 
     it('fails when nothing answers on the admin port', async () => {

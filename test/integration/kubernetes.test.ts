@@ -78,10 +78,11 @@ interface EnvVar {
   valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } };
 }
 interface Probe {
-  httpGet: { path: string; port: string | number };
+  httpGet: { path: string; port: string | number; scheme?: string };
 }
 interface Container {
   name: string;
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   image: string;
   restartPolicy?: string;
   env?: EnvVar[];
@@ -105,12 +106,19 @@ interface PodTemplate {
     initContainers?: Container[];
     terminationGracePeriodSeconds?: number;
     securityContext?: { runAsNonRoot?: boolean };
+    volumes?: { name: string; secret?: { secretName: string } }[];
   };
 }
 interface DeploymentObject extends K8sObject {
   spec: { replicas?: number; strategy?: { type: string }; template: PodTemplate };
 }
 
+/** The kubelet probes the admin port over HTTPS exactly when a web config puts it on TLS. */
+const probe = (env: Record<string, EnvVar>, path: string) => ({
+  path,
+  port: 'metrics',
+  ...(env.SIDECAR_ADMIN_WEB_CONFIG ? { scheme: 'HTTPS' } : {}),
+});
 const envOf = (c: Container) => Object.fromEntries((c.env ?? []).map((e) => [e.name, e]));
 const allContainers = (t: PodTemplate) => [...(t.spec.initContainers ?? []), ...t.spec.containers];
 /** The nylas-sidecar containers: the ones whose environment sets SIDECAR_ROLE. */
@@ -270,9 +278,9 @@ describe.skipIf(!kubectl)('kubectl kustomize', () => {
       // A proxy forwards the app's own key; it must not hold one.
       expect(env).not.toHaveProperty('NYLAS_API_KEY');
       expect(sidecar!.ports).toEqual([{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
-      expect(sidecar!.startupProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
-      expect(sidecar!.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
-      expect(sidecar!.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+      expect(sidecar!.startupProbe?.httpGet).toEqual(probe(env, '/readyz'));
+      expect(sidecar!.readinessProbe?.httpGet).toEqual(probe(env, '/readyz'));
+      expect(sidecar!.livenessProbe?.httpGet).toEqual(probe(env, '/healthz'));
       // The app's SDK is pointed at the sidecar in its own pod.
       const appContainers = t.spec.containers.filter((c) => !role(c));
       expect(appContainers.length).toBeGreaterThan(0);
@@ -299,8 +307,8 @@ describe.skipIf(!kubectl)('kubectl kustomize', () => {
       });
       expect(env).not.toHaveProperty('SIDECAR_LISTEN');
       expect(env.SIDECAR_ADMIN_LISTEN?.value).toBe('0.0.0.0:9464');
-      expect(sidecar!.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
-      expect(sidecar!.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+      expect(sidecar!.readinessProbe?.httpGet).toEqual(probe(env, '/readyz'));
+      expect(sidecar!.livenessProbe?.httpGet).toEqual(probe(env, '/healthz'));
       // Its Service reaches the admin port of exactly this pod.
       const services = objects(`overlays/${overlay}`).filter(
         (o) => o.kind === 'Service',
@@ -424,6 +432,99 @@ describe.skipIf(!kubectl)('kubectl kustomize', () => {
         ([k, v]) => keep[meta(k)] === v,
       );
       expect(matched, r).toHaveLength(1);
+    }
+  });
+
+  it('secured: every sidecar reads a web config from the Secret and the PodMonitor scrapes it over TLS with basic auth', () => {
+    const objs = objects('overlays/secured');
+    for (const r of ['proxy', 'pollers']) {
+      const [d] = byRole(objs, r);
+      const t = d!.spec.template;
+      const [sidecar] = sidecars(t);
+      const file = envOf(sidecar!).SIDECAR_ADMIN_WEB_CONFIG?.value;
+      expect(file, r).toMatch(/^\/.+\/web-config\.yml$/);
+      const mount = sidecar!.volumeMounts?.find((m) => file!.startsWith(`${m.mountPath}/`));
+      expect(mount?.readOnly, r).toBe(true);
+      const volume = t.spec.volumes?.find((v) => v.name === mount!.name);
+      expect(volume?.secret?.secretName, r).toBe('nylas-sidecar-web-config');
+      // Only the sidecar sees the key.
+      for (const c of allContainers(t))
+        if (c !== sidecar)
+          expect(c.volumeMounts?.some((m) => m.name === mount!.name) ?? false, c.name).toBe(false);
+      expect(sidecar!.livenessProbe?.httpGet.scheme, r).toBe('HTTPS');
+    }
+    const [monitor] = objs.filter((o) => o.kind === 'PodMonitor') as (K8sObject & {
+      spec: {
+        podMetricsEndpoints: {
+          port: string;
+          scheme?: string;
+          tlsConfig?: { serverName?: string; ca?: { secret?: { name: string; key: string } } };
+          basicAuth?: Record<'username' | 'password', { name: string; key: string }>;
+          relabelings: { targetLabel: string; replacement: string }[];
+        }[];
+      };
+    })[];
+    const [endpoint, ...more] = monitor!.spec.podMetricsEndpoints;
+    expect(more).toEqual([]);
+    expect(endpoint).toMatchObject({
+      port: 'metrics',
+      scheme: 'https',
+      tlsConfig: {
+        serverName: expect.any(String) as string,
+        ca: { secret: { name: 'nylas-sidecar-scrape', key: 'ca.crt' } },
+      },
+      basicAuth: {
+        username: { name: 'nylas-sidecar-scrape', key: 'username' },
+        password: { name: 'nylas-sidecar-scrape', key: 'password' },
+      },
+    });
+    expect(endpoint!.relabelings).toEqual(
+      (production().find((o) => o.kind === 'PodMonitor') as typeof monitor)!.spec
+        .podMetricsEndpoints[0]!.relabelings,
+    );
+  });
+
+  it('network policy: admits only the Prometheus pods, only to the admin port, of every sidecar pod', () => {
+    interface Peer {
+      namespaceSelector?: { matchLabels: Record<string, string> };
+      podSelector?: { matchLabels: Record<string, string> };
+    }
+    type Policy = K8sObject & {
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        policyTypes: string[];
+        ingress: { from?: Peer[]; ports?: { port: string | number; protocol: string }[] }[];
+      };
+    };
+    for (const dir of ['components/network-policy', 'overlays/secured']) {
+      const objs = objects(dir);
+      const policies = objs.filter((o) => o.kind === 'NetworkPolicy') as Policy[];
+      const admin = policies.find((p) => p.metadata.name === 'nylas-sidecar-admin')!;
+      expect(admin.spec.policyTypes).toEqual(['Ingress']);
+      const [rule, ...others] = admin.spec.ingress;
+      expect(others, dir).toEqual([]);
+      expect(rule!.ports).toEqual([{ port: 'metrics', protocol: 'TCP' }]);
+      // One peer, both selectors in it: pods with these labels in that namespace (two peers would
+      // admit the whole namespace, or such pods in every namespace).
+      const [peer, ...morePeers] = rule!.from!;
+      expect(morePeers).toEqual([]);
+      expect(Object.keys(peer!.namespaceSelector!.matchLabels).length).toBeGreaterThan(0);
+      expect(Object.keys(peer!.podSelector!.matchLabels).length).toBeGreaterThan(0);
+      // Every other policy here is about the app's own pods and ports, never the sidecar's port.
+      for (const p of policies.filter((x) => x !== admin))
+        for (const r of p.spec.ingress)
+          for (const port of r.ports ?? []) expect(port.port, p.metadata.name).not.toBe('metrics');
+      if (dir !== 'overlays/secured') continue;
+      for (const r of ['proxy', 'pollers']) {
+        const [d] = byRole(objs, r);
+        expect(d!.spec.template.metadata.labels, r).toMatchObject(
+          admin.spec.podSelector.matchLabels,
+        );
+        const [sidecar] = sidecars(d!.spec.template);
+        expect(sidecar!.ports?.map((x) => x.name)).toContain('metrics');
+        // The proxy is loopback only: no NetworkPolicy is needed for it, and none could help.
+        if (r === 'proxy') expect(envOf(sidecar!).SIDECAR_LISTEN?.value).toMatch(/^127\./);
+      }
     }
   });
 });
