@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes alerts/nylas-sidecar.rules.yml from the one definition in rules.mjs.
+// Writes alerts/nylas-sidecar.rules.yml from the one definition in rules.mjs (and its groups/).
 //
 //   node scripts/alerts/generate.mjs                 # the committed file (npm run alerts:generate)
 //   node scripts/alerts/generate.mjs --slo 99.5 --job my-sidecar --out /etc/prometheus/rules

@@ -121,9 +121,8 @@ export function ruleContext(o) {
   // Poller data is read from the freshest polling instance only: an instance whose polls fail
   // keeps exporting its last snapshot, and max() over instances would let that stale data win.
   // `freshest` is the series naming that instance (the nylas_sidecar:poller_freshest recording
-  // rule); `matchers` default to the job, which every selector carries.
-  const freshest = (poller, matchers = [job]) =>
-    `nylas_sidecar:poller_freshest{${[...matchers, `poller="${poller}"`].join(',')}}`;
+  // rule), for the job as every selector.
+  const freshest = (poller) => `nylas_sidecar:poller_freshest{${job},poller="${poller}"}`;
   const fresh = (poller, metric, ...matchers) =>
     `(${sel(metric, ...matchers)} and on (job, instance) ${freshest(poller)})`;
   const q = (text) => text.replace(/"/g, '\\"');

@@ -76,6 +76,17 @@ export interface StackOptions {
    * the CA that signs the target's certificate, and a basic-auth username and password.
    */
   scrapeAuth?: { caFile?: string; username?: string; password?: string };
+  /**
+   * `global.external_labels`: what this Prometheus adds to every series it sends on, as each
+   * cluster's Prometheus adds `cluster` before writing into a global store.
+   */
+  externalLabels?: Record<string, string>;
+  /**
+   * Remote-write URLs (another Prometheus's `/api/v1/write`, started with
+   * `--web.enable-remote-write-receiver`), with a short batch deadline so that samples arrive
+   * within a second or two.
+   */
+  remoteWrite?: string[];
 }
 
 export interface WaitOptions {
@@ -315,8 +326,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         scrape_interval: interval,
         scrape_timeout: interval,
         evaluation_interval: interval,
+        ...(opts.externalLabels ? { external_labels: opts.externalLabels } : {}),
       },
       rule_files: opts.ruleFiles ?? [],
+      ...(opts.remoteWrite
+        ? {
+            remote_write: opts.remoteWrite.map((url) => ({
+              url,
+              queue_config: { batch_send_deadline: '500ms', min_backoff: '100ms' },
+            })),
+          }
+        : {}),
       scrape_configs: [...byPath.entries()]
         .map(([key, { scheme, targets }], i) => ({
           // Job names must be unique per scrape config; the `job` label stays the same for all.

@@ -323,3 +323,105 @@ describe('dashboard queries', () => {
     await expect(run('promtool', ['check', 'rules', file])).rejects.toThrow();
   });
 });
+
+describe('dashboards for many clusters (--cluster-label)', () => {
+  const GENERATOR = join(import.meta.dirname, '..', '..', 'scripts', 'dashboards', 'generate.mjs');
+  let multi: Dashboard[];
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dashboards-multi-'));
+    multi = Object.values(renderDashboards({ clusterLabel: 'cluster' })).map(
+      (text) => JSON.parse(text) as Dashboard,
+    );
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('adds a cluster variable after the job, several clusters or All at once', () => {
+    expect(multi).toHaveLength(4);
+    for (const d of multi) {
+      const names = d.templating.list.map((v) => v.name);
+      expect(names.slice(0, 3), d.uid).toEqual(['datasource', 'job', 'cluster']);
+      const [v] = variableQueries(d).filter((x) => x.name === 'cluster');
+      expect(v, d.uid).toMatchObject({ metric: 'nylas_sidecar_build_info', label: 'cluster' });
+      expect(d.templating.list[2], d.uid).toMatchObject({ includeAll: true, multi: true });
+    }
+  });
+
+  it('keeps the clusters apart in every query: filtered by the variable, aggregated by cluster', () => {
+    let queries = 0;
+    let lists = 0;
+    for (const d of multi) {
+      for (const q of dashboardQueries(d)) {
+        queries++;
+        const code = q.expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+        for (const m of code.matchAll(/\b(by|on)\s*\(([^)]*)\)/g)) {
+          lists++;
+          expect(
+            m[2]!.split(',').map((l) => l.trim()),
+            `${q.where}: ${m[0]}`,
+          ).toContain('cluster');
+        }
+        // A bare aggregation (or vector(), which has no labels) would add the clusters together.
+        expect(code, q.where).not.toMatch(
+          /\b(sum|min|max|avg|count|topk|bottomk|quantile|vector)\s*\(/,
+        );
+        for (const n of metricNames(q.expr)) {
+          const uses = q.expr.match(new RegExp(`\\b${n}\\b`, 'g'))?.length ?? 0;
+          const filtered =
+            q.expr.match(new RegExp(`\\b${n}\\{[^}]*cluster=~"\\$cluster"`, 'g'))?.length ?? 0;
+          expect(filtered, `${q.where}: ${n}`).toBe(uses);
+        }
+      }
+    }
+    expect(queries).toBeGreaterThan(80);
+    expect(lists).toBeGreaterThan(150);
+  });
+
+  it('the same check finds the single-cluster dashboards adding clusters together', () => {
+    const bare = dashboards
+      .flatMap((d) => dashboardQueries(d))
+      .filter(
+        (q) => /\b(sum|max|min|count)\s*\(/.test(q.expr) || /\bby \((?!cluster)/.test(q.expr),
+      );
+    expect(bare.length).toBeGreaterThan(50);
+  });
+
+  it('parses every query with promtool once the variables are substituted', async () => {
+    const rules = multi.flatMap((d) =>
+      dashboardQueries(d).map((q, i) => ({
+        record: `dashboard:${d.uid.replace(/-/g, '_')}:q${i}`,
+        expr: substitute(q.expr, { ...VARS, cluster: '.*' }),
+      })),
+    );
+    const file = join(dir, 'dashboards.rules.yml');
+    await writeFile(file, stringify({ groups: [{ name: 'dashboards', rules }] }));
+    const { stdout } = await run('promtool', ['check', 'rules', file]);
+    expect(stdout).toMatch(new RegExp(`SUCCESS: ${rules.length} rules found`));
+  });
+
+  it('keeps the chosen clusters when a panel links to another dashboard', () => {
+    const urls = multi.flatMap((d) => allPanels(d.panels).flatMap((p) => p.links ?? []));
+    expect(urls.length).toBeGreaterThan(3);
+    for (const l of urls) expect(l.url).toContain('${cluster:queryparam}');
+  });
+
+  it('writes the variant with --out, and refuses a label that is not a label name', async () => {
+    const out = join(dir, 'out');
+    const { stdout } = await run('node', [GENERATOR, '--cluster-label', 'cluster', '--out', out]);
+    expect(stdout.trim().split('\n')).toHaveLength(4);
+    const rendered = renderDashboards({ clusterLabel: 'cluster' });
+    for (const [name, text] of Object.entries(rendered))
+      expect(await readFile(join(out, name), 'utf8'), name).toBe(text);
+    const bad = await run('node', [GENERATOR, '--cluster-label', 'eu-west', '--out', out]).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe(
+      'generate: --cluster-label eu-west is not a valid Prometheus label name\n',
+    );
+  });
+});

@@ -6,8 +6,7 @@ import { FAILING_TO_FAILED_SECONDS, num } from '../lib.mjs';
 
 /** The rules of this group, built with the shared helpers of `ruleContext` (lib.mjs). */
 export function channelRules({ o, alert, sel, freshest: freshestOf }) {
-  // Joined against the series of its own instance only; the job is already in `sel`.
-  const freshest = (poller) => `and on (job, instance) ${freshestOf(poller, [])}`;
+  const freshest = (poller) => `and on (job, instance) ${freshestOf(poller)}`;
   const warnHours = num(o.failingWarnSeconds / 3600);
   const leftSeconds = FAILING_TO_FAILED_SECONDS - o.failingWarnSeconds;
   const towardsFailed = (status, since, by, idLabel) =>
