@@ -3,7 +3,7 @@ import { Nylas } from '../../src/demo/nylas-sdk.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { startSidecarProcess } from '../helpers/process.js';
-import { exemplarProblem, parseExemplars } from '../../bench/exemplars.js';
+import { exemplarProblem, parseExemplars } from '../helpers/exemplars.js';
 
 // The built sidecar writes each proxy span into its export request as it ends
 // (src/tracing/span-batcher.ts); SIGTERM must still get every one of them to the receiver (SPEC
