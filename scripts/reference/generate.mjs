@@ -177,6 +177,8 @@ async function alerts() {
   const { buildRules } = await import(
     pathToFileURL(join(ROOT, 'scripts', 'alerts', 'rules.mjs')).href
   );
+  if (typeof buildRules !== 'function')
+    throw new Error('scripts/alerts/rules.mjs no longer exports buildRules: point alerts() at it');
   const { groups } = buildRules();
   const rows = groups.flatMap((g) =>
     g.rules
