@@ -12,8 +12,9 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
-# A role is set, so the image never falls into demo mode by surprise (SPEC section 10): set
-# SIDECAR_ROLE=proxy in app pods, pollers in the one polling instance, or SIDECAR_DEMO=true.
+# A role is set, so the image never falls into demo mode by surprise (a production image has no
+# business running the simulator): set SIDECAR_ROLE=proxy in app pods, pollers in the one polling
+# instance, or SIDECAR_DEMO=true.
 ENV NODE_ENV=production \
     SIDECAR_ROLE=all \
     SIDECAR_LISTEN=0.0.0.0:4000 \

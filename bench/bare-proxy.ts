@@ -4,12 +4,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool, type Dispatcher } from 'undici';
-import { holdTickObjectShape } from '../src/util/tick-shape.js';
-
-// As the sidecar does, so that neither falls into nextTick's slow path when idle between rounds
-// (src/util/tick-shape.ts) and the comparison measures the sidecar's own work. BARE_HOLD_TICK_SHAPE=0
-// leaves it out, for the probes that show what it costs.
-if (process.env.BARE_HOLD_TICK_SHAPE !== '0') holdTickObjectShape();
 
 const upstream = process.argv[2]!;
 const pool = new Pool(upstream, { connections: 256, keepAliveTimeout: 4_000 });

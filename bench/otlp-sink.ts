@@ -14,7 +14,7 @@
 // as sidecar latency. A real collector does not share the app's event loop.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { countProtoSpans, countSpans, eachJsonSpan } from './otlp-count.js';
+import { countProtoSpans, countSpans, eachJsonSpan } from '../test/helpers/otlp-count.js';
 
 let batches = 0;
 let spans = 0;

@@ -23,10 +23,10 @@ import { dirname, join } from 'node:path';
 import { buildOld, printGrantsPhase, runGrantsPhase } from './grants.js';
 import { downloads, fixedRate, saturate, type Percentiles } from './load.js';
 import { spread } from './spread.js';
-import { medianByPair, shareRounds } from './pairs.js';
 import { benchSidecarEnv } from './sidecar-env.js';
-import { freePort, hasTaskset, cpuSeconds } from './proc.js';
-import { exemplarProblem, parseExemplars, type Exemplar } from './exemplars.js';
+import { hasTaskset, cpuSeconds } from './proc.js';
+import { freePort } from '../test/helpers/ports.js';
+import { exemplarProblem, parseExemplars, type Exemplar } from '../test/helpers/exemplars.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -58,26 +58,29 @@ const soakSeconds = numberArg('--soak-seconds', quick ? 20 : 60, false, 1);
 // Each proxy runs this long at saturation before the first round. V8 is still compiling for
 // 10 to 15 s of saturation (the sidecar has nearly twice as many functions as the bare proxy to
 // optimize), and that compiling is CPU of the process: rounds measured meanwhile would charge it
-// to the requests (docs/span-export.md, tenth look).
+// to the requests.
 // At least 1 s: the connection pools are filled then.
 const WARM_UP_SECONDS = numberArg('--warm-up-seconds', quick ? 2 : 20, false, 1);
 // Then this many saturation rounds, alternating as the measured ones do, are run and left out.
-// In seven runs of 20 to 30 rounds without them, leaving out the first five rounds lowered the
-// run's median CPU ratio in six, with a 20 s warm-up too (docs/span-export.md, tenth look): a
-// process is judged at steady state, as a benchmark harness's warm-up iterations do.
+// The first rounds after the warm-up still read dearer for the sidecar (in six of seven runs
+// measured, leaving out five lowered the run's median CPU ratio): a process is judged at steady
+// state, as a benchmark harness's warm-up iterations do.
 const WARM_UP_ROUNDS = numberArg('--warm-up-rounds', quick ? 0 : 5, true);
 // The saturation rounds are shared among this many pairs of proxy processes, one after the other
 // (each warmed up as above): by default one pair for every 10 rounds. What a process is dealt for
 // its life (where its code and heap land, what V8 optimizes when) moved one build's run median
-// from 1.02× to 1.16× across runs of one process pair each (docs/span-export.md, ninth and tenth
-// looks); with several pairs, one run's figure is no longer one pair's luck.
+// from 1.02× to 1.16× across runs of one process pair each; with several pairs, one run's figure
+// is no longer one pair's luck.
 const PROCESSES = numberArg('--processes', Math.max(1, Math.floor(ROUNDS / 10)), true, 1);
 if (PROCESSES > ROUNDS) {
   console.error(`--processes takes at most the number of rounds (${ROUNDS}), got "${PROCESSES}"`);
   process.exit(2);
 }
-/** Measured rounds by pair of processes: 30 rounds over 3 pairs, 10 each; 10 over 3, 4, 3, 3. */
-const ROUNDS_BY_PAIR = shareRounds(ROUNDS, PROCESSES);
+/** Measured rounds by pair of processes, as even as they go: 30 over 3, 10 each; 10 over 3, 4+3+3. */
+const ROUNDS_BY_PAIR = Array.from(
+  { length: PROCESSES },
+  (_, p) => Math.floor(ROUNDS / PROCESSES) + (p < ROUNDS % PROCESSES ? 1 : 0),
+);
 const compareDir = arg('--compare');
 /** Every NAME=VALUE given after `name`. */
 function envArgs(name: string): Record<string, string> {
@@ -388,9 +391,8 @@ async function main() {
   const ref = { rps: [] as number[], cpu: [] as number[], lat: [] as Percentiles[] };
   const cmp = { rps: [] as number[], cpu: [] as number[], lat: [] as Percentiles[] };
   // The order turns by one each round, so no process is always measured first or last: the
-  // compared build (--compare) and nginx turn with the others. (They used to run last in every
-  // round. With the rotation, a build compared with itself pairs at 1.00 round by round:
-  // docs/span-export.md, ninth look.)
+  // compared build (--compare) and nginx turn with the others (with the rotation, a build compared
+  // with itself pairs at 1.00 round by round).
   type Slot = Target | 'compare' | 'nginx';
   const slots: Slot[] = ['direct', 'sidecar', 'bare'];
   if (before) slots.push('compare');
@@ -661,7 +663,7 @@ async function main() {
     },
     /**
      * Per-round figures (neighbouring measurements, same round) across the alternating rounds:
-     * what the issue's targets are judged on.
+     * what the targets are judged on.
      */
     over_bare_proxy_by_round: {
       p50_ms: spread(lat.sidecar.map((x, i) => x.p50 - lat.bare[i]!.p50)),
@@ -769,9 +771,10 @@ function printRounds(r: {
   line('CPU per request', o.cpu_ratio!, 2, '×', '<= 1.10×');
   line('throughput at saturation', o.throughput_ratio!, 2, '×', '>= 0.90×');
   if (r.processes > 1) {
+    // Each pair's median over its own rounds: how far what a process is dealt moves the figure.
     const byPair = (k: 'cpu_ratio' | 'throughput_ratio') =>
-      medianByPair(o[k]!.values, r.process_by_round)
-        .map((x) => fmt(x.median))
+      [...new Set(r.process_by_round)]
+        .map((p) => fmt(spread(o[k]!.values.filter((_, i) => r.process_by_round[i] === p)).median))
         .join(', ');
     console.log(
       `  by pair of proxy processes, median: CPU ${byPair('cpu_ratio')}×; throughput ${byPair('throughput_ratio')}×`,

@@ -10,7 +10,7 @@ export interface Spread {
   /** 95% bootstrap interval of the median (2,000 resamples, fixed seed: reproducible). */
   ci95: [number, number];
   rounds: number;
-  /** Each round's figure, in the order measured (to see a trend, or pool several runs). */
+  /** Each round's figure, in the order measured (to see a trend, or to combine several runs). */
   values: number[];
 }
 

@@ -1,4 +1,4 @@
-// `npm run stress`: issue 14's adversarial sweeps at full size against the built sidecar, with
+// `npm run stress`: adversarial sweeps at full size against the built sidecar, with
 // the figures printed (not part of `npm test`: it takes about two minutes and measures time).
 // Loopback only; every phase is bounded in count and in time.
 //
@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { createSimulator } from '../src/simulator/index.js';
 import { V2_TEMPLATES, V3_TEMPLATES } from '../src/proxy/route-table.js';
 import { benchSidecarEnv } from './sidecar-env.js';
-import { freePort } from './proc.js';
+import { freePort } from '../test/helpers/ports.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = join(here, '..', 'src', 'main.js');

@@ -4,6 +4,7 @@
 // process: `node dist/bench/upstream.js` prints {"port": N} on stdout once listening.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { writeBody } from '../test/helpers/download.js';
 
 const messages = JSON.stringify({
   request_id: '5fa64c92-e840-4357-86b9-2aa364d35b88',
@@ -36,17 +37,7 @@ const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
       'content-length': DOWNLOAD,
       'x-request-id': 'dl',
     });
-    let left = DOWNLOAD;
-    const pump = () => {
-      while (left > 0) {
-        const n = Math.min(left, chunk.length);
-        left -= n;
-        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n)))
-          return void res.once('drain', pump);
-      }
-      res.end();
-    };
-    return pump();
+    return writeBody(res, DOWNLOAD, chunk);
   }
   if (req.method === 'POST') {
     req.resume();

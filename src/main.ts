@@ -9,7 +9,6 @@ import { prettyDestination } from './log/pretty.js';
 import { createDemoRouter } from './admin/demo.js';
 import { redactCredentials } from './util/redact.js';
 import { demoConfig, pollOnScenarioChange } from './demo/wire.js';
-import { holdTickObjectShape } from './util/tick-shape.js';
 
 const USAGE = `Usage: nylas-sidecar [--check-config] [--help] [--version]
 
@@ -38,8 +37,6 @@ function readVersion(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  // Before the process can first go idle: see util/tick-shape.ts.
-  holdTickObjectShape();
   const args = new Set(argv);
   const version = readVersion();
   for (const a of args) {

@@ -242,7 +242,7 @@ export class ProxySpanProtoWriter extends SpanBytes implements SpanWriter {
    * (Buffer#write), with every length around it assumed to take one byte; only if its UTF-8 turns
    * out too long for that is it written again below, with the lengths measured first. Copied a
    * character at a time in JavaScript, a 36-character request id cost about 2,500 instructions,
-   * most of writing a span (bench/probes/span-instructions.mjs); the native write, about 600.
+   * most of writing a span (counted with Valgrind's callgrind); the native write, about 600.
    */
   private stringAttr(key: Buffer, value: string): void {
     if (value.length <= SHORT_VALUE) {

@@ -1,4 +1,4 @@
-// End to end with many instances (SPEC section 10): three SIDECAR_ROLE=proxy sidecars (one per
+// End to end with many instances (the README's "Running many replicas"): three SIDECAR_ROLE=proxy sidecars (one per
 // "app replica") and one SIDECAR_ROLE=pollers sidecar, as built processes against the simulator;
 // a real Prometheus with the alert rules (test timing) and a real Alertmanager delivering to a
 // receiver in this test. A second pollers instance points at a dead upstream: the stale one.

@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { writeBody } from './download.js';
 
 /** One request the fake upstream saw. */
 export interface SeenRequest {
@@ -291,19 +292,10 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
           'x-request-id': 'req-dl',
         });
         const chunk = Buffer.alloc(64 * 1024, 7);
-        let left = size;
-        const pump = () => {
-          while (left > 0) {
-            const n = Math.min(left, chunk.length);
-            left -= n;
-            if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n)))
-              return void res.once('drain', pump);
-          }
-          res.end();
-        };
         const trickle = Number(url.searchParams.get('trickle') ?? 0);
         if (trickle > 0) {
           // 1 KB every `trickle` ms: a download that keeps moving, slowly, holding its connection.
+          let left = size;
           const timer = setInterval(() => {
             const n = Math.min(left, 1024);
             left -= n;
@@ -318,12 +310,11 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         }
         if (url.searchParams.get('gate') === '1') {
           // One chunk now, the rest once the test calls release(): proves the proxy streams.
-          left -= chunk.length;
           res.write(chunk);
-          gates.push(() => pump());
+          gates.push(() => writeBody(res, size - chunk.length, chunk));
           return;
         }
-        return pump();
+        return writeBody(res, size, chunk);
       }
       if (p === '/echo' || p.startsWith('/base/')) {
         return send(

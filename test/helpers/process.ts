@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../../bench/proc.js';
+import { freePort } from './ports.js';
 import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 
-/** A free loopback port: the benchmark's helper, shared. */
+/** A free loopback port (./ports.ts), re-exported for the tests that start processes. */
 export { freePort };
 
 export interface SidecarProcess {

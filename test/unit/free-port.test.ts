@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../bench/proc.js';
+import { freePort } from '../helpers/ports.js';
 
 const range = (() => {
   try {

@@ -1,8 +1,8 @@
-// The benchmark's OTLP receiver counts spans without a full decode (bench/otlp-count.ts); the
+// The benchmark's OTLP receiver counts spans without a full decode (test/helpers/otlp-count.ts); the
 // benchmark's "every span exported" check rests on it, so it must agree with the writers.
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { describe, expect, it } from 'vitest';
-import { countProtoSpans, countSpans, eachJsonSpan } from '../../bench/otlp-count.js';
+import { countProtoSpans, countSpans, eachJsonSpan } from '../helpers/otlp-count.js';
 import { serializeProxySpans } from '../../src/tracing/otlp-json.js';
 import { serializeProxySpansProto } from '../../src/tracing/otlp-proto.js';
 import { createProxySpans, type ProxySpan } from '../../src/tracing/proxy-spans.js';

@@ -1,5 +1,6 @@
-// How the benchmark's OTLP receiver (./otlp-sink.ts) counts and reads the spans of an export
-// request, apart from its server so that bench/probes/sink-cost.mjs times the same code.
+// How an OTLP receiver counts and reads the spans of an export request without a full decode: the
+// benchmark's receiver (bench/otlp-sink.ts) uses it for its "every span exported" check, and the
+// unit tests check it against the sidecar's own writers.
 
 const SPAN_KEY = Buffer.from('"spanId":"');
 
