@@ -40,6 +40,16 @@ export const SETTING_DOCS: { readonly [K in keyof typeof envSchema.shape]: Setti
       'Admin listener: `/metrics`, `/healthz`, `/readyz`, `/status`, `/`, `/support/{grant_id}`.',
   },
   SIDECAR_WEBHOOK_LISTEN: { meaning: 'Webhook listener, `host:port`; unset leaves it off.' },
+  SIDECAR_ADMIN_WEB_CONFIG: {
+    meaning:
+      "A web configuration file in the Prometheus exporter toolkit's format (`tls_server_config`, `basic_auth_users` with bcrypt hashes): TLS and basic auth on the admin listener, `/healthz` and `/readyz` left open. Read at start, when the file or a file it names changes, and on `SIGHUP`.",
+    default: 'unset (plain HTTP, no credentials)',
+  },
+  SIDECAR_WEBHOOK_WEB_CONFIG: {
+    meaning:
+      "The same file format for the webhook listener, TLS only (`tls_server_config`'s `cert_file`, `key_file`, `min_version`, `max_version`): for a listener that faces the internet itself. Nylas sends neither basic auth nor a client certificate.",
+    default: 'unset (plain HTTP)',
+  },
   SIDECAR_WEBHOOK_FORWARD_URL: {
     meaning:
       "The app's webhook endpoint deliveries are forwarded to; required with `SIDECAR_WEBHOOK_LISTEN`.",
