@@ -45,6 +45,7 @@ function input(over: Partial<TicketInput> = {}): TicketInput {
       indicatorValue: 0,
       description: 'All Systems Operational',
       components: [],
+      componentsDropped: 0,
       incidents: [],
       maintenances: [],
       maintenanceActive: 0,
