@@ -1,8 +1,10 @@
 /**
- * The methods each route template has (reference/nylas-api.md sections 1.4, 5.2, 5.3 and 5.6).
+ * The methods each route template has: those of the Nylas API docs, plus any the official `nylas`
+ * SDK sends that the docs do not list (test/integration/proxy-sdk-routes.test.ts drives every
+ * method of the pinned SDK through the proxy and fails on any request labelled "other").
  * A request whose method its route does not have is labelled route="other": the route × method
- * product is what multiplied series (issue 14), and such a request is not a Nylas API call
- * anyway (Nylas answers 404 or 405). HEAD goes wherever GET does.
+ * product is what multiplies series, and such a request is not a Nylas API call anyway (Nylas
+ * answers 404 or 405). HEAD goes wherever GET does.
  *
  * Templates not listed take the REST shape Nylas follows: a collection (ends in a literal) has
  * GET and POST, an item (ends in a parameter) GET, PUT, PATCH and DELETE.
