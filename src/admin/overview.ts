@@ -377,8 +377,13 @@ function signals(m: StatusModel): string {
       sp
         ? sp.incidents.length > 0
           ? cls(
-              statusClass(sp.indicator),
-              `${sp.indicator}: ${sp.incidents.map((x) => x.name || x.id).join('; ')}`,
+              // A critical incident can be open while the indicator still reads none.
+              sp.incidents.some((x) => x.ours && (x.impact === 'major' || x.impact === 'critical'))
+                ? 'bad'
+                : statusClass(sp.indicator) === 'ok'
+                  ? 'warn'
+                  : statusClass(sp.indicator),
+              `${sp.indicator === 'none' ? 'incident' : sp.indicator}: ${sp.incidents.map((x) => `${x.name || x.id} (${x.impact})`).join('; ')}`,
             )
           : sp.indicator === 'none'
             ? cls('ok', 'all systems operational')

@@ -226,5 +226,10 @@ describe('the status-page poller on the payload shapes real pages send', () => {
     expect(status.incidents).toMatchObject([
       { impact: 'critical', status: 'monitoring', ours: true },
     ]);
+    // The overview does not paint it green because the indicator says none.
+    const html = await (await fetch(`${sc.urls.admin}/`)).text();
+    expect(html).toMatch(
+      /<li id="sig-platform">[^<]*<span class="bad">incident: Elevated error rates on the API \(critical\)/,
+    );
   });
 });
