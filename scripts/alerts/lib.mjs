@@ -139,6 +139,7 @@ export function ruleContext(o) {
     `{{ with query "max(${q(fresh('status_page', 'nylas_status_page_indicator'))})" }}` +
     '{{ with first . }}{{ if ge .Value 1.0 }}Nylas has an open incident: the status page indicator is ' +
     '{{ if ge .Value 3.0 }}critical{{ else if ge .Value 2.0 }}major{{ else }}minor{{ end }}.' +
+    '{{ else if eq .Value -2.0 }}A scheduled maintenance is in progress on the Nylas status page.' +
     '{{ else }}No open incident on the Nylas status page.{{ end }}{{ end }}' +
     '{{ else }}The Nylas status page is not being polled.{{ end }}';
 

@@ -19,12 +19,25 @@ import {
   timeseries,
 } from './lib.mjs';
 
-const INDICATOR = enumMappings([
-  ['none', 'green'],
-  ['minor', 'yellow'],
-  ['major', 'orange'],
-  ['critical', 'red'],
-]);
+/**
+ * nylas_status_page_indicator's values (src/pollers/labels.ts INDICATOR_VALUES) by name:
+ * maintenance is -2 so that it sits below every incident value and never reads as an outage.
+ */
+const INDICATOR = [
+  {
+    type: 'value',
+    options: Object.fromEntries(
+      [
+        [-2, 'maintenance', 'blue'],
+        [-1, 'unknown', 'text'],
+        [0, 'none', 'green'],
+        [1, 'minor', 'yellow'],
+        [2, 'major', 'orange'],
+        [3, 'critical', 'red'],
+      ].map(([value, text, color], index) => [String(value), { text, color, index }]),
+    ),
+  },
+];
 const COMPONENT_STATES = [
   'operational',
   'under_maintenance',
@@ -47,7 +60,8 @@ export default dashboard({
     row('Nylas status page'),
     stat({
       title: 'Status page indicator',
-      description: 'The overall indicator of status.nylas.com.',
+      description:
+        'The overall indicator of status.nylas.com: none, minor, major, critical, or maintenance (a scheduled maintenance in progress and nothing worse).',
       graph: false,
       mappings: INDICATOR,
       thresholds: steps('green', [1, 'yellow'], [2, 'orange'], [3, 'red']),
@@ -116,11 +130,12 @@ export default dashboard({
           stateSetIndex(
             'nylas_status_page_component_status',
             'status_page',
-            'component',
+            // Two components of the same name in different groups are two rows.
+            'group, component',
             COMPONENT_STATES,
             [COMPONENT],
           ),
-          '{{component}}',
+          '{{component}} {{group}}',
         ),
       ],
     }),

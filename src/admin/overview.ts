@@ -99,11 +99,15 @@ function platformSection(m: StatusModel): string {
     'No open incidents.',
   );
   const notOk = s.components.filter((c) => c.status !== 'operational');
-  const components = table(
-    ['component', 'status'],
-    notOk.map((c) => [e(c.name), cls(statusClass(c.status), c.status)]),
-    `All ${s.components.length} components operational.`,
-  );
+  const components =
+    table(
+      ['component', 'group', 'status'],
+      notOk.map((c) => [e(c.name), e(c.group), cls(statusClass(c.status), c.status)]),
+      `All ${s.components.length} components operational.`,
+    ) +
+    (s.componentsDropped > 0
+      ? `<p class="warn">${s.componentsDropped} more components on the page are not shown or exported (the least bad past the cap).</p>`
+      : '');
   const maint = s.maintenances.length
     ? `<p class="warn">Maintenance in progress: ${s.maintenances.map((x) => e(x.name)).join(', ')}</p>`
     : '';
@@ -373,8 +377,13 @@ function signals(m: StatusModel): string {
       sp
         ? sp.incidents.length > 0
           ? cls(
-              statusClass(sp.indicator),
-              `${sp.indicator}: ${sp.incidents.map((x) => x.name || x.id).join('; ')}`,
+              // A critical incident can be open while the indicator still reads none.
+              sp.incidents.some((x) => x.ours && (x.impact === 'major' || x.impact === 'critical'))
+                ? 'bad'
+                : statusClass(sp.indicator) === 'ok'
+                  ? 'warn'
+                  : statusClass(sp.indicator),
+              `${sp.indicator === 'none' ? 'incident' : sp.indicator}: ${sp.incidents.map((x) => `${x.name || x.id} (${x.impact})`).join('; ')}`,
             )
           : sp.indicator === 'none'
             ? cls('ok', 'all systems operational')

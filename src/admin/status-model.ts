@@ -115,7 +115,10 @@ export interface StatusModel {
     region: string | null;
     indicator: string;
     description: string;
-    components: { name: string; status: string }[];
+    /** `group` is the component group's name ('' at the top level). */
+    components: { name: string; group: string; status: string }[];
+    /** Components not shown (nor exported): the page lists more than the sidecar keeps. */
+    componentsDropped: number;
     incidents: {
       id: string;
       name: string;
@@ -298,6 +301,7 @@ export function buildStatusModel(
           indicator: statusPage.indicator,
           description: statusPage.description,
           components: statusPage.components,
+          componentsDropped: statusPage.componentsDropped,
           incidents: statusPage.incidents.map((i) => ({
             ...i,
             createdAt: i.createdAt ?? null,

@@ -74,6 +74,16 @@ export function suggestTier(input: TicketInput): TierDecision {
       tier: 1,
       reason: `the Nylas status page reports a ${sp.indicator} disruption (${sp.description})`,
     };
+  // As NylasPlatformMajorOutage: a major or critical incident of our region counts even while the
+  // indicator has not moved.
+  const severe = sp?.incidents.find(
+    (i) => i.ours && (i.impact === 'major' || i.impact === 'critical'),
+  );
+  if (severe)
+    return {
+      tier: 1,
+      reason: `the Nylas status page has a ${severe.impact} incident open: ${severe.name || severe.id}`,
+    };
   if (g && g.invalidTotal >= SURGE_MIN_GRANTS && invalidShare >= SURGE_SHARE)
     return {
       tier: 1,

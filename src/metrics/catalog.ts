@@ -283,13 +283,13 @@ export function createMetrics(opts: MetricsOptions) {
     // Status page (poller)
     statusPageIndicator: new Gauge({
       name: 'nylas_status_page_indicator',
-      help: 'Nylas status page indicator: none=0, minor=1, major=2, critical=3.',
+      help: 'Nylas status page indicator: none=0, minor=1, major=2, critical=3, maintenance=-2 (a maintenance in progress, nothing worse), -1 for an undocumented value.',
       registers,
     }),
     statusPageComponentStatus: new Gauge({
       name: 'nylas_status_page_component_status',
-      help: 'Nylas status page component status as a StateSet.',
-      labelNames: ['component', 'status'] as const,
+      help: "Nylas status page component status as a StateSet; group is the name of the component's group ('' at the top level).",
+      labelNames: ['component', 'group', 'status'] as const,
       registers,
     }),
     statusPageIncidents: new Gauge({
@@ -375,7 +375,12 @@ export function createMetrics(opts: MetricsOptions) {
   // data" (the capped families are a closed list).
   const role = opts.role ?? 'all';
   if (role !== 'proxy')
-    for (const metric of ['nylas_grant_invalid', 'nylas_account_unhealthy', 'nylas_webhook_status'])
+    for (const metric of [
+      'nylas_grant_invalid',
+      'nylas_account_unhealthy',
+      'nylas_webhook_status',
+      'nylas_status_page_component_status',
+    ])
       m.seriesDropped.inc({ metric }, 0);
   // Key failures are counted by whichever part of this role calls Nylas.
   if (role !== 'pollers') m.apiKeyAuthFailures.inc({ source: 'proxy' }, 0);

@@ -63,7 +63,21 @@ export type ComponentStatus = (typeof COMPONENT_STATUSES)[number];
 
 export const INCIDENT_IMPACTS = ['none', 'minor', 'major', 'critical', 'maintenance'] as const;
 
-const INDICATORS: Record<string, number> = { none: 0, minor: 1, major: 2, critical: 3 };
+/**
+ * `nylas_status_page_indicator` values: Statuspage's `status.indicator` as a number that orders
+ * incidents (alerts compare it with >= 1 and >= 2). A page sends `maintenance` while a scheduled
+ * maintenance is in progress and nothing is worse; it is -2, below every incident value, so it
+ * never reads as an outage. -1 is a value Statuspage does not document. Dashboards map each value
+ * back to its name.
+ */
+export const INDICATOR_VALUES: Readonly<Record<string, number>> = {
+  none: 0,
+  minor: 1,
+  major: 2,
+  critical: 3,
+  maintenance: -2,
+  unknown: -1,
+};
 
 /** `provider` label of a grant: a known v3 provider or `other`. */
 export function grantProvider(p: string): string {
@@ -96,9 +110,23 @@ export function componentStatus(s: string): ComponentStatus {
   return COMPONENT_STATUSES.find((x) => x === s) ?? 'unknown';
 }
 
-/** Status-page indicator as the gauge value; -1 for a value Statuspage does not document. */
+/** Status-page indicator as the gauge value (INDICATOR_VALUES); -1 for an undocumented one. */
 export function indicatorValue(s: string): number {
-  return INDICATORS[s] ?? -1;
+  return Object.hasOwn(INDICATOR_VALUES, s) ? INDICATOR_VALUES[s]! : -1;
+}
+
+const SEVERITY: Record<ComponentStatus, number> = {
+  operational: 0,
+  unknown: 1,
+  under_maintenance: 2,
+  degraded_performance: 3,
+  partial_outage: 4,
+  major_outage: 5,
+};
+
+/** How bad a component status is: the worst is kept when components must be merged or dropped. */
+export function componentSeverity(s: ComponentStatus): number {
+  return SEVERITY[s];
 }
 
 /** Status-page incident impact; an undocumented value becomes `unknown`. */

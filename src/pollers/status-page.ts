@@ -3,6 +3,7 @@ import type { Metrics } from '../metrics/index.js';
 import { fetchStatusSummary } from '../nylas/index.js';
 import type { PollSource } from './lifecycle.js';
 import {
+  componentSeverity,
   componentStatus,
   COMPONENT_STATUSES,
   incidentImpact,
@@ -52,7 +53,10 @@ export interface StatusPageSnapshot {
   indicator: string;
   indicatorValue: number;
   description: string;
-  components: { name: string; status: ComponentStatus }[];
+  /** `group` is the name of the component group it sits in ('' at the top level). */
+  components: { name: string; group: string; status: ComponentStatus }[];
+  /** Components left out of this snapshot and its metrics (more than the cap; the least bad). */
+  componentsDropped: number;
   incidents: StatusIncident[];
   maintenances: { id: string; name: string; status: string; scheduledUntil: string | undefined }[];
   maintenanceActive: number;
@@ -66,9 +70,54 @@ export interface StatusPageSnapshot {
 const UNRESOLVED = new Set(['investigating', 'identified', 'monitoring']);
 const MAINTENANCE_ACTIVE = new Set(['in_progress', 'verifying']);
 const INCIDENT_STATUSES = new Set([...UNRESOLVED, 'resolved', 'postmortem']);
-/** Components published; a Statuspage page lists dozens at most. */
-const MAX_COMPONENTS = 200;
+/**
+ * Components exported; a Statuspage page lists dozens at most. Past it the least bad are left out
+ * (and counted in nylas_sidecar_series_dropped_total), so an outage is never the one dropped.
+ */
+export const MAX_COMPONENTS = 200;
 const MAX_INCIDENTS = 100;
+
+type SummaryComponent = {
+  id?: string | null | undefined;
+  name: string;
+  status: string;
+  group?: boolean | null | undefined;
+  group_id?: string | null | undefined;
+};
+
+/**
+ * The components to export, in page order: each named with its group, so "Consul" in one group
+ * and "Consul" in another stay apart. Group components only summarise their children, which carry
+ * the signal, and are left out. Two with the same group and name are one series: the worse status
+ * is kept. Past MAX_COMPONENTS the least bad are dropped (and counted).
+ */
+export function readComponents(list: readonly SummaryComponent[]): {
+  components: { name: string; group: string; status: ComponentStatus }[];
+  dropped: number;
+} {
+  const groups = new Map<string, string>();
+  for (const c of list) if (c.group === true && c.id) groups.set(c.id, shortText(c.name));
+  const byKey = new Map<string, { name: string; group: string; status: ComponentStatus }>();
+  for (const c of list) {
+    if (c.group === true) continue;
+    const name = shortText(c.name);
+    const group = c.group_id ? (groups.get(c.group_id) ?? '') : '';
+    const status = componentStatus(c.status);
+    const key = `${group}\u0000${name}`;
+    const had = byKey.get(key);
+    if (!had || componentSeverity(status) > componentSeverity(had.status))
+      byKey.set(key, { name, group, status });
+  }
+  const all = [...byKey.values()];
+  if (all.length <= MAX_COMPONENTS) return { components: all, dropped: 0 };
+  // Keep the worst MAX_COMPONENTS (the sort is stable: page order among equals), shown in page order.
+  const kept = new Set(
+    [...all]
+      .sort((a, b) => componentSeverity(b.status) - componentSeverity(a.status))
+      .slice(0, MAX_COMPONENTS),
+  );
+  return { components: all.filter((c) => kept.has(c)), dropped: all.length - MAX_COMPONENTS };
+}
 
 /**
  * Polls `{NYLAS_STATUS_PAGE_URL}/api/v2/summary.json`. Series are replaced only after a good
@@ -101,13 +150,9 @@ export function createStatusPageSource(deps: {
         },
       });
       const region = deps.apiUri ? apiRegion(deps.apiUri) : undefined;
-      const components = new Map<string, ComponentStatus>();
-      // Group components only summarise their children; the children carry the signal.
-      for (const c of s.components) {
-        if (c.group === true) continue;
-        if (components.size >= MAX_COMPONENTS) break;
-        components.set(shortText(c.name), componentStatus(c.status));
-      }
+      const { components, dropped } = readComponents(s.components);
+      if (dropped > 0)
+        metrics.seriesDropped.inc({ metric: 'nylas_status_page_component_status' }, dropped);
       const incidents: StatusIncident[] = s.incidents
         .filter((i) => UNRESOLVED.has(i.status) || !INCIDENT_STATUSES.has(i.status))
         .slice(0, MAX_INCIDENTS)
@@ -144,11 +189,11 @@ export function createStatusPageSource(deps: {
 
       metrics.statusPageIndicator.set(indicatorValue(s.status.indicator));
       metrics.statusPageComponentStatus.reset();
-      for (const [name, status] of components)
+      for (const c of components)
         for (const st of COMPONENT_STATUSES)
           metrics.statusPageComponentStatus.set(
-            { component: name, status: st },
-            st === status ? 1 : 0,
+            { component: c.name, group: c.group, status: st },
+            st === c.status ? 1 : 0,
           );
       metrics.statusPageIncidents.reset();
       for (const [impact, n] of byImpact) metrics.statusPageIncidents.set({ impact }, n);
@@ -168,7 +213,8 @@ export function createStatusPageSource(deps: {
         indicator: shortText(s.status.indicator, 40),
         indicatorValue: indicatorValue(s.status.indicator),
         description: shortText(s.status.description, 200),
-        components: [...components].map(([name, status]) => ({ name, status })),
+        components,
+        componentsDropped: dropped,
         incidents,
         maintenances,
         maintenanceActive: maintenances.length,

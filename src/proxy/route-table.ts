@@ -1,7 +1,8 @@
 /**
- * Every Nylas path template the proxy labels by name (reference/nylas-api.md sections 1.4 and
- * 5.6). A request whose path is not here is labelled route="other": the list is closed so that no
- * path, ID or email can ever become a label value.
+ * Every Nylas path template the proxy labels by name: the v3 and v2 API docs' templates, checked
+ * against every request the pinned `nylas` SDK can send (test/integration/proxy-sdk-routes.test.ts).
+ * A request whose path is not here is labelled route="other": the list is closed so that no path,
+ * ID or email can ever become a label value.
  */
 
 /** Nylas API v3 templates. */
@@ -166,12 +167,16 @@ export const V2_TEMPLATES: readonly string[] = [
   '/contacts',
   '/contacts/groups',
   '/contacts/{id}',
+  '/contacts/{id}/picture',
   '/resources',
   '/job-statuses',
   '/job-statuses/{id}',
   '/v2/outbox',
   '/v2/outbox/{id}',
+  '/v2/outbox/onboard/verified_status',
+  '/v2/outbox/onboard/subuser',
   '/neural/{feature}',
+  '/neural/categorize/feedback',
   '/delta',
   '/delta/latest_cursor',
   '/delta/longpoll',

@@ -29,7 +29,7 @@ export const CONTROL_ROUTES = [
   'POST   /_simulator/incidents                   {"name":"Email sync delays","impact":"major"}',
   'DELETE /_simulator/incidents/{id}',
   'POST   /_simulator/status-page/indicator       {"indicator":"major"} (null: computed again)',
-  'POST   /_simulator/status-page/components      {"name":"API","status":"major_outage"}',
+  'POST   /_simulator/status-page/components      {"name":"API","status":"major_outage"} ("group":"US" in platform-regional)',
   'POST   /_simulator/status-page/redirect        {"to":"/status-v3"} /api/v2/* answers 302 there (null: no redirect)',
   'POST   /_simulator/maintenance                 {"name":"Database upgrade"}',
   'DELETE /_simulator/maintenance',
@@ -148,9 +148,15 @@ export async function handleControl(
       return done();
     }
     if (a === 'status-page' && b === 'components' && method === 'POST') {
-      const { name, status } = await body(x);
+      const { name, status, group } = await body(x);
       if (typeof name !== 'string') throw new BadRequest('name must be a component name');
-      sim.setComponentStatus(name, oneOf<ComponentStatus>(status, COMPONENT_STATUSES, 'status'));
+      if (group !== undefined && typeof group !== 'string')
+        throw new BadRequest('group must be a component group name');
+      sim.setComponentStatus(
+        name,
+        oneOf<ComponentStatus>(status, COMPONENT_STATUSES, 'status'),
+        group,
+      );
       return done();
     }
     if (a === 'maintenance' && method === 'POST') {

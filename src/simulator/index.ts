@@ -116,8 +116,11 @@ export interface Simulator {
   resolveIncident(id: string): void;
   /** Forces the status indicator; null goes back to computing it from incidents and components. */
   setStatusIndicator(indicator: Indicator | null): void;
-  /** Sets one component (`API`, `Webhooks`, `Email Sync`, `Calendar Sync`, `Authentication`, `Dashboard`). */
-  setComponentStatus(name: string, status: ComponentStatus): void;
+  /**
+   * Sets one component (`API`, `Webhooks`, `Email Sync`, `Calendar Sync`, `Authentication`,
+   * `Dashboard`; with `group` `US` or `EU`, one of the grouped layout of `platform-regional`).
+   */
+  setComponentStatus(name: string, status: ComponentStatus, group?: string): void;
   /** Starts an in-progress scheduled maintenance; returns its id. */
   startMaintenance(name?: string): string;
   endMaintenance(): void;
@@ -328,7 +331,7 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
     openIncident: (i) => ctx.statusPage.openIncident(i),
     resolveIncident: (id) => ctx.statusPage.resolveIncident(id),
     setStatusIndicator: (i) => ctx.statusPage.setIndicator(i ?? undefined),
-    setComponentStatus: (n, s) => ctx.statusPage.setComponentStatus(n, s),
+    setComponentStatus: (n, s, g) => ctx.statusPage.setComponentStatus(n, s, g),
     startMaintenance: (name) => ctx.statusPage.startMaintenance(name),
     endMaintenance: () => ctx.statusPage.endMaintenance(),
     setStatusPageRedirect: (to) => {

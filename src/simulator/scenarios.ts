@@ -116,6 +116,37 @@ const DEFINITIONS: Record<string, Scenario> = {
       });
     },
   },
+  'platform-critical': {
+    description:
+      'a critical incident in monitoring while the indicator still reads none and every component is operational, as real pages post one',
+    faults: {},
+    apply: (t) => {
+      t.statusPage.openIncident({
+        name: 'Elevated error rates on the API',
+        impact: 'critical',
+        status: 'monitoring',
+      });
+      t.statusPage.setIndicator('none');
+    },
+  },
+  'platform-maintenance': {
+    description:
+      'a scheduled maintenance in progress and nothing worse: indicator maintenance, Dashboard under maintenance',
+    faults: {},
+    apply: (t) => {
+      t.statusPage.startMaintenance('Dashboard database upgrade');
+      t.statusPage.setComponentStatus('Dashboard', 'under_maintenance');
+    },
+  },
+  'platform-regional': {
+    description:
+      'per-region component groups with the same names in each; Consul in major outage under US, operational under EU',
+    faults: {},
+    apply: (t) => {
+      t.statusPage.addGroups();
+      t.statusPage.setComponentStatus('Consul', 'major_outage', 'US');
+    },
+  },
 };
 
 /** Names of the built-in scenarios. */

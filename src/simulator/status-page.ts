@@ -3,13 +3,20 @@ import type { Exchange } from './http.js';
 import { sendJson } from './http.js';
 import { hash32, hex } from './random.js';
 
-export type Indicator = 'none' | 'minor' | 'major' | 'critical';
+/** `maintenance`: a scheduled maintenance is in progress and nothing is worse. */
+export type Indicator = 'none' | 'minor' | 'major' | 'critical' | 'maintenance';
 export type ComponentStatus =
   'operational' | 'degraded_performance' | 'partial_outage' | 'major_outage' | 'under_maintenance';
 export type IncidentImpact = 'minor' | 'major' | 'critical';
 export type IncidentStatus = 'investigating' | 'identified' | 'monitoring';
 
-export const INDICATORS: readonly Indicator[] = ['none', 'minor', 'major', 'critical'];
+export const INDICATORS: readonly Indicator[] = [
+  'none',
+  'minor',
+  'major',
+  'critical',
+  'maintenance',
+];
 export const COMPONENT_STATUSES: readonly ComponentStatus[] = [
   'operational',
   'degraded_performance',
@@ -31,6 +38,21 @@ export const COMPONENT_NAMES = [
   'Authentication',
   'Dashboard',
 ] as const;
+/**
+ * The grouped layout: each region a component group whose children repeat the same names, as
+ * pages with per-region groups do ("Consul" under both US and EU).
+ */
+export const COMPONENT_GROUPS: Readonly<Record<string, readonly string[]>> = {
+  US: ['API', 'Consul', 'Webhooks'],
+  EU: ['API', 'Consul', 'Webhooks'],
+};
+
+interface Component {
+  name: string;
+  /** The group's name, '' at the top level. */
+  group: string;
+  status: ComponentStatus;
+}
 
 interface Incident {
   id: string;
@@ -47,15 +69,32 @@ const DESCRIPTIONS: Record<Indicator, string> = {
   minor: 'Minor Service Outage',
   major: 'Partial System Outage',
   critical: 'Major Service Outage',
+  maintenance: 'Service Under Maintenance',
 };
-const RANK: Record<Indicator, number> = { none: 0, minor: 1, major: 2, critical: 3 };
+const RANK: Record<Indicator, number> = {
+  maintenance: -1,
+  none: 0,
+  minor: 1,
+  major: 2,
+  critical: 3,
+};
+/** How bad a component status is: a group shows its worst child's. */
+const SEVERITY: Record<ComponentStatus, number> = {
+  operational: 0,
+  under_maintenance: 1,
+  degraded_performance: 2,
+  partial_outage: 3,
+  major_outage: 4,
+};
+const key = (group: string, name: string) => (group ? `${group}/${name}` : name);
 
 /** The status page's state and its JSON rendering. */
 /** Where the per-API-version page is served (status-v3.nylas.com stands behind this prefix). */
 export const VERSION_PAGE = '/status-v3';
 
 export class StatusPage {
-  private readonly components = new Map<string, ComponentStatus>();
+  /** By `group/name` (just `name` at the top level), in page order. */
+  private readonly components = new Map<string, Component>();
   private incidents: Incident[] = [];
   private indicatorOverride: Indicator | undefined;
   private maintenance: { id: string; name: string; startedAt: number } | undefined;
@@ -76,18 +115,31 @@ export class StatusPage {
     this.reset();
   }
 
-  /** Back to all operational, no incidents, no maintenance, computed indicator. */
+  /** Back to the flat layout, all operational, no incidents, no maintenance, computed indicator. */
   reset(): void {
-    for (const name of COMPONENT_NAMES) this.components.set(name, 'operational');
+    this.components.clear();
+    for (const name of COMPONENT_NAMES)
+      this.components.set(name, { name, group: '', status: 'operational' });
     this.incidents = [];
     this.indicatorOverride = undefined;
     this.maintenance = undefined;
   }
 
-  setComponentStatus(name: string, status: ComponentStatus): void {
-    if (!this.components.has(name))
-      throw new Error(`unknown component "${name}"; components: ${COMPONENT_NAMES.join(', ')}`);
-    this.components.set(name, status);
+  /** Adds the per-region groups of COMPONENT_GROUPS (all operational) after the flat components. */
+  addGroups(): void {
+    for (const [group, names] of Object.entries(COMPONENT_GROUPS))
+      for (const name of names)
+        this.components.set(key(group, name), { name, group, status: 'operational' });
+  }
+
+  /** Sets one component's status; `group` names its group (see addGroups). */
+  setComponentStatus(name: string, status: ComponentStatus, group = ''): void {
+    const c = this.components.get(key(group, name));
+    if (!c)
+      throw new Error(
+        `unknown component "${key(group, name)}"; components: ${[...this.components.keys()].join(', ')}`,
+      );
+    c.status = status;
   }
 
   /** Forces the overall indicator; undefined goes back to computing it from incidents and components. */
@@ -139,18 +191,19 @@ export class StatusPage {
       if (RANK[i] > RANK[worst]) worst = i;
     };
     for (const inc of this.incidents) raise(inc.impact);
-    for (const s of this.components.values()) {
+    for (const { status: s } of this.components.values()) {
       if (s === 'major_outage') raise('major');
       else if (s === 'partial_outage' || s === 'degraded_performance') raise('minor');
     }
-    return worst;
+    // Statuspage says `maintenance` while one is in progress and nothing is worse.
+    return worst === 'none' && this.maintenance ? 'maintenance' : worst;
   }
 
   /** A plain summary for the control API's state. */
   snapshot() {
     return {
       indicator: this.indicator(),
-      components: Object.fromEntries(this.components),
+      components: Object.fromEntries([...this.components].map(([k, c]) => [k, c.status])),
       incidents: this.incidents.map((i) => ({
         id: i.id,
         name: i.name,
@@ -180,7 +233,7 @@ export class StatusPage {
 
   private componentObjects() {
     const created = this.iso(Date.UTC(2024, 0, 1));
-    return [...this.components].map(([name, status], k) => ({
+    const object = (k: number, name: string, status: string, groupId: string | null) => ({
       id: `${hex(hash32(this.seed, 72, k), 8)}cmp`,
       name,
       status,
@@ -190,11 +243,35 @@ export class StatusPage {
       description: null,
       showcase: true,
       start_date: '2024-01-01',
-      group_id: null,
+      group_id: groupId,
       page_id: PAGE_ID,
       group: false,
       only_show_if_degraded: false,
-    }));
+    });
+    const all = [...this.components.values()];
+    const out = all
+      .map((c, k) => ({ c, k }))
+      .filter(({ c }) => c.group === '')
+      .map(({ c, k }) => object(k, c.name, c.status, null));
+    // A group is a component of its own (group: true, its children's ids), listed before them.
+    const groups = [...new Set(all.map((c) => c.group).filter((g) => g !== ''))];
+    for (const [g, group] of groups.entries()) {
+      const gid = `${hex(hash32(this.seed, 73, g), 8)}grp`;
+      const children = all.map((c, k) => ({ c, k })).filter(({ c }) => c.group === group);
+      const worst = children.reduce(
+        (w, { c }) => (SEVERITY[c.status] > SEVERITY[w] ? c.status : w),
+        'operational' as ComponentStatus,
+      );
+      const childObjects = children.map(({ c, k }) => object(k, c.name, c.status, gid));
+      out.push({
+        ...object(all.length + g, group, worst, null),
+        id: gid,
+        group: true,
+        components: childObjects.map((o) => o.id),
+      } as ReturnType<typeof object>);
+      out.push(...childObjects);
+    }
+    return out;
   }
 
   private incidentObjects(base: string) {

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createMetrics } from '../../src/metrics/index.js';
-import { COMPONENT_STATUSES } from '../../src/pollers/labels.js';
+import { COMPONENT_STATUSES, INDICATOR_VALUES } from '../../src/pollers/labels.js';
 import { DASHBOARDS_DIR, renderDashboards } from '../../scripts/dashboards/generate.mjs';
 import {
   dashboardQueries,
@@ -226,6 +226,28 @@ describe('dashboards as code', () => {
     for (const expr of exprs) {
       const mapped = [...expr.matchAll(/status="([^"]+)"/g)].map((m) => m[1]);
       expect(mapped).toEqual([...COMPONENT_STATUSES]);
+    }
+  });
+
+  it('shows every status-page indicator value by its name, maintenance never as an outage colour', () => {
+    const platform = dashboards.find((d) => d.uid === 'nylas-platform')!;
+    type Mapped = { fieldConfig?: { defaults?: { mappings?: { options: object }[] } } };
+    const panels = allPanels(platform.panels).filter((p) =>
+      (p.targets ?? []).some((t) => /^max\(nylas_status_page_indicator\{/.test(t.expr)),
+    );
+    expect(panels.length).toBeGreaterThanOrEqual(2);
+    const want = Object.fromEntries(
+      Object.entries(INDICATOR_VALUES).map(([name, value]) => [String(value), name]),
+    );
+    for (const p of panels) {
+      const options = ((p as Mapped).fieldConfig?.defaults?.mappings ?? [])[0]?.options as
+        Record<string, { text: string; color: string }> | undefined;
+      expect(options, p.title).toBeDefined();
+      const got = Object.fromEntries(Object.entries(options!).map(([v, o]) => [v, o.text]));
+      expect(got, p.title).toEqual(want);
+      expect(['orange', 'red']).not.toContain(
+        options![String(INDICATOR_VALUES.maintenance)]!.color,
+      );
     }
   });
 

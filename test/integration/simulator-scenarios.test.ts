@@ -106,7 +106,10 @@ describe('every named scenario shows in /metrics as its name says', () => {
         'healthy',
         'invalid-grants',
         'outage',
+        'platform-critical',
         'platform-incident',
+        'platform-maintenance',
+        'platform-regional',
         'rate-limited',
         'webhook-failing',
       ].sort(),
@@ -190,5 +193,41 @@ describe('every named scenario shows in /metrics as its name says', () => {
       }),
     ).toBe(1);
     expect(byClass(s, '5')).toBeGreaterThan(0);
+  });
+
+  it('platform-critical: a critical incident counted while the indicator reads none and every component is operational', async () => {
+    const { s } = await metricsUnder('platform-critical');
+    expect(total(s, 'nylas_status_page_indicator')).toBe(0);
+    expect(total(s, 'nylas_status_page_incidents', { impact: 'critical' })).toBe(1);
+    expect(
+      series(s, 'nylas_status_page_incident_info', { impact: 'critical', status: 'monitoring' }),
+    ).toHaveLength(1);
+    expect(total(s, 'nylas_status_page_component_status', { status: 'operational' })).toBe(6);
+  });
+
+  it('platform-maintenance: the maintenance indicator (-2), a maintenance in progress, no incident', async () => {
+    const { s } = await metricsUnder('platform-maintenance');
+    expect(total(s, 'nylas_status_page_indicator')).toBe(-2);
+    expect(total(s, 'nylas_status_page_maintenance_active')).toBe(1);
+    expect(total(s, 'nylas_status_page_incidents')).toBe(0);
+    expect(
+      total(s, 'nylas_status_page_component_status', {
+        component: 'Dashboard',
+        status: 'under_maintenance',
+      }),
+    ).toBe(1);
+  });
+
+  it('platform-regional: components of the same name in two groups stay apart', async () => {
+    const { s } = await metricsUnder('platform-regional');
+    const on = (group: string) =>
+      series(s, 'nylas_status_page_component_status', { component: 'Consul', group })
+        .filter((x) => x.value === 1)
+        .map((x) => x.labels.status);
+    expect(on('US')).toEqual(['major_outage']);
+    expect(on('EU')).toEqual(['operational']);
+    // Six flat components and six grouped ones; the groups themselves are not components.
+    expect(total(s, 'nylas_status_page_component_status')).toBe(12);
+    expect(total(s, 'nylas_status_page_indicator')).toBe(2);
   });
 });

@@ -73,7 +73,8 @@ function snapshot(): PollersSnapshot {
       indicator: 'major',
       indicatorValue: 2,
       description: 'Partial System Outage',
-      components: [{ name: 'API', status: 'partial_outage' }],
+      components: [{ name: 'API', group: '', status: 'partial_outage' }],
+      componentsDropped: 0,
       incidents: [
         {
           id: 'inc1',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { allRouteLabels, createRouteMatcher, type RouteMatch } from '../../src/proxy/routes.js';
 import { V2_TEMPLATES, V3_TEMPLATES } from '../../src/proxy/route-table.js';
+import { METHOD_BITS } from '../../src/proxy/route-methods.js';
 
 const match = createRouteMatcher();
 
@@ -196,6 +197,22 @@ describe('route table', () => {
     expect(m.route).toBe('/v3/grants/{grant_id}/messages/{message_id}');
     expect(m.grantScoped).toBe(true);
     expect(m.grantSegment).toBe(grant);
+  });
+
+  // v2 calls as the v2 Node SDK (6.x) made them; that SDK is not installed, so they are listed.
+  it.each([
+    ['GET', '/contacts/d2b6b8f4c1/picture', '/contacts/{id}/picture'],
+    ['POST', '/neural/categorize/feedback', '/neural/categorize/feedback'],
+    ['PUT', '/neural/sentiment', '/neural/{feature}'],
+    ['POST', '/v2/outbox', '/v2/outbox'],
+    ['PATCH', '/v2/outbox/job-7a1c', '/v2/outbox/{id}'],
+    ['DELETE', '/v2/outbox/job-7a1c', '/v2/outbox/{id}'],
+    ['GET', '/v2/outbox/onboard/verified_status', '/v2/outbox/onboard/verified_status'],
+    ['DELETE', '/v2/outbox/onboard/subuser', '/v2/outbox/onboard/subuser'],
+  ])('names the v2 call %s %s with a method its route has', (method, path, route) => {
+    const m = match(path);
+    expect(m.route).toBe(route);
+    expect(m.methods & METHOD_BITS.get(method)!).not.toBe(0);
   });
 
   it('keeps an encoded slash inside its parameter', () => {

@@ -45,6 +45,7 @@ function input(over: Partial<TicketInput> = {}): TicketInput {
       indicatorValue: 0,
       description: 'All Systems Operational',
       components: [],
+      componentsDropped: 0,
       incidents: [],
       maintenances: [],
       maintenanceActive: 0,
@@ -60,6 +61,30 @@ function input(over: Partial<TicketInput> = {}): TicketInput {
 describe('suggested support tier', () => {
   it('is 4 when nothing is wrong with the grant', () => {
     expect(suggestTier(input()).tier).toBe(4);
+  });
+
+  it('is 1 under a critical incident of our region even while the indicator reads none', () => {
+    const incident = {
+      id: 'k3vq7wz9x1ab',
+      name: 'Elevated error rates on the API',
+      region: 'all' as const,
+      ours: true,
+      impact: 'critical',
+      status: 'monitoring',
+      createdAt: undefined,
+      shortlink: undefined,
+    };
+    const page = input().statusPage!;
+    expect(suggestTier(input({ statusPage: { ...page, incidents: [incident] } }))).toMatchObject({
+      tier: 1,
+      reason: expect.stringContaining('critical incident') as string,
+    });
+    // Another region's, or a minor one, does not.
+    for (const other of [
+      { ...incident, ours: false, region: 'eu' as const },
+      { ...incident, impact: 'minor' },
+    ])
+      expect(suggestTier(input({ statusPage: { ...page, incidents: [other] } })).tier).toBe(4);
   });
 
   it('is 3 when only this grant is invalid or failing', () => {

@@ -40,6 +40,10 @@ export function platformRules({ fresh, latched, q, alert }) {
         ...onlyOtherRegion,
         'or on (job)',
         `max by (job) ${fresh('status_page', 'nylas_status_page_component_status', 'status="major_outage"')} == 1`,
+        // A major or critical incident of our region counts even while the indicator and every
+        // component still read operational (pages post the incident before moving them).
+        'or on (job)',
+        `sum by (job) (max by (job, impact) ${fresh('status_page', 'nylas_status_page_incidents', 'impact=~"major|critical"')}) > 0`,
         'or',
         latched('NylasPlatformMajorOutage', 'status_page'),
       ].join('\n'),
@@ -48,10 +52,12 @@ export function platformRules({ fresh, latched, q, alert }) {
       tier: 1,
       summary: 'The Nylas status page reports a major outage.',
       description:
-        'The Nylas status page (polled by {{ $labels.job }}) reports a major or critical indicator, or a component ' +
-        'in major outage. Expect the app to be affected; check the API dashboards and tell your users.',
+        'The Nylas status page (polled by {{ $labels.job }}) reports a major or critical indicator, a component ' +
+        'in major outage, or a major or critical incident in our region. Expect the app to be affected; check the ' +
+        'API dashboards and tell your users.',
       why:
-        'Indicator major/critical or a component in major_outage: worth a ticket even before our own traffic\n' +
+        'Indicator major/critical, a component in major_outage, or an open major/critical incident of our region\n' +
+        '(the indicator can stay "none" under a critical incident): worth a ticket even before our own traffic\n' +
         'shows it (not a page: the API alerts page when the app is actually hurt).',
     }),
   ];
