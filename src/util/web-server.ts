@@ -12,7 +12,6 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import bcrypt from 'bcryptjs';
 import type { Logger } from '../log/logger.js';
 import { loadWebConfig, shownPath, type WebConfig } from './web-config.js';
 
@@ -226,6 +225,13 @@ function clientCertProblem(req: IncomingMessage, config: WebConfig): string | un
   return undefined;
 }
 
+let bcrypt: Promise<(typeof import('bcryptjs'))['default']> | undefined;
+/** bcryptjs, loaded on the first basic-auth check: a sidecar without basic auth never loads it. */
+function loadBcrypt() {
+  bcrypt ??= import('bcryptjs').then((m) => m.default);
+  return bcrypt;
+}
+
 interface AuthCache {
   key: Buffer;
   seen: Map<string, boolean>;
@@ -252,7 +258,7 @@ async function checkBasicAuth(
     .digest('base64');
   let ok = cache.seen.get(key);
   if (ok === undefined) {
-    ok = await bcrypt.compare(password, against);
+    ok = await (await loadBcrypt()).compare(password, against);
     if (cache.seen.size >= CACHE_MAX) cache.seen.delete(cache.seen.keys().next().value!);
     cache.seen.set(key, ok);
   }

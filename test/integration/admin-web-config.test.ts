@@ -166,6 +166,37 @@ describe('admin listener with client certificates', () => {
   });
 });
 
+describe('admin listener: the other client_auth_type policies', () => {
+  it.each([
+    // policy, [no certificate, the CA's client certificate, a stranger's certificate]
+    ['RequireAnyClientCert', [403, 200, 200]],
+    ['VerifyClientCertIfGiven', [200, 200, 403]],
+    ['RequestClientCert', [200, 200, 200]],
+  ] as const)('%s', async (policy, expected) => {
+    const file = writeWebConfig(
+      `policy-${policy}.yml`,
+      [
+        'tls_server_config:',
+        `  cert_file: ${pki.serverCert}`,
+        `  key_file: ${pki.serverKey}`,
+        ...(policy === 'VerifyClientCertIfGiven' ? [`  client_ca_file: ${pki.caCert}`] : []),
+        `  client_auth_type: ${policy}`,
+        '',
+      ].join('\n'),
+    );
+    const s = await start(file);
+    const url = `${s.urls.admin}/metrics`;
+    const got = [
+      (await httpsGet(url, { ca })).status,
+      (await httpsGet(url, { ca, cert: pki.pem(pki.clientCert), key: pki.pem(pki.clientKey) }))
+        .status,
+      (await httpsGet(url, { ca, cert: pki.pem(pki.strangerCert), key: pki.pem(pki.strangerKey) }))
+        .status,
+    ];
+    expect(got).toEqual(expected);
+  });
+});
+
 describe('admin web config reload', () => {
   it('swaps the password when the file changes and keeps the old one when the new file is bad', async () => {
     const file = writeWebConfig('reload.yml', basicTls({ prometheus: PASSWORD }));
@@ -196,6 +227,47 @@ describe('admin web config reload', () => {
     expect(line).not.toContain(PASSWORD);
     expect((await httpsGet(url, { ca, auth: `prometheus:${NEW_PASSWORD}` })).status).toBe(200);
     expect(s.logs.join('\n')).not.toContain(NEW_PASSWORD);
+  });
+});
+
+describe('createWebServer reloads that need a restart', () => {
+  it('refuses to turn TLS off on reload, keeps serving TLS, and says a restart is needed', async () => {
+    const file = writeWebConfig('restart.yml', basicTls({ prometheus: PASSWORD }));
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: new Writable({
+        write(c: Buffer, _e, cb) {
+          lines.push(c.toString());
+          cb();
+        },
+      }),
+    });
+    const web = createWebServer({
+      setting: 'SIDECAR_ADMIN_WEB_CONFIG',
+      path: file,
+      allow: 'full',
+      http: {},
+      logger,
+      watchIntervalMs: 60_000,
+      handler: (_req, res) => res.end('ok\n'),
+    });
+    const addr = await listen(web.server, { host: '127.0.0.1', port: 0 });
+    try {
+      writeFileSync(file, `basic_auth_users:\n  prometheus: '${bcryptHash(NEW_PASSWORD)}'\n`);
+      expect(web.reload()).toBe(false);
+      expect(lines.join('')).toContain(
+        'tls_server_config was removed, which needs a restart; the previous web configuration stays in force',
+      );
+      const r = await httpsGet(`https://127.0.0.1:${addr.port}/x`, {
+        ca,
+        auth: `prometheus:${PASSWORD}`,
+      });
+      expect(r.status).toBe(200);
+    } finally {
+      web.close();
+      await closeServer(web.server, 100);
+    }
   });
 });
 

@@ -4,12 +4,17 @@
 // Secrets filled in, the simulator standing in for Nylas), and must answer its probes, say its
 // role on /metrics and do its job: the proxy forwards the app's calls to NYLAS_API_URI without a
 // key of its own; the pollers instance has no proxy listener.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nylas } from '../../src/demo/nylas-sdk.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { K8sObject } from '../helpers/kubernetes-schema.js';
 import { findKubectl, kustomizeBuild } from '../helpers/kustomize.js';
 import { startSidecarProcess, type SidecarProcess } from '../helpers/process.js';
+import { httpsGet } from '../helpers/https-get.js';
+import { bcryptHash, makeTestPki, type TestPki } from '../helpers/tls.js';
 
 const API_KEY = 'k8s-process-api-key-5d1e';
 
@@ -19,10 +24,11 @@ interface EnvVar {
   valueFrom?: { secretKeyRef?: { name: string; key: string } };
 }
 interface Probe {
-  httpGet: { path: string };
+  httpGet: { path: string; scheme?: string };
 }
 interface Container {
   name: string;
+  volumeMounts?: { name: string; mountPath: string }[];
   env?: EnvVar[];
   startupProbe?: Probe;
   readinessProbe?: Probe;
@@ -117,4 +123,75 @@ describe.skipIf(!kubectl)('the production overlay run as processes', () => {
     expect(metrics).toMatch(/^nylas_sidecar_role\{role="pollers"\} 1$/m);
     await expect(fetch(`${p.proxyUrl}/v3/grants`)).rejects.toThrow();
   });
+});
+
+describe.skipIf(!kubectl)('the secured overlay run as processes', () => {
+  const PASSWORD = 'k8s-scrape-password-3f9a';
+  let sim: Simulator;
+  let objs: K8sObject[];
+  const started: SidecarProcess[] = [];
+  let pki: TestPki;
+  let ca: string;
+
+  beforeAll(async () => {
+    pki = makeTestPki();
+    ca = pki.pem(pki.caCert);
+    objs = await kustomizeBuild(kubectl!, 'overlays/secured');
+    sim = createSimulator({ apiKey: API_KEY, grants: 2 });
+    await sim.start();
+  });
+  afterAll(async () => {
+    await Promise.all(started.map((p) => p.stop()));
+    await sim?.stop();
+  });
+
+  /**
+   * The Secret nylas-sidecar-web-config as the kubelet would project it: its three keys as files
+   * of one directory, which stands in for the container's mount path.
+   */
+  function projectSecret(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'secured-'));
+    writeFileSync(join(dir, 'tls.crt'), pki.pem(pki.serverCert));
+    writeFileSync(join(dir, 'tls.key'), pki.pem(pki.serverKey));
+    writeFileSync(
+      join(dir, 'web-config.yml'),
+      `tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\nbasic_auth_users:\n  prometheus: '${bcryptHash(PASSWORD)}'\n`,
+    );
+    return dir;
+  }
+
+  it.each(['proxy', 'pollers'])(
+    '%s: probes answer over HTTPS without a credential, /metrics only with one',
+    async (role) => {
+      const c = sidecarOf(objs, role);
+      const env = envOf(c, { 'nylas-api-key/NYLAS_API_KEY': API_KEY });
+      const mount = c.volumeMounts!.find((m) =>
+        env.SIDECAR_ADMIN_WEB_CONFIG!.startsWith(`${m.mountPath}/`),
+      )!;
+      const p = await startSidecarProcess({
+        ...env,
+        SIDECAR_ADMIN_WEB_CONFIG: env.SIDECAR_ADMIN_WEB_CONFIG!.replace(
+          mount.mountPath,
+          projectSecret(),
+        ),
+        NYLAS_API_URI: sim.url,
+        NYLAS_STATUS_PAGE_URL: sim.url,
+      });
+      started.push(p);
+      expect(p.adminUrl).toMatch(/^https:/);
+      const probes = [c.startupProbe, c.readinessProbe, c.livenessProbe].filter(
+        (x): x is Probe => x !== undefined,
+      );
+      expect(probes.length).toBeGreaterThanOrEqual(2);
+      for (const probe of probes) {
+        expect(probe.httpGet.scheme).toBe('HTTPS');
+        expect((await httpsGet(`${p.adminUrl}${probe.httpGet.path}`, { ca })).status).toBe(200);
+      }
+      expect((await httpsGet(`${p.adminUrl}/metrics`, { ca })).status).toBe(401);
+      expect((await httpsGet(`${p.adminUrl}/status`, { ca })).status).toBe(401);
+      const m = await httpsGet(`${p.adminUrl}/metrics`, { ca, auth: `prometheus:${PASSWORD}` });
+      expect(m.status).toBe(200);
+      expect(m.body).toContain(`nylas_sidecar_role{role="${role}"} 1`);
+    },
+  );
 });
