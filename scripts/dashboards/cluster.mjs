@@ -74,8 +74,15 @@ export function clusterDashboard(dash, label) {
   return {
     ...dash,
     annotations: {
+      // Each cluster's pollers report its own Nylas region's status page: the title says which.
       list: dash.annotations.list.map((a) =>
-        a.expr ? { ...a, expr: clusterQuery(a.expr, label) } : a,
+        a.expr
+          ? {
+              ...a,
+              expr: clusterQuery(a.expr, label),
+              titleFormat: `{{${label}}}: ${a.titleFormat}`,
+            }
+          : a,
       ),
     },
     templating: { list },

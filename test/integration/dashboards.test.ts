@@ -428,6 +428,13 @@ describe('dashboards for many clusters (--cluster-label)', () => {
     const urls = multi.flatMap((d) => allPanels(d.panels).flatMap((p) => p.links ?? []));
     expect(urls.length).toBeGreaterThan(3);
     for (const l of urls) expect(l.url).toContain('${cluster:queryparam}');
+    // Status-page annotations come from each cluster's pollers: their titles say which cluster.
+    const notes = multi.flatMap(
+      (d) => d.annotations.list as Array<{ expr?: string; titleFormat?: string }>,
+    );
+    expect(notes.filter((a) => a.expr).length).toBeGreaterThan(3);
+    for (const a of notes.filter((x) => x.expr))
+      expect(a.titleFormat).toMatch(/^\{\{cluster\}\}: /);
   });
 
   it('writes the variant with --out, and refuses a label that is not a label name', async () => {

@@ -5,8 +5,9 @@
 import { FAILING_TO_FAILED_SECONDS, num } from '../lib.mjs';
 
 /** The rules of this group, built with the shared helpers of `ruleContext` (lib.mjs). */
-export function channelRules({ o, alert, sel, freshest: freshestOf }) {
-  const freshest = (poller) => `and on (job, instance) ${freshestOf(poller)}`;
+export function channelRules({ o, alert, sel, freshest }) {
+  // Keeps only the series of the poller's freshest instance.
+  const andFreshest = (poller) => `and on (job, instance) ${freshest(poller)}`;
   const warnHours = num(o.failingWarnSeconds / 3600);
   const leftSeconds = FAILING_TO_FAILED_SECONDS - o.failingWarnSeconds;
   const towardsFailed = (status, since, by, idLabel) =>
@@ -14,7 +15,7 @@ export function channelRules({ o, alert, sel, freshest: freshestOf }) {
       `max by (${by}) (`,
       `  (${sel(since)} + ${FAILING_TO_FAILED_SECONDS})`,
       `  and on (job, instance, ${idLabel}) (${sel(status, 'status="failing"')} == 1)`,
-      `  ${freshest('webhooks')}`,
+      `  ${andFreshest('webhooks')}`,
       `) < time() + ${leftSeconds}`,
     ].join('\n');
   return [
@@ -25,7 +26,7 @@ export function channelRules({ o, alert, sel, freshest: freshestOf }) {
           `max by (job, grant_id, provider) (${sel('nylas_grant_invalid', 'source="notification"')} == 1)`,
           'or',
           '(',
-          `  max by (job, grant_id, provider) (${sel('nylas_grant_invalid', 'source="poll"')} ${freshest('grants')})`,
+          `  max by (job, grant_id, provider) (${sel('nylas_grant_invalid', 'source="poll"')} ${andFreshest('grants')})`,
           `  unless on (job, grant_id) (max by (job, grant_id) (${sel('nylas_grant_invalid', 'source="notification"')} == 0))`,
           ')',
         ].join('\n'),
@@ -36,7 +37,7 @@ export function channelRules({ o, alert, sel, freshest: freshestOf }) {
         'notification said the grant was re-authenticated, created again or deleted (value 0).',
     },
     alert('NylasChannelFailing', {
-      expr: `max by (job, channel_id, type) (${sel('nylas_channel_status', 'status="failing"')} ${freshest('webhooks')}) == 1`,
+      expr: `max by (job, channel_id, type) (${sel('nylas_channel_status', 'status="failing"')} ${andFreshest('webhooks')}) == 1`,
       for: '2m',
       severity: 'critical',
       tier: 2,
@@ -47,7 +48,7 @@ export function channelRules({ o, alert, sel, freshest: freshestOf }) {
       why: 'Channels have the same status lifecycle as webhook destinations; 2 minutes is two polls agreeing.',
     }),
     alert('NylasChannelFailed', {
-      expr: `max by (job, channel_id, type) (${sel('nylas_channel_status', 'status="failed"')} ${freshest('webhooks')}) == 1`,
+      expr: `max by (job, channel_id, type) (${sel('nylas_channel_status', 'status="failed"')} ${andFreshest('webhooks')}) == 1`,
       for: '2m',
       severity: 'critical',
       tier: 2,

@@ -1,4 +1,5 @@
-// Grants, v2 accounts and the API key.
+// Grants turning invalid (one by one or in a surge), v2 accounts that stopped syncing, and an
+// API key Nylas rejects. Poller series are read from the freshest polling instance.
 
 /** The rules of this group, built with the shared helpers of `ruleContext` (lib.mjs). */
 export function grantRules({ job, sel, w, fresh, alert }) {

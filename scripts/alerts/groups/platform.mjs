@@ -1,4 +1,5 @@
-// The Nylas status page.
+// The Nylas status page as the pollers read it: open incidents and major outages, for context
+// on our own API alerts (Alertmanager inhibits API warnings with them).
 
 /** The rules of this group, built with the shared helpers of `ruleContext` (lib.mjs). */
 export function platformRules({ fresh, latched, q, alert }) {

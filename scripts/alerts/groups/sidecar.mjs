@@ -1,4 +1,5 @@
-// The sidecar itself: pollers, replicas, scrape targets.
+// The sidecar itself: stale pollers, no instance polling, one replica failing more than the
+// others, targets down. These say where to look in the deployment, not at Nylas.
 import { SLI_REQUESTS } from '../lib.mjs';
 
 /** The rules of this group, built with the shared helpers of `ruleContext` (lib.mjs). */

@@ -1,4 +1,5 @@
-// Webhook destinations as Nylas reports them, and the webhook listener.
+// Webhook destinations as Nylas reports them (failing, failed), and the webhook listener's own
+// view: an app endpoint slow to answer, signatures that do not verify.
 
 /** The rules of this group, built with the shared helpers of `ruleContext` (lib.mjs). */
 export function webhookRules({ sel, w, ws, fresh, latched, alert }) {
