@@ -51,7 +51,7 @@ export interface Sidecar {
   /** Where spans are exported, and how; undefined when they are not. */
   readonly traces: Tracing['exportTo'];
   start(): Promise<SidecarAddresses>;
-  /** Ordered, bounded, idempotent shutdown (SPEC section 2). */
+  /** Ordered, bounded, idempotent shutdown: stop taking work, drain, flush spans, close. */
   stop(): Promise<void>;
 }
 
@@ -76,8 +76,9 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
   });
   let ready = false;
 
-  // SIDECAR_ROLE (SPEC section 10): `pollers` runs no proxy and no webhook listener; `proxy` has
-  // its pollers all disabled (createPollers), so the admin pages say who polls.
+  // SIDECAR_ROLE (README, Running many replicas): `pollers` runs no proxy and no webhook
+  // listener; `proxy` has its pollers all disabled (createPollers), so the admin pages say who
+  // polls.
   const serves = config.role !== 'pollers';
   const proxy = serves
     ? createProxy({ config, metrics, logger, tracing, recentErrors, keyHealth })

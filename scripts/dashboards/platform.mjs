@@ -1,5 +1,5 @@
 // Nylas platform: the Nylas status page as the status-page poller sees it, and the health of the
-// sidecar itself (pollers, scrape, process) (SPEC section 5, status page, pollers, sidecar).
+// sidecar itself (pollers, scrape, process).
 import {
   JOB,
   dashLink,

@@ -52,7 +52,10 @@ export interface RecentErrorView {
   grantId: string | null;
 }
 
-/** The JSON of GET /status (SPEC section 7). Field names are a contract for scripts. */
+/**
+ * The JSON of GET /status (README, Pollers and the admin pages). Field names are a contract for
+ * scripts.
+ */
 export interface StatusModel {
   generatedAt: string;
   grants: {

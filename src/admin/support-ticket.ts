@@ -3,7 +3,7 @@ import type { GrantsSnapshot, StatusPageSnapshot } from '../pollers/index.js';
 import type { UpstreamErrorRecord } from '../proxy/recent-errors.js';
 import type { KeyProblem } from '../auth/key-health.js';
 
-/** Nylas's support priority levels (SPEC section 8). */
+/** Nylas's support priority levels: 1 is the most urgent (see TIER_LABELS). */
 export type SupportTier = 1 | 2 | 3 | 4;
 
 export const TIER_LABELS: Record<SupportTier, string> = {

@@ -1,7 +1,8 @@
 /**
- * The methods each route template has (reference/nylas-api.md sections 1.4, 5.2, 5.3 and 5.6).
+ * The methods each route template has, as Nylas's API reference documents them.
  * A request whose method its route does not have is labelled route="other": the route × method
- * product is what multiplied series (issue 14), and such a request is not a Nylas API call
+ * product is what multiplies series (every template with every
+ * method is tens of thousands), and such a request is not a Nylas API call
  * anyway (Nylas answers 404 or 405). HEAD goes wherever GET does.
  *
  * Templates not listed take the REST shape Nylas follows: a collection (ends in a literal) has

@@ -1,6 +1,6 @@
 /**
- * Every Nylas path template the proxy labels by name (reference/nylas-api.md sections 1.4 and
- * 5.6). A request whose path is not here is labelled route="other": the list is closed so that no
+ * Every Nylas path template the proxy labels by name, from Nylas's API reference.
+ * A request whose path is not here is labelled route="other": the list is closed so that no
  * path, ID or email can ever become a label value.
  */
 

@@ -7,8 +7,8 @@
 // process goes quiet), those maps are collected. The next tick makes new ones, the literal's
 // feedback turns megamorphic, and from then on every `nextTick`, in optimized code too, defines
 // its keys through V8's runtime: about 40,000 instructions a proxied request, a quarter of what a
-// bare proxy's whole request costs, for the rest of the process's life (measured with callgrind:
-// docs/span-export.md, "Fifth look"). Holding one tick object keeps its maps, and with them the
+// bare proxy's whole request costs, for the rest of the process's life (measured with callgrind at
+// saturation). Holding one tick object keeps its maps, and with them the
 // feedback, as they were.
 //
 // The only way to reach a tick object from outside Node is the `init` hook of `async_hooks`,

@@ -43,7 +43,7 @@ export interface WebhookListenerDeps {
   metrics: Metrics;
   logger: Logger;
   tracer: Tracer;
-  /** Where verified grant.* notifications report grant health (SPEC section 5). */
+  /** Where verified grant.* notifications report grant health (the notification source). */
   grantHealth?: GrantHealth;
   /** Test seams; production uses the defaults. */
   options?: WebhookListenerOptions;

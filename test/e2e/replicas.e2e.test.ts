@@ -1,7 +1,8 @@
-// End to end with many instances (SPEC section 10): three SIDECAR_ROLE=proxy sidecars (one per
-// "app replica") and one SIDECAR_ROLE=pollers sidecar, as built processes against the simulator;
-// a real Prometheus with the alert rules (test timing) and a real Alertmanager delivering to a
-// receiver in this test. A second pollers instance points at a dead upstream: the stale one.
+// End to end with many instances (README, Running many replicas): three SIDECAR_ROLE=proxy
+// sidecars (one per "app replica") and one SIDECAR_ROLE=pollers sidecar, as built processes
+// against the simulator; a real Prometheus with the alert rules (test timing) and a real
+// Alertmanager delivering to a receiver in this test. A second pollers instance points at a dead
+// upstream: the stale one.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

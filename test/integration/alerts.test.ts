@@ -15,8 +15,8 @@ const ALERTS = join(ROOT, 'alerts');
 const RULES = join(ALERTS, 'nylas-sidecar.rules.yml');
 const GENERATOR = join(ROOT, 'scripts', 'alerts', 'generate.mjs');
 
-/** The alert names SPEC section 8 makes a contract. */
-const SPEC_ALERTS = [
+/** The alert names users' routing and silences depend on: a contract. */
+const CONTRACT_ALERTS = [
   'NylasApiErrorBudgetBurn',
   'NylasApiUnreachable',
   'NylasApiLatencyHigh',
@@ -33,7 +33,7 @@ const SPEC_ALERTS = [
   'NylasPlatformMajorOutage',
   'NylasSidecarPollerStale',
   'NylasSidecarDown',
-  // Issue 16: notification channels and destinations on their way to `failed`.
+  // Notification channels and destinations on their way to `failed`.
   'NylasChannelFailing',
   'NylasChannelFailed',
   'NylasWebhookFailingTowardsFailed',
@@ -41,9 +41,9 @@ const SPEC_ALERTS = [
   'NylasGrantsCensusStale',
 ];
 
-/** Alerts added beyond SPEC section 8's list (names are a contract once released). */
+/** Alerts added since the first release (names are a contract once released). */
 const MORE_ALERTS = ['NylasSidecarNoPoller', 'NylasSidecarInstanceErrors'];
-const ALL_ALERTS = [...SPEC_ALERTS, ...MORE_ALERTS];
+const ALL_ALERTS = [...CONTRACT_ALERTS, ...MORE_ALERTS];
 
 /** The promtool test files in alerts/tests/ (one instance; many instances; channels and grant notifications). */
 const TEST_FILES = [
@@ -173,7 +173,7 @@ describe('alert rules', () => {
     }
   });
 
-  it('defines exactly the alerts SPEC section 8 names, and the ones added since', () => {
+  it('defines exactly the contract alerts, and the ones added since', () => {
     expect([...new Set(alerts.map((a) => a.alert))].sort()).toEqual([...ALL_ALERTS].sort());
   });
 

@@ -17,7 +17,7 @@ import {
 
 const run = promisify(execFile);
 
-/** The four dashboards of SPEC section 8, by file name and the uid users' links depend on. */
+/** The four dashboards, by file name and the uid users' links depend on. */
 const EXPECTED = {
   'nylas-api-overview.json': 'nylas-api-overview',
   'nylas-grants.json': 'nylas-grants',

@@ -1,4 +1,4 @@
-// The simulator's HTTP surface checked against the shapes in reference/nylas-api.md, plus its
+// The simulator's HTTP surface checked against the shapes of Nylas's API reference, plus its
 // application rate limit, v2 auth, status page and control API.
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';

@@ -6,8 +6,8 @@ import { startSidecarProcess } from '../helpers/process.js';
 import { exemplarProblem, parseExemplars } from '../../bench/exemplars.js';
 
 // The built sidecar writes each proxy span into its export request as it ends
-// (src/tracing/span-batcher.ts); SIGTERM must still get every one of them to the receiver (SPEC
-// section 2: spans are flushed before exit), in one batch or in many sent at once.
+// (src/tracing/span-batcher.ts); SIGTERM must still get every one of them to the receiver
+// (spans are flushed before exit), in one batch or in many sent at once.
 
 const API_KEY = 'nyk_v0_CANARYspanexport5e1d3c';
 const TOKEN = 'ya29.CANARYspanexporttoken8f2a';

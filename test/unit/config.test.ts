@@ -22,7 +22,7 @@ function problems(env: Record<string, string>, files: Record<string, string> = {
 }
 
 describe('configuration defaults', () => {
-  it('uses the SPEC defaults', () => {
+  it('uses the documented defaults', () => {
     const c = loadConfig({ env: BASE });
     expect(c.nylas.apiUri.href).toBe('https://api.us.nylas.com/');
     expect(c.proxy.listen).toEqual({ host: '127.0.0.1', port: 4000 });
