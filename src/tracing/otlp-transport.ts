@@ -8,7 +8,7 @@ import {
   type IExporterTransport,
 } from '@opentelemetry/otlp-exporter-base';
 import { Pool } from 'undici';
-import { parseRetryAfter } from '../nylas/http.js';
+import { parseRetryAfter } from '../util/retry-after.js';
 
 /*
  * The OTLP/HTTP exporters' transport for a plain-HTTP endpoint (a collector next to the app, the
