@@ -211,7 +211,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       span = spans.start(spanName(method, m.route), method, m.route, parent, start);
     }
     const headers = upstreamRequestHeaders(req.rawHeaders, h.connection, injectAuth);
-    new Exchange(ctx, req, res, m, method, headers, start).run(span);
+    new Exchange({ ctx, req, res, match: m, method, headers, start, span }).run();
   };
 
   // requestTimeout 0: a download or upload that keeps moving is never cut (the upstream timers
