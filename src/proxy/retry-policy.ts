@@ -1,8 +1,9 @@
 /**
  * When the proxy sends a request to Nylas again on the app's behalf, and how long it waits first
- * (SIDECAR_RETRY_MAX attempts more, 0 turns retries off). Only what is safe to repeat unseen is
- * repeated: a GET or HEAD without a body, before any of its answer reached the app. Every other
- * answer goes to the app as Nylas gave it, so the app's own retry logic still sees it.
+ * (at most SIDECAR_RETRY_MAX more attempts; the default, 0, turns retries off). Only what is safe
+ * to repeat unseen is repeated: a GET or HEAD without a body, before any of its answer reached
+ * the app. Every other answer goes to the app as Nylas gave it, so the app's own retry logic
+ * still sees it.
  *
  * Plain functions of numbers and strings: the exchange calls them only once an attempt has
  * failed, and they allocate nothing.
