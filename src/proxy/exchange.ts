@@ -9,7 +9,7 @@ import {
   PoolWaitTimeoutError,
 } from './classify.js';
 import { headerValue, responseHeaderList } from './headers.js';
-import type { Outcome } from './instrument.js';
+import type { Outcome } from './recorder.js';
 import type { ProxyContext } from './context.js';
 import type { RouteMatch } from './routes.js';
 import type { ProxySpan } from '../tracing/proxy-spans.js';

@@ -14,7 +14,7 @@ import type { RecentErrors } from './recent-errors.js';
 import { listen } from '../util/listen.js';
 import { createRouteMatcher } from './routes.js';
 import { upstreamRequestHeaders } from './headers.js';
-import { createRecorder } from './instrument.js';
+import { createRecorder } from './recorder.js';
 import type { KeyHealth } from '../auth/key-health.js';
 import { Exchange } from './exchange.js';
 import type { ProxyContext } from './context.js';
