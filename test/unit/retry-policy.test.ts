@@ -57,7 +57,7 @@ describe('retry policy', () => {
     expect(retryDelayMs(3, undefined, 0.5)).toBe(400);
     expect(retryDelayMs(20, undefined, 0.5)).toBe(MAX_RETRY_WAIT_MS);
     for (let i = 0; i < 100; i++) {
-      const wait = retryDelayMs(2);
+      const wait = retryDelayMs(2, undefined);
       expect(wait).toBeGreaterThanOrEqual(0);
       expect(wait).toBeLessThan(400);
     }
