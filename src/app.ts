@@ -10,8 +10,7 @@ import { createStatusRouter } from './admin/status.js';
 import { createTrafficSampler } from './admin/traffic.js';
 import { createProxy } from './proxy/index.js';
 import { RecentErrors } from './proxy/recent-errors.js';
-import { createKeyHealth, type KeyHealth } from './auth/key-health.js';
-import { createGrantHealth } from './grants/health.js';
+import { createGrantHealth, createKeyHealth, type KeyHealth } from './credentials/index.js';
 import { createPollers, type Pollers } from './pollers/index.js';
 import { createWebhookListener, type WebhookListener } from './webhooks/index.js';
 import { addressText, closeServer, isLoopback, listen, urlOf } from './util/listen.js';
@@ -55,7 +54,7 @@ export interface Sidecar {
   stop(): Promise<void>;
 }
 
-/** How often held 401s are settled as the grant's or the key's (auth/key-health.ts). */
+/** How often held 401s are settled as the grant's or the key's (credentials/key-health.ts). */
 const KEY_SWEEP_MS = 5_000;
 
 /** Builds the sidecar from a validated configuration. Nothing listens until start(). */

@@ -1,6 +1,5 @@
 import type { PollersSnapshot, PollerState } from '../pollers/index.js';
-import type { UpstreamErrorRecord } from '../proxy/recent-errors.js';
-import type { KeyProblem } from '../auth/key-health.js';
+import type { KeyProblem, UpstreamErrorRecord } from '../credentials/index.js';
 import type { TrafficView } from './traffic.js';
 
 /** Which instance this is: the overview's top strip. */

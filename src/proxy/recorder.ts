@@ -1,8 +1,8 @@
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/index.js';
 import type { CounterCell, ExemplarIds, HistogramCell } from '../metrics/fast.js';
-import type { RecentErrors, UpstreamErrorRecord } from './recent-errors.js';
-import type { KeyHealth } from '../auth/key-health.js';
+import type { KeyHealth, UpstreamErrorRecord } from '../credentials/index.js';
+import type { RecentErrors } from './recent-errors.js';
 
 /** Everything known about one proxied request once it is over. */
 export interface Outcome {

@@ -15,7 +15,7 @@ import { listen } from '../util/listen.js';
 import { createRouteMatcher } from './routes.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { createRecorder } from './recorder.js';
-import type { KeyHealth } from '../auth/key-health.js';
+import type { KeyHealth } from '../credentials/index.js';
 import { Exchange } from './exchange.js';
 import type { ProxyContext } from './context.js';
 import { Sweeper } from './sweeper.js';

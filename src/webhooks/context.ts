@@ -1,4 +1,4 @@
-import type { GrantHealth } from '../grants/health.js';
+import type { GrantHealth } from '../credentials/index.js';
 import type { ServerResponse } from 'node:http';
 import type { Tracer } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { GrantHealth } from '../grants/health.js';
+import type { GrantHealth } from '../credentials/index.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { readBody } from './body.js';
-import { isGrantHealthTrigger } from '../grants/health.js';
+import { isGrantHealthTrigger } from '../credentials/index.js';
 import { grantProvider } from '../pollers/labels.js';
 import {
   attemptLabel,
