@@ -2,7 +2,7 @@ import type { GrantHealth, KeyHealth, NotifiedGrant } from '../credentials/index
 import type { Tracer } from '@opentelemetry/api';
 import { Agent, type Dispatcher } from 'undici';
 import type { Config } from '../config/index.js';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { createNylasClient, type NylasApiName } from '../nylas/index.js';
 import { createAccountsSource, type AccountsSnapshot } from './accounts.js';

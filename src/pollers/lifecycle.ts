@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { NylasCallError } from '../nylas/index.js';
 

@@ -1,8 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Pool } from 'undici';
-import type { ProxySpans } from '../tracing/proxy-spans.js';
-import type { Metrics } from '../metrics/index.js';
-import type { ExemplarIds } from '../metrics/fast.js';
+import type { ProxySpans } from '../tracing/index.js';
+import type { ExemplarIds, Metrics } from '../metrics/index.js';
 import type { Recorder } from './recorder.js';
 import type { Sweeper } from './sweeper.js';
 

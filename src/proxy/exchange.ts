@@ -12,7 +12,7 @@ import { headerValue, responseHeaderList } from './headers.js';
 import type { Outcome } from './recorder.js';
 import type { ProxyContext } from './context.js';
 import type { RouteMatch } from './routes.js';
-import type { ProxySpan } from '../tracing/proxy-spans.js';
+import type { ProxySpan } from '../tracing/index.js';
 import type { Watched } from './sweeper.js';
 import { safeReasonPhrase } from './reason-phrase.js';
 import { isRetryableFailure, isRetryableStatus, mayRetry, retryDelayMs } from './retry-policy.js';

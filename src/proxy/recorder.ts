@@ -1,6 +1,5 @@
-import type { Logger } from '../log/logger.js';
-import type { Metrics } from '../metrics/index.js';
-import type { CounterCell, ExemplarIds, HistogramCell } from '../metrics/fast.js';
+import type { Logger } from '../log/index.js';
+import type { CounterCell, ExemplarIds, HistogramCell, Metrics } from '../metrics/index.js';
 import type { KeyHealth, UpstreamErrorRecord } from '../credentials/index.js';
 import type { RecentErrors } from './recent-errors.js';
 

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Tracer } from '@opentelemetry/api';
 import { Agent } from 'undici';
 import type { Config } from '../config/index.js';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { closeServer, listen } from '../util/listen.js';
 import { handleChallenge } from './challenge.js';
