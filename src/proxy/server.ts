@@ -10,7 +10,7 @@ import type { ExemplarIds, Metrics } from '../metrics/index.js';
 import type { ProxySpan, Tracing } from '../tracing/index.js';
 import type { RecentErrors } from './recent-errors.js';
 import { listen } from '../util/listen.js';
-import { createRouteMatcher } from './routes.js';
+import { createRouteMatcher, decodedSegment } from './routes.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { createRecorder } from './recorder.js';
 import type { KeyHealth } from '../credentials/index.js';
@@ -62,17 +62,10 @@ function escapesBase(pathname: string): boolean {
   if (pathname.includes('\\') || pathname.includes('\0')) return true;
   if (!pathname.includes('.') && !pathname.includes('%')) return false;
   for (const raw of pathname.split('/')) {
-    let seg = raw;
-    if (seg.includes('%')) {
-      try {
-        seg = decodeURIComponent(seg);
-      } catch {
-        return true;
-      }
-      if (seg.includes('/') && /(^|\/)\.\.?(\/|$)/.test(seg)) return true;
-      if (seg.includes('\\')) return true;
-    }
-    if (seg === '.' || seg === '..') return true;
+    const seg = decodedSegment(raw);
+    if (seg === undefined || seg === '.' || seg === '..' || seg.includes('\\')) return true;
+    // An encoded slash: the upstream may decode it and see dot segments.
+    if (seg.includes('/') && /(^|\/)\.\.?(\/|$)/.test(seg)) return true;
   }
   return false;
 }
