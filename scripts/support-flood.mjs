@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Measures what a flood of /support lookups does to the grants poller (issue 14, defect 3):
+// Measures what a flood of /support lookups does to the grants poller (a lookup of a grant the
+// sidecar has not seen asks Nylas through the pollers' pacer, so a flood must not delay a poll):
 // starts the built sidecar in this process against the simulator, sends N concurrent
 // GET /support/{unknown id}, waits WAIT_MS so that they have all arrived, then times one grants
 // poll. Prints one JSON line. Not part of `npm test` (it reports wall-clock figures).

@@ -2,16 +2,12 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Router } from 'express';
 import type { Config } from './config/index.js';
-import type { Logger } from './log/logger.js';
+import type { Logger } from './log/index.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { createTracing, type Tracing } from './tracing/index.js';
-import { createAdminApp } from './admin/index.js';
-import { createStatusRouter } from './admin/status.js';
-import { createTrafficSampler } from './admin/traffic.js';
-import { createProxy } from './proxy/index.js';
-import { RecentErrors } from './proxy/recent-errors.js';
-import { createKeyHealth, type KeyHealth } from './auth/key-health.js';
-import { createGrantHealth } from './grants/health.js';
+import { createAdminApp, createStatusRouter, createTrafficSampler } from './admin/index.js';
+import { createProxy, RecentErrors } from './proxy/index.js';
+import { createGrantHealth, createKeyHealth, type KeyHealth } from './credentials/index.js';
 import { createPollers, type Pollers } from './pollers/index.js';
 import { createWebhookListener, type WebhookListener } from './webhooks/index.js';
 import { addressText, closeServer, isLoopback, listen, urlOf } from './util/listen.js';
@@ -59,11 +55,11 @@ export interface Sidecar {
    * problems keeps the running configuration and logs one line.
    */
   reloadWebConfig(): void;
-  /** Ordered, bounded, idempotent shutdown (SPEC section 2). */
+  /** Ordered, bounded, idempotent shutdown: stop taking work, drain, flush spans, close. */
   stop(): Promise<void>;
 }
 
-/** How often held 401s are settled as the grant's or the key's (auth/key-health.ts). */
+/** How often held 401s are settled as the grant's or the key's (credentials/key-health.ts). */
 const KEY_SWEEP_MS = 5_000;
 
 /** Builds the sidecar from a validated configuration. Nothing listens until start(). */
@@ -84,8 +80,9 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
   });
   let ready = false;
 
-  // SIDECAR_ROLE (SPEC section 10): `pollers` runs no proxy and no webhook listener; `proxy` has
-  // its pollers all disabled (createPollers), so the admin pages say who polls.
+  // SIDECAR_ROLE (README, Running many replicas): `pollers` runs no proxy and no webhook
+  // listener; `proxy` has its pollers all disabled (createPollers), so the admin pages say who
+  // polls.
   const serves = config.role !== 'pollers';
   const proxy = serves
     ? createProxy({ config, metrics, logger, tracing, recentErrors, keyHealth })

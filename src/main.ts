@@ -4,9 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { createSidecar, type Sidecar } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
-import { createLogger } from './log/logger.js';
-import { prettyDestination } from './log/pretty.js';
-import { createDemoRouter } from './admin/demo.js';
+import { createLogger, prettyDestination } from './log/index.js';
+import { createDemoRouter } from './admin/index.js';
 import { redactCredentials } from './util/redact.js';
 import { demoConfig, pollOnScenarioChange } from './demo/wire.js';
 

@@ -1,4 +1,4 @@
-// Nylas API overview: what the app's calls through the proxy look like (SPEC section 5, proxy).
+// Nylas API overview: what the app's calls through the proxy look like, from the proxy's metrics.
 import {
   JOB,
   LATENCY_TARGET_S,

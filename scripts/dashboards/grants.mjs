@@ -1,5 +1,5 @@
 // Grants and accounts: v3 grant health from the grants poller and from traffic, v2 account sync
-// states from the accounts poller (SPEC section 5, grants and accounts).
+// states from the accounts poller.
 //
 // Poller gauges are read from the freshest polling instance (lib.mjs fresh()) and aggregated
 // with max, not sum: instances of one sidecar job poll the same Nylas application, so a grant

@@ -8,7 +8,7 @@ export const DS = Object.freeze({ type: 'prometheus', uid: '${datasource}' });
 /** Tag shared by the four dashboards; the dashboard links list every dashboard with it. */
 export const TAG = 'nylas-sidecar';
 
-/** Availability objective: Nylas's published API success rate (reference/nylas-api.md). */
+/** Availability objective: Nylas's published API success rate, 99.9 %. */
 export const SLO = 0.999;
 /** Nylas's published P90 latency target, seconds; also a bucket boundary of the histogram. */
 export const LATENCY_TARGET_S = 0.5;

@@ -1,5 +1,5 @@
 // Nylas platform: the Nylas status page as the status-page poller sees it, and the health of the
-// sidecar itself (pollers, scrape, process) (SPEC section 5, status page, pollers, sidecar).
+// sidecar itself (pollers, scrape, process).
 import {
   JOB,
   dashLink,
@@ -38,14 +38,14 @@ const INDICATOR = [
     ),
   },
 ];
-const COMPONENT_STATES = [
-  'operational',
-  'under_maintenance',
-  'degraded_performance',
-  'partial_outage',
-  'major_outage',
-  'unknown',
-];
+// The component statuses the status-page poller reports, from its built label list, so that the
+// panels map exactly those.
+const LABELS = new URL('../../dist/src/pollers/labels.js', import.meta.url);
+const { COMPONENT_STATUSES: COMPONENT_STATES } = await import(LABELS.href).catch((err) => {
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+  process.stderr.write(`${LABELS.pathname} is missing: run npm run build first\n`);
+  process.exit(2);
+});
 const COMPONENT = 'component=~"$component"';
 
 export default dashboard({

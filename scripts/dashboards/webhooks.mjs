@@ -1,5 +1,4 @@
-// Webhooks: destination status from the webhooks poller, deliveries seen by the webhook listener
-// (SPEC section 5, webhook destinations and deliveries).
+// Webhooks: destination status from the webhooks poller, deliveries seen by the webhook listener.
 import {
   JOB,
   dashLink,
@@ -219,7 +218,7 @@ export default dashboard({
       ],
     }),
 
-    // Issue 16: Pub/Sub and SNS channels, and how long each destination has left before Nylas
+    // Pub/Sub and SNS notification channels, and how long each destination has left before Nylas
     // marks it failed (72 h after it began failing).
     row('Notification channels and the way to failed'),
     table({

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 
 /** The admin listener's own error types, in the `{"error": {"type", "message"}}` shape. */
 export type AdminErrorType =

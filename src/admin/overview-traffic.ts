@@ -3,7 +3,7 @@
 import { escapeHtml as e } from './html.js';
 import type { RouteTraffic, TrafficView, TrafficWindow } from './traffic.js';
 
-/** The availability objective the alert rules use by default (SPEC section 8). */
+/** The availability objective the alert rules use by default (Nylas's published 99.9 %). */
 export const SLO = 0.999;
 /** Nylas's published P90 latency target, in seconds. */
 export const LATENCY_TARGET_SECONDS = 0.5;

@@ -1,5 +1,5 @@
 import express, { type Express, type Router } from 'express';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 import { createExposition, type Metrics } from '../metrics/index.js';
 import { adminErrorHandler, adminNotFound } from './errors.js';
 

@@ -1,6 +1,5 @@
 import type { PollersSnapshot, PollerState } from '../pollers/index.js';
-import type { UpstreamErrorRecord } from '../proxy/recent-errors.js';
-import type { KeyProblem } from '../auth/key-health.js';
+import type { KeyProblem, UpstreamErrorRecord } from '../credentials/index.js';
 import type { TrafficView } from './traffic.js';
 
 /** Which instance this is: the overview's top strip. */
@@ -52,7 +51,10 @@ export interface RecentErrorView {
   grantId: string | null;
 }
 
-/** The JSON of GET /status (SPEC section 7). Field names are a contract for scripts. */
+/**
+ * The JSON of GET /status (README, Pollers and the admin pages). Field names are a contract for
+ * scripts.
+ */
 export interface StatusModel {
   generatedAt: string;
   grants: {

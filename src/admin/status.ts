@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
 import type { Pollers } from '../pollers/index.js';
-import type { RecentErrors } from '../proxy/recent-errors.js';
-import type { KeyHealth } from '../auth/key-health.js';
+import type { RecentErrors } from '../proxy/index.js';
+import type { KeyHealth } from '../credentials/index.js';
 import type { TrafficSampler } from './traffic.js';
 import type { StatusModel } from './status-model.js';
 import { renderOverview } from './overview.js';

@@ -1,9 +1,8 @@
 import type { Grant } from '../nylas/index.js';
 import type { GrantsSnapshot, StatusPageSnapshot } from '../pollers/index.js';
-import type { UpstreamErrorRecord } from '../proxy/recent-errors.js';
-import type { KeyProblem } from '../auth/key-health.js';
+import type { KeyProblem, UpstreamErrorRecord } from '../credentials/index.js';
 
-/** Nylas's support priority levels (SPEC section 8). */
+/** Nylas's support priority levels: 1 is the most urgent (see TIER_LABELS). */
 export type SupportTier = 1 | 2 | 3 | 4;
 
 export const TIER_LABELS: Record<SupportTier, string> = {
@@ -38,7 +37,7 @@ export interface TicketInput {
   /** The Nylas API host the sidecar talks to (region); never a credential. */
   apiHost: string;
   now: number;
-  /** API keys currently rejected (auth/key-health.ts): their 401s are not the grant's. */
+  /** API keys currently rejected (credentials/key-health.ts): their 401s are not the grant's. */
   keyProblems?: readonly KeyProblem[];
 }
 

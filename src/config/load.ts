@@ -6,8 +6,9 @@ import { envSchema, SECRET_KEYS, type ListenAddress, type ParsedEnv } from './sc
 export type WebhookVerifyMode = 'enforce' | 'observe' | 'off';
 
 /**
- * What this instance runs (SPEC section 10): `proxy` the proxy (and the webhook listener when
- * configured), `pollers` the pollers and the admin pages about them, `all` both in one process.
+ * What this instance runs (README, Running many replicas): `proxy` the proxy (and the webhook
+ * listener when configured), `pollers` the pollers and the admin pages about them, `all` both in
+ * one process.
  */
 export type SidecarRole = 'proxy' | 'pollers' | 'all';
 

@@ -1,8 +1,13 @@
 // Demo mode: the Nylas simulator in this process, a demo app's webhook endpoint, and generated
 // traffic through the proxy with the official SDK. Loaded only when there is no NYLAS_API_KEY.
-import type { Logger } from '../log/logger.js';
-import { createSimulator, describeScenario, SCENARIOS } from '../simulator/index.js';
-import { createWebhookSender, makeEvent } from '../simulator/webhook-sender.js';
+import type { Logger } from '../log/index.js';
+import {
+  createSimulator,
+  createWebhookSender,
+  describeScenario,
+  makeEvent,
+  SCENARIOS,
+} from '../simulator/index.js';
 import { createDemoApp } from './app.js';
 import { startTraffic as startSdkTraffic, type Traffic } from './traffic.js';
 

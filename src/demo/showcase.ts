@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { createSidecar, type Sidecar } from '../app.js';
 import { loadConfig } from '../config/index.js';
-import { createLogger } from '../log/logger.js';
+import { createLogger } from '../log/index.js';
 import { startDemo, type Demo } from './index.js';
 import { demoConfig, pollOnScenarioChange } from './wire.js';
 

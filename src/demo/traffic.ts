@@ -1,7 +1,7 @@
 // Demo traffic: a realistic mix of Nylas calls through the proxy with the official SDK, a few per
 // second, plus signed webhook deliveries from the simulator. Errors are expected under faults and
 // never stop the loop.
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 import { Nylas, type NylasClient } from './nylas-sdk.js';
 
 export interface TrafficOptions {

@@ -76,8 +76,9 @@ const WEBHOOK_FORWARD_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 9, 10, 15
 const POLLER_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 /**
- * Every metric family nylas-sidecar exports, declared once. The names are a contract (SPEC
- * section 5): dashboards and alert rules in this repository are checked against this catalog.
+ * Every metric family nylas-sidecar exports, declared once. The names are a contract (users'
+ * queries and alerts depend on them): dashboards and alert rules in this repository are checked
+ * against this catalog.
  *
  * The registry is an OpenMetrics one because prom-client only records exemplars there; the
  * admin listener renders it as Prometheus text for scrapers that do not ask for OpenMetrics.

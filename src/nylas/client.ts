@@ -121,6 +121,24 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
     return basic;
   };
 
+  /** A v2 account's sync restart is a downgrade then an upgrade: the same call, two paths. */
+  const accountSync = async (
+    accountId: string,
+    action: 'downgrade' | 'upgrade',
+    signal: AbortSignal,
+  ): Promise<void> => {
+    await callJson({
+      method: 'POST',
+      url: url(`${clientPath}/accounts/${encodeURIComponent(accountId)}/${action}`),
+      authorization: v2(),
+      signal,
+      schema: v2ActionSchema,
+      dispatcher,
+      now,
+      onAnswer: onAnswer('v2_account_sync'),
+    });
+  };
+
   return {
     hasApiKey: bearer !== undefined,
     hasV2Credentials: basic !== undefined,
@@ -215,31 +233,8 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
       });
     },
 
-    async downgradeAccount(accountId, signal) {
-      await callJson({
-        method: 'POST',
-        url: url(`${clientPath}/accounts/${encodeURIComponent(accountId)}/downgrade`),
-        authorization: v2(),
-        signal,
-        schema: v2ActionSchema,
-        dispatcher,
-        now,
-        onAnswer: onAnswer('v2_account_sync'),
-      });
-    },
-
-    async upgradeAccount(accountId, signal) {
-      await callJson({
-        method: 'POST',
-        url: url(`${clientPath}/accounts/${encodeURIComponent(accountId)}/upgrade`),
-        authorization: v2(),
-        signal,
-        schema: v2ActionSchema,
-        dispatcher,
-        now,
-        onAnswer: onAnswer('v2_account_sync'),
-      });
-    },
+    downgradeAccount: (accountId, signal) => accountSync(accountId, 'downgrade', signal),
+    upgradeAccount: (accountId, signal) => accountSync(accountId, 'upgrade', signal),
   };
 }
 

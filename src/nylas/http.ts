@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
+import { parseRetryAfter } from '../util/retry-after.js';
 import { REDIRECT_STATUSES } from './redirects.js';
 
 /** Stable codes of a failed call; logs, spans and /status carry these, never messages. */
@@ -231,14 +232,4 @@ function errorInfo(text: string): { type?: string; requestId?: string } {
     error && typeof error === 'object' ? Reflect.get(error, 'type') : Reflect.get(json, 'type');
   if (typeof type === 'string' && /^[a-z0-9_.-]{1,64}$/i.test(type)) out.type = type;
   return out;
-}
-
-/** Retry-After as delay-seconds or an HTTP date, in ms from `now`; undefined when absent or bad. */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined) return undefined;
-  const s = value.trim();
-  if (/^\d+$/.test(s)) return Number(s) * 1000;
-  const t = Date.parse(s);
-  if (Number.isNaN(t)) return undefined;
-  return Math.max(0, t - now);
 }

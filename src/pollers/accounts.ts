@@ -1,4 +1,4 @@
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { NylasCallError, type NylasClient } from '../nylas/index.js';
 import type { PollSource } from './lifecycle.js';

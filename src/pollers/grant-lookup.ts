@@ -1,4 +1,4 @@
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 import { NylasCallError, type Grant, type NylasClient } from '../nylas/index.js';
 import type { Pacer } from './pace.js';
 

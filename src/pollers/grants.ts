@@ -47,7 +47,7 @@ type Counts = Map<string, { status: string; provider: string; count: number }>;
 const key = (status: string, provider: string) => `${status}\u0000${provider}`;
 
 /**
- * The grants, split by how fast they change (SPEC section 5):
+ * The grants, split by how fast they change:
  *
  * - `grants` (every run, default every 5 minutes): `GET /v3/grants?grant_status=invalid`, the few
  *   grants that need re-authentication: nylas_grant_invalid{source="poll"} and the invalid counts

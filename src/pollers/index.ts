@@ -1,11 +1,10 @@
-import type { GrantHealth, NotifiedGrant } from '../grants/health.js';
+import type { GrantHealth, KeyHealth, NotifiedGrant } from '../credentials/index.js';
 import type { Tracer } from '@opentelemetry/api';
 import { Agent, type Dispatcher } from 'undici';
 import type { Config } from '../config/index.js';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { createNylasClient, type NylasApiName } from '../nylas/index.js';
-import type { KeyHealth } from '../auth/key-health.js';
 import { createAccountsSource, type AccountsSnapshot } from './accounts.js';
 import { createGrantLookup, type GrantLookup } from './grant-lookup.js';
 import { createGrantsSource, type GrantsSnapshot } from './grants.js';

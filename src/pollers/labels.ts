@@ -2,7 +2,7 @@
 // `other` (or `unknown`) instead of a new series, so a change on Nylas's side cannot blow up
 // cardinality.
 
-/** v3 grant providers (reference/nylas-api.md section 2). */
+/** v3 grant providers, as Nylas's grant objects name them. */
 export const GRANT_PROVIDERS: ReadonlySet<string> = new Set([
   'google',
   'microsoft',

@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { NylasCallError } from '../nylas/index.js';
 
@@ -111,7 +111,7 @@ export function scheduleInterval(expression: string): number | undefined {
 }
 
 /**
- * The one lifecycle every poller shares (SPEC section 5, STYLE principle 5): scheduled by
+ * The one lifecycle every poller shares so that each behaves the same way: scheduled by
  * node-cron, never overlapping, a deadline per run, backoff with jitter after failures and on
  * 429, the nylas_poller_* metrics, a span per run and a log line per failed run. A run's failure
  * is recorded and returned, never thrown.

@@ -121,7 +121,8 @@ export function readComponents(list: readonly SummaryComponent[]): {
 
 /**
  * Polls `{NYLAS_STATUS_PAGE_URL}/api/v2/summary.json`. Series are replaced only after a good
- * fetch, so a failed one leaves the last snapshot in place (SPEC section 5).
+ * fetch, so a failed one leaves the last snapshot in place (the poller's own metrics say the
+ * fetch failed; the components' series do not vanish).
  */
 export function createStatusPageSource(deps: {
   statusPageUrl: URL;

@@ -48,8 +48,8 @@ export interface WebhooksSnapshot {
 }
 
 /**
- * Nylas marks a destination `failed` after 72 hours `failing` (reference/nylas-api.md section
- * 3.2), then stops sending and never resumes on its own. Channels are assumed to share the
+ * Nylas marks a destination `failed` after 72 hours `failing` (Nylas's webhook docs),
+ * then stops sending and never resumes on its own. Channels are assumed to share the
  * lifecycle: the channel docs name a status and failure e-mails, not the thresholds.
  */
 export const FAILING_TO_FAILED_SECONDS = 72 * 3600;

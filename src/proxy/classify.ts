@@ -1,6 +1,6 @@
 import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
 
-/** The sidecar's own transport error classes (SPEC section 4). */
+/** The sidecar's own error_type values, for failures where Nylas sent no answer. */
 export type TransportErrorType =
   'upstream_unavailable' | 'upstream_timeout' | 'client_aborted' | 'client_timeout';
 
@@ -91,7 +91,7 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
 }
 
 /**
- * Every Nylas error type spelling the sources show (reference/nylas-api.md 4.1 and 5.5), kept as
+ * Every Nylas error type spelling Nylas's API docs and SDKs show, kept as
  * sent. Anything else is "other", so a label value can never come from an open set.
  */
 export const KNOWN_ERROR_TYPES: ReadonlySet<string> = new Set([

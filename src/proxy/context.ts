@@ -1,9 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Pool } from 'undici';
-import type { ProxySpans } from '../tracing/proxy-spans.js';
-import type { Metrics } from '../metrics/index.js';
-import type { ExemplarIds } from '../metrics/fast.js';
-import type { Recorder } from './instrument.js';
+import type { ProxySpans } from '../tracing/index.js';
+import type { ExemplarIds, Metrics } from '../metrics/index.js';
+import type { Recorder } from './recorder.js';
 import type { Sweeper } from './sweeper.js';
 
 /** What every exchange shares: built once per proxy, read on every request. */

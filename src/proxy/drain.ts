@@ -8,7 +8,7 @@ type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
 const DRAIN_SWEEP_MS = 100;
 
 /**
- * Shutdown for a listener whose clients keep connections alive (SPEC section 2). Node's own
+ * Shutdown for a listener whose clients keep connections alive. Node's own
  * close() destroys the connections idle at that instant, which cuts the request a client has just
  * sent on one (it is on the wire, not yet read), and leaves busy connections open to be reset at
  * the grace deadline. Here, once draining starts:

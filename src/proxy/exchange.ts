@@ -9,18 +9,17 @@ import {
   PoolWaitTimeoutError,
 } from './classify.js';
 import { headerValue, responseHeaderList } from './headers.js';
-import type { Outcome } from './instrument.js';
+import type { Outcome } from './recorder.js';
 import type { ProxyContext } from './context.js';
 import type { RouteMatch } from './routes.js';
-import type { ProxySpan } from '../tracing/proxy-spans.js';
+import type { ProxySpan } from '../tracing/index.js';
 import type { Watched } from './sweeper.js';
 import { safeReasonPhrase } from './reason-phrase.js';
+import { isRetryableFailure, isRetryableStatus, mayRetry, retryDelayMs } from './retry-policy.js';
+import { parseRetryAfter } from '../util/retry-after.js';
 
 /** Bytes of an error body copied aside to read its error type (the app gets them all anyway). */
 const SNIFF_LIMIT = 16 * 1024;
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
-/** Longest Retry-After the proxy waits for before retrying; longer ones are the app's to handle. */
-const MAX_RETRY_WAIT_MS = 10_000;
 /**
  * A request body that brings fewer bytes than this in one stall window (SIDECAR_UPSTREAM_TIMEOUT_MS,
  * at most 10 s), while the proxy is ready to read, has stalled: about 100 bytes a second at the
@@ -29,65 +28,108 @@ const MAX_RETRY_WAIT_MS = 10_000;
  */
 const MIN_BODY_PROGRESS = 1024;
 
-/** Parses Retry-After (seconds or HTTP date) into milliseconds, if usable. */
-export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const secs = Number(value);
-  if (Number.isFinite(secs) && secs >= 0) return secs * 1000;
-  const at = Date.parse(value);
-  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+/**
+ * Where an exchange is in its life. Each undici callback, the sweeper and the retry timer act by
+ * phase. The phases only move forward, except that a retry goes Discarding (or Requesting, on a
+ * transport error) to BackingOff and back to Requesting.
+ */
+const enum Phase {
+  /** An attempt is handed to the pool; no answer yet. `controller` is set once it has started. */
+  Requesting,
+  /** A retryable answer (429, 502, 503, 504) is arriving: its body is read and dropped. */
+  Discarding,
+  /** Waiting on the retry timer: nothing upstream is open. */
+  BackingOff,
+  /** The app's response head is written: Nylas's answer, or the sidecar's own error. */
+  Responding,
+  /** Recorded: metrics and span are out, every later callback is ignored. */
+  Done,
+}
+
+/** One request as the proxy's request handler hands it over. */
+export interface ExchangeOptions {
+  ctx: ProxyContext;
+  req: IncomingMessage;
+  res: ServerResponse;
+  match: RouteMatch;
+  /** The request's method, or `_OTHER` for one outside the known set. */
+  method: string;
+  /** The headers sent upstream, as a flat name, value list. */
+  headers: string[];
+  /** performance.now() when the request arrived. */
+  start: number;
+  /** The request's span; undefined when no spans are exported. */
+  span: ProxySpan | undefined;
 }
 
 /**
  * One proxied request: dispatches it upstream with undici's handler API and writes the response
- * straight into the app's ServerResponse (no intermediate stream, no pipeline: see
- * reference/proxy-performance.md), honouring backpressure both ways.
+ * straight into the app's ServerResponse (no intermediate stream, no pipeline: each
+ * of those costs allocations and ticks on every request), honouring backpressure both ways.
+ *
+ * Its fields are flat, not grouped in objects, so that a request allocates the exchange and
+ * nothing more; they are all set in the constructor, so every exchange has one shape.
  */
 export class Exchange implements Dispatcher.DispatchHandler, Watched {
-  private controller: Dispatcher.DispatchController | undefined;
-  private status = 0;
-  private responded = false;
-  private discarding = false;
-  private done = false;
-  private clientGone = false;
-  private sniff: Buffer[] | undefined;
-  private sniffBytes = 0;
-  private contentEncoding: string | undefined;
-  private requestId: string | undefined;
-  private bytes = 0;
-  /** The whole body, when it came in one chunk: sent with end() to save a write. */
-  private held: Buffer | undefined;
-  private expectedLength = -1;
-  private providerRequests = 0;
-  private gmailQuota = 0;
-  private attempt = 0;
-  private attemptStart = 0;
-  private retryAfter: number | undefined;
-  private retryReason = '';
-  private span: ProxySpan | undefined;
-  /** Set when the app was answered before the upstream request started: cancel it then. */
-  private abortOnStart: Error | undefined;
+  private readonly ctx: ProxyContext;
+  private readonly req: IncomingMessage;
+  private readonly res: ServerResponse;
+  private readonly match: RouteMatch;
+  private readonly method: string;
+  private readonly headers: string[];
+  private readonly start: number;
+  private readonly span: ProxySpan | undefined;
   private readonly hasBody: boolean;
   /** The request said how long its body is (Content-Length or Transfer-Encoding), 0 included. */
   private readonly framed: boolean;
+
+  private phase = Phase.Requesting;
+  /** The app closed its connection before its response was finished. */
+  private clientGone = false;
+  /** In the sweeper's set (see dispatch). */
   private watched = false;
+
+  // The current attempt.
+  /** undici's handle on the attempt; undefined until it has started (and between attempts). */
+  private controller: Dispatcher.DispatchController | undefined;
+  /** Retries made so far. */
+  private attempt = 0;
   /** performance.now() when the current attempt was handed to the pool. */
-  private dispatchedAt = 0;
+  private attemptStart = 0;
+  /** Nylas's Retry-After on the answer being discarded, in ms. */
+  private retryAfter: number | undefined;
+
+  // The answer that goes to the app.
+  /** Its status; 0 until one is known. */
+  private status = 0;
+  private requestId: string | undefined;
+  private providerRequests = 0;
+  private gmailQuota = 0;
+  /** Its Content-Length, or -1 when it has none. */
+  private expectedLength = -1;
+  private bytes = 0;
+  /** The whole body, when it came in one chunk: sent with end() to save a write. */
+  private held: Buffer | undefined;
+  /** An error answer's first bytes, read for its error type; undefined for a success. */
+  private sniff: Buffer[] | undefined;
+  private sniffBytes = 0;
+  private contentEncoding: string | undefined;
+
   /** The current stall window of the request body: its start and the socket's bytesRead then. */
   private windowStart = 0;
   private windowBytes = 0;
 
-  constructor(
-    private readonly ctx: ProxyContext,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
-    private readonly match: RouteMatch,
-    private readonly method: string,
-    private readonly headers: string[],
-    /** performance.now() when the request arrived. */
-    private readonly start: number,
-  ) {
-    ctx.metrics.inflight.value++;
+  constructor(o: ExchangeOptions) {
+    const req = o.req;
+    this.ctx = o.ctx;
+    this.req = req;
+    this.res = o.res;
+    this.match = o.match;
+    this.method = o.method;
+    this.headers = o.headers;
+    this.start = o.start;
+    this.span = o.span;
+    o.ctx.metrics.inflight.value++;
     // req.headers is a getter (a megamorphic load each time): read once.
     const h = req.headers;
     const length = h['content-length'];
@@ -95,18 +137,18 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
     this.hasBody = length !== undefined ? length !== '0' : chunked;
     this.framed = length !== undefined || chunked;
     // on rather than once: once() allocates a wrapper per request.
-    res.on('close', this.onClientClose);
+    o.res.on('close', this.onClientClose);
   }
 
-  run(span: ProxySpan | undefined): void {
-    this.span = span;
+  run(): void {
     this.dispatch();
   }
 
   private dispatch(): void {
     const c = this.ctx;
     const hasBody = this.hasBody;
-    this.attemptStart = this.dispatchedAt = performance.now();
+    this.phase = Phase.Requesting;
+    this.attemptStart = performance.now();
     this.windowStart = 0;
     // Uploads get their own pool: clients that send their bodies slowly hold upstream
     // connections, and must not make requests without a body wait for one.
@@ -135,15 +177,17 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
    * upstream_timeout) and a request body that stops arriving (408 client_timeout).
    */
   check(now: number): boolean {
-    if (this.done) return (this.watched = false);
+    const phase = this.phase;
+    if (phase === Phase.Done) return (this.watched = false);
     const c = this.ctx;
     if (this.controller === undefined) {
       // Between retries nothing waits on the pool; the retry timer is bounded already.
-      if (!this.discarding && now - this.dispatchedAt >= c.timeoutMs)
+      if (phase === Phase.Requesting && now - this.attemptStart >= c.timeoutMs)
         this.failEarly(new PoolWaitTimeoutError());
-      return (this.watched = !this.done);
+      return (this.watched = this.phase !== Phase.Done);
     }
-    if (!this.hasBody || this.req.complete || this.responded) return (this.watched = false);
+    if (!this.hasBody || this.req.complete || phase === Phase.Responding)
+      return (this.watched = false);
     const bytes = this.req.socket?.bytesRead ?? 0;
     // Only time the client while the proxy is reading: a body paused because the upstream reads
     // slowly is not the client's fault.
@@ -164,7 +208,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
 
   /**
    * Answers the app now (the sidecar's own 504 or 408) and cancels the upstream request, whether
-   * it has started or still waits for a connection.
+   * it has started or still waits for a connection (then onRequestStart cancels it).
    */
   private failEarly(err: PoolWaitTimeoutError | ClientTimeoutError): void {
     // A client whose body stalled, or whose body the upstream never saw, is not worth keeping
@@ -173,15 +217,14 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
       this.res.shouldKeepAlive = false;
     this.onResponseError(undefined, err);
     this.controller?.abort(err);
-    this.abortOnStart = err;
   }
 
   private readonly onClientClose = (): void => {
-    if (this.res.writableFinished || this.done) return;
+    if (this.res.writableFinished || this.phase === Phase.Done) return;
     this.clientGone = true;
     this.controller?.abort(new ClientAbortedError());
-    // If the request is between retries, nothing upstream is open: finish now.
-    if (this.discarding && !this.controller)
+    // Between retries nothing upstream is open to report the abort: finish now.
+    if (this.phase === Phase.BackingOff)
       this.finish(classifyUpstreamError(new ClientAbortedError()).errorType);
   };
 
@@ -192,25 +235,26 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.clientGone) controller.abort(new ClientAbortedError());
-    else if (this.abortOnStart) controller.abort(this.abortOnStart);
+    // Done before it started: the sidecar answered 504 while the request waited for a
+    // connection (a body stall is only timed once the request has started).
+    else if (this.phase === Phase.Done) controller.abort(new PoolWaitTimeoutError());
   }
 
   onResponseStart(
-    controller: Dispatcher.DispatchController,
+    _controller: Dispatcher.DispatchController,
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
     statusMessage?: string,
   ): void {
     if (statusCode < 200) return;
     this.status = statusCode;
-    if (RETRYABLE_STATUS.has(statusCode) && this.canRetry()) {
+    if (isRetryableStatus(statusCode) && this.mayRetry()) {
       // Drain this attempt's body (small, an error) and try again once it ends.
-      this.discarding = true;
-      this.retryReason = String(statusCode);
-      this.retryAfter = retryAfterMs(headerValue(headers['retry-after']));
+      this.phase = Phase.Discarding;
+      this.retryAfter = parseRetryAfter(headerValue(headers['retry-after']), Date.now());
       return;
     }
-    this.discarding = false;
+    this.phase = Phase.Responding;
     this.requestId = headerValue(headers['x-request-id']);
     const prc = headers['nylas-provider-request-count'];
     if (prc !== undefined) this.providerRequests = Number(headerValue(prc)) || 0;
@@ -220,7 +264,6 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
       this.sniff = [];
       this.contentEncoding = headerValue(headers['content-encoding']);
     }
-    this.responded = true;
     const len = headers['content-length'];
     this.expectedLength = len === undefined ? -1 : Number(headerValue(len));
     if (this.clientGone) return;
@@ -228,11 +271,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
     const reason = safeReasonPhrase(statusCode, statusMessage);
     if (reason) this.res.writeHead(statusCode, reason, out);
     else this.res.writeHead(statusCode, out);
-    void controller;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.discarding) return;
+    if (this.phase === Phase.Discarding) return;
     this.bytes += chunk.length;
     if (this.sniff !== undefined && this.sniffBytes <= SNIFF_LIMIT) {
       this.sniff.push(chunk);
@@ -252,8 +294,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
   }
 
   onResponseEnd(): void {
-    if (this.discarding) {
-      this.scheduleRetry();
+    if (this.phase === Phase.Discarding) {
+      this.scheduleRetry(String(this.status), this.retryAfter);
       return;
     }
     if (this.held !== undefined) this.res.end(this.held);
@@ -275,26 +317,19 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
-    if (this.done) return;
+    if (this.phase === Phase.Done) return;
     const failure = classifyUpstreamError(this.clientGone ? new ClientAbortedError() : err);
     const ownDeadline = err instanceof PoolWaitTimeoutError || err instanceof ClientTimeoutError;
-    if (
-      failure.errorType !== 'client_aborted' &&
-      !ownDeadline &&
-      !this.responded &&
-      this.canRetry()
-    ) {
-      this.discarding = true;
-      this.retryReason = failure.errorType;
-      this.retryAfter = undefined;
-      this.scheduleRetry();
+    const responded = this.phase === Phase.Responding;
+    if (!responded && isRetryableFailure(failure.errorType, ownDeadline) && this.mayRetry()) {
+      this.scheduleRetry(failure.errorType, undefined);
       return;
     }
     if (failure.errorType === 'client_aborted' || this.clientGone) {
       this.finish('client_aborted');
       return;
     }
-    if (this.responded) {
+    if (responded) {
       // Headers are out: the app sees a truncated body, which is the truth.
       this.res.destroy();
       this.finish(failure.errorType);
@@ -314,36 +349,29 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
       'x-nylas-sidecar-error': failure.errorType,
     });
     this.res.end(body);
-    this.responded = true;
+    this.phase = Phase.Responding;
     this.finish(failure.errorType);
   }
 
-  private canRetry(): boolean {
-    const c = this.ctx;
-    return (
-      c.retryMax > 0 &&
-      this.attempt < c.retryMax &&
-      !this.clientGone &&
-      (this.method === 'GET' || this.method === 'HEAD') &&
-      !this.framed
-    );
+  private mayRetry(): boolean {
+    return !this.clientGone && mayRetry(this.method, this.framed, this.attempt, this.ctx.retryMax);
   }
 
-  private scheduleRetry(): void {
-    const c = this.ctx;
-    this.recordAttemptSpan(this.retryReason);
-    c.metrics.apiRetries.inc({ route: this.match.route, reason: this.retryReason });
+  /** Records the failed attempt and sends the request again after the policy's wait. */
+  private scheduleRetry(reason: string, retryAfterMs: number | undefined): void {
+    this.phase = Phase.BackingOff;
+    this.recordAttemptSpan(reason);
+    this.ctx.metrics.apiRetries.inc({ route: this.match.route, reason });
     this.attempt++;
     this.controller = undefined;
-    // Full jitter on exponential backoff (100 ms base) unless Nylas said how long to wait.
-    const backoff = Math.random() * 100 * 2 ** this.attempt;
-    const wait = Math.min(this.retryAfter ?? backoff, MAX_RETRY_WAIT_MS);
-    setTimeout(() => {
-      if (this.clientGone || this.done) return;
-      this.status = 0;
-      this.discarding = false;
-      this.dispatch();
-    }, wait).unref();
+    setTimeout(
+      () => {
+        if (this.clientGone || this.phase === Phase.Done) return;
+        this.status = 0;
+        this.dispatch();
+      },
+      retryDelayMs(this.attempt, retryAfterMs),
+    ).unref();
   }
 
   /** A child span for an attempt that will be retried (the request's span covers them all). */
@@ -381,15 +409,16 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
   }
 
   private finish(errorType: string, providerError = false): void {
-    if (this.done) return;
-    this.done = true;
+    if (this.phase === Phase.Done) return;
+    const responded = this.phase === Phase.Responding;
+    this.phase = Phase.Done;
     const c = this.ctx;
     c.metrics.inflight.value--;
     // The 'close' listener stays: it returns at once when done, which costs less than removing it.
     if (this.hasBody && !this.clientGone && !this.req.complete && this.res.shouldKeepAlive)
       this.discardRestOfBody();
     const aborted = errorType === 'client_aborted';
-    const code = aborted && !this.responded ? 499 : this.status;
+    const code = aborted && !responded ? 499 : this.status;
     const span = this.span;
     const end = performance.now();
     const outcome: Outcome = {
@@ -398,7 +427,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
       grantScoped: this.match.grantScoped,
       grantSegment: this.match.grantSegment,
       code,
-      responded: this.responded && !aborted,
+      responded: responded && !aborted,
       errorType,
       providerError,
       requestId: this.requestId,
@@ -414,7 +443,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
       span.resendCount = this.attempt;
       span.requestId = this.requestId;
       if (errorType !== '') {
-        span.errorType = this.responded && !aborted ? String(code) : errorType;
+        span.errorType = responded && !aborted ? String(code) : errorType;
         span.nylasErrorType = errorType;
       }
       c.spans!.end(span, end);

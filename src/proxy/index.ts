@@ -4,4 +4,3 @@ export { createRouteMatcher, allRouteLabels } from './routes.js';
 export type { RouteMatch } from './routes.js';
 export { classifyUpstreamError, classifyErrorBody, KNOWN_ERROR_TYPES } from './classify.js';
 export { RecentErrors } from './recent-errors.js';
-export type { UpstreamErrorRecord } from './recent-errors.js';

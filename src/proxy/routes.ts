@@ -75,6 +75,16 @@ export const OTHER_MATCH: RouteMatch = Object.freeze({
 });
 const OTHER = OTHER_MATCH;
 
+/** A path segment percent-decoded, or undefined when one of its escapes is malformed. */
+export function decodedSegment(seg: string): string | undefined {
+  if (!seg.includes('%')) return seg;
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Decodes a segment for comparison with literals; a malformed escape is kept as it is. */
 function decode(seg: string): string {
   try {

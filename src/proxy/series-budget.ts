@@ -2,8 +2,8 @@ import { METHOD_BITS } from './route-methods.js';
 import { OTHER_MATCH, type RouteMatch } from './routes.js';
 
 /**
- * Keeps the route-labelled families bounded (issue 14: a sweep of every template with every
- * method reached ~32,000 series and scrapes of several hundred milliseconds). Two rules, both
+ * Keeps the route-labelled families bounded (a client sweeping every template with every
+ * method would reach ~32,000 series and scrapes of several hundred milliseconds). Two rules, both
  * applied before a request is labelled, so its metrics and span agree:
  * - a method the route does not have is labelled route="other" (a bounded bucket: 7 methods);
  * - only the first `max` distinct (route, method) pairs are labelled by name; later pairs are

@@ -5,17 +5,15 @@ import { Pool } from 'undici';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Config } from '../config/index.js';
-import type { Logger } from '../log/logger.js';
-import type { Metrics } from '../metrics/index.js';
-import type { ExemplarIds } from '../metrics/fast.js';
-import type { Tracing } from '../tracing/index.js';
-import type { ProxySpan } from '../tracing/proxy-spans.js';
+import type { Logger } from '../log/index.js';
+import type { ExemplarIds, Metrics } from '../metrics/index.js';
+import type { ProxySpan, Tracing } from '../tracing/index.js';
 import type { RecentErrors } from './recent-errors.js';
 import { listen } from '../util/listen.js';
-import { createRouteMatcher } from './routes.js';
+import { createRouteMatcher, decodedSegment } from './routes.js';
 import { upstreamRequestHeaders } from './headers.js';
-import { createRecorder } from './instrument.js';
-import type { KeyHealth } from '../auth/key-health.js';
+import { createRecorder } from './recorder.js';
+import type { KeyHealth } from '../credentials/index.js';
 import { Exchange } from './exchange.js';
 import type { ProxyContext } from './context.js';
 import { Sweeper } from './sweeper.js';
@@ -64,17 +62,10 @@ function escapesBase(pathname: string): boolean {
   if (pathname.includes('\\') || pathname.includes('\0')) return true;
   if (!pathname.includes('.') && !pathname.includes('%')) return false;
   for (const raw of pathname.split('/')) {
-    let seg = raw;
-    if (seg.includes('%')) {
-      try {
-        seg = decodeURIComponent(seg);
-      } catch {
-        return true;
-      }
-      if (seg.includes('/') && /(^|\/)\.\.?(\/|$)/.test(seg)) return true;
-      if (seg.includes('\\')) return true;
-    }
-    if (seg === '.' || seg === '..') return true;
+    const seg = decodedSegment(raw);
+    if (seg === undefined || seg === '.' || seg === '..' || seg.includes('\\')) return true;
+    // An encoded slash: the upstream may decode it and see dot segments.
+    if (seg.includes('/') && /(^|\/)\.\.?(\/|$)/.test(seg)) return true;
   }
   return false;
 }
@@ -211,7 +202,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       span = spans.start(spanName(method, m.route), method, m.route, parent, start);
     }
     const headers = upstreamRequestHeaders(req.rawHeaders, h.connection, injectAuth);
-    new Exchange(ctx, req, res, m, method, headers, start).run(span);
+    new Exchange({ ctx, req, res, match: m, method, headers, start, span }).run();
   };
 
   // requestTimeout 0: a download or upload that keeps moving is never cut (the upstream timers

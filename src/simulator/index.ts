@@ -30,6 +30,7 @@ import { channelView, seedChannels } from './channels.js';
 
 export { SCENARIOS, describeScenario } from './scenarios.js';
 export { CONTROL_ROUTES } from './control.js';
+export { createWebhookSender, makeEvent } from './webhook-sender.js';
 export type { ErrorFault, Faults, RouteFamily } from './faults.js';
 export { ROUTE_FAMILIES, noFaults } from './faults.js';
 export type { SimulatorStats } from './context.js';

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 
-/** A Nylas v3 notification: a CloudEvents 1.0 envelope (reference/nylas-api.md section 3.4). */
+/** A Nylas v3 notification: a CloudEvents 1.0 envelope, as Nylas sends them. */
 export interface NylasCloudEvent {
   specversion: '1.0';
   type: string;

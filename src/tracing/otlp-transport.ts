@@ -8,14 +8,14 @@ import {
   type IExporterTransport,
 } from '@opentelemetry/otlp-exporter-base';
 import { Pool } from 'undici';
-import { parseRetryAfter } from '../nylas/http.js';
+import { parseRetryAfter } from '../util/retry-after.js';
 
 /*
  * The OTLP/HTTP exporters' transport for a plain-HTTP endpoint (a collector next to the app, the
  * usual case), on undici, the client the proxy already uses for Nylas.
  *
  * Why not the OpenTelemetry exporter's own transport (node:http's `request`): counted with
- * callgrind at saturation (docs/span-export.md, sixth look), exporting through node:http cost the
+ * callgrind at saturation (docs/span-export.md), exporting through node:http cost the
  * sidecar about 16,000 instructions a request, a tenth of a bare proxy's whole request, though it
  * sends only a couple of requests a second. The cost is not in sending. node:http's client
  * requests, responses and sockets pass through the same Node stream and HTTP code as the proxy's

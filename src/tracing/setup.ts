@@ -38,7 +38,7 @@ import {
   type EncodedBatch,
   type SpanLoss,
 } from './span-batcher.js';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 import { redactCredentials } from '../util/redact.js';
 import { RetryingTransport, UndiciOtlpTransport } from './otlp-transport.js';
 

@@ -8,7 +8,7 @@ import type { ProxySpan } from './proxy-spans.js';
  * OTEL_BSP_EXPORT_TIMEOUT; one export at a time, all at once on a flush), with each span written
  * into its batch's request bytes as it ends instead of kept as an object until the batch is sent.
  *
- * Measured at saturation (`npm run bench`, issue 17), keeping spans as objects until their batch
+ * Measured at saturation (`npm run bench`), keeping spans as objects until their batch
  * was exported cost the sidecar more CPU per request than everything else it does over a bare
  * proxy: spans that survive young-generation collections get copied and promoted, and a batch of
  * 512 was then encoded in a burst. Written as they end, a span's object dies young, the encoding

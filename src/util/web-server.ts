@@ -12,7 +12,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 import { loadWebConfig, shownPath, type WebConfig } from './web-config.js';
 
 /** Why a request was refused (the `reason` label of the failures counter). */

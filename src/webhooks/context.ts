@@ -1,9 +1,9 @@
-import type { GrantHealth } from '../grants/health.js';
+import type { GrantHealth } from '../credentials/index.js';
 import type { ServerResponse } from 'node:http';
 import type { Tracer } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/index.js';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { DedupeWindow } from './dedupe.js';
 

@@ -1,12 +1,12 @@
 import { setMaxListeners } from 'node:events';
-import type { GrantHealth } from '../grants/health.js';
+import type { GrantHealth } from '../credentials/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Tracer } from '@opentelemetry/api';
 import { Agent } from 'undici';
 import type { Config } from '../config/index.js';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { closeServer, listen } from '../util/listen.js';
 import { createWebServer } from '../util/web-server.js';
@@ -44,7 +44,7 @@ export interface WebhookListenerDeps {
   metrics: Metrics;
   logger: Logger;
   tracer: Tracer;
-  /** Where verified grant.* notifications report grant health (SPEC section 5). */
+  /** Where verified grant.* notifications report grant health (the notification source). */
   grantHealth?: GrantHealth;
   /** Test seams; production uses the defaults. */
   options?: WebhookListenerOptions;

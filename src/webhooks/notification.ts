@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { readBody } from './body.js';
-import { isGrantHealthTrigger } from '../grants/health.js';
+import { isGrantHealthTrigger } from '../credentials/index.js';
 import { grantProvider } from '../pollers/labels.js';
 import {
   attemptLabel,
@@ -69,7 +69,7 @@ function declaredLength(v: string | undefined): number | undefined {
 }
 
 /**
- * Handles one POST notification: verify, measure, forward, answer Nylas (SPEC section 4b).
+ * Handles one POST notification: verify, measure, forward, answer Nylas.
  *
  * In `enforce` mode the body is read whole before anything is forwarded: the signature has to be
  * checked before the app sees a byte, and HMAC needs every byte. That buffers at most 2 MB per

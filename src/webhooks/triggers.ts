@@ -1,6 +1,6 @@
 /**
  * The Nylas v3 trigger types a notification's CloudEvent `type` may carry
- * (reference/nylas-api.md section 3.3: the API spec's enum plus the Node SDK's WebhookTriggers).
+ * (Nylas's API spec's enum plus the Node SDK's WebhookTriggers).
  * The `trigger` label takes only these values (and their delivery-only variants) or `other`, so
  * a sender cannot grow the label set.
  */

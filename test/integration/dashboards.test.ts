@@ -216,7 +216,7 @@ describe('dashboards as code', () => {
   });
 
   it('maps every component status the status-page poller reports, and no other', () => {
-    // The generator (plain JS, no build) repeats the list from src/pollers/labels.ts.
+    // The generator reads the list from the build of src/pollers/labels.ts.
     const platform = dashboards.find((d) => d.uid === 'nylas-platform')!;
     const exprs = allPanels(platform.panels)
       .flatMap((p) => p.targets ?? [])

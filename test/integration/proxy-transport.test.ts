@@ -137,6 +137,9 @@ describe('proxy transport behaviour', () => {
       '/v3/%2e%2e/admin',
       '/v3/grants/..%2f..%2fsecret',
       '/v3/grants/a\\..\\b',
+      '/v3/grants/a%5c..%5cb',
+      '/v3/grants/%zz/messages',
+      '/v3/%2e/grants',
       '//evil.example/x',
     ]) {
       const ans = await rawExchange(

@@ -5,7 +5,6 @@ import {
   classifyUpstreamError,
   ClientAbortedError,
 } from '../../src/proxy/classify.js';
-import { retryAfterMs } from '../../src/proxy/exchange.js';
 
 const body = (v: unknown) => Buffer.from(JSON.stringify(v));
 
@@ -113,14 +112,5 @@ describe('classifyUpstreamError', () => {
     );
     expect(failure.message).not.toContain('10.0.0.7');
     expect(failure.message).not.toContain('abc');
-  });
-});
-
-describe('retryAfterMs', () => {
-  it('reads seconds and HTTP dates, and ignores garbage', () => {
-    expect(retryAfterMs('3')).toBe(3000);
-    expect(retryAfterMs(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
-    expect(retryAfterMs('soon')).toBeUndefined();
-    expect(retryAfterMs(undefined)).toBeUndefined();
   });
 });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createKeyHealth } from '../../src/auth/key-health.js';
-import type { UpstreamErrorRecord } from '../../src/proxy/recent-errors.js';
+import { createKeyHealth, type UpstreamErrorRecord } from '../../src/credentials/index.js';
 
 function harness() {
   let t = 1_000_000;

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { allRouteLabels, createRouteMatcher, type RouteMatch } from '../../src/proxy/routes.js';
+import {
+  allRouteLabels,
+  createRouteMatcher,
+  decodedSegment,
+  type RouteMatch,
+} from '../../src/proxy/routes.js';
 import { V2_TEMPLATES, V3_TEMPLATES } from '../../src/proxy/route-table.js';
 import { METHOD_BITS } from '../../src/proxy/route-methods.js';
 
@@ -252,5 +257,16 @@ describe('route table', () => {
       );
       expect(labels.has(match(`/${segs.join('/')}`).route)).toBe(true);
     }
+  });
+});
+
+describe('decodedSegment', () => {
+  it('percent-decodes a segment, and says when an escape is malformed', () => {
+    expect(decodedSegment('plain')).toBe('plain');
+    expect(decodedSegment('a%2Fb')).toBe('a/b');
+    expect(decodedSegment('%2e%2e')).toBe('..');
+    expect(decodedSegment('user%40example.com')).toBe('user@example.com');
+    expect(decodedSegment('%zz')).toBeUndefined();
+    expect(decodedSegment('100%')).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@ import {
   suggestTier,
   type TicketInput,
 } from '../../src/admin/support-ticket.js';
-import type { UpstreamErrorRecord } from '../../src/proxy/recent-errors.js';
+import type { UpstreamErrorRecord } from '../../src/credentials/index.js';
 
 const NOW = Date.UTC(2026, 10, 24, 3, 0, 0);
 const GRANT = 'b0a4c6f2-1111-4a1e-9d7e-000000000001';
@@ -18,7 +18,7 @@ function err(grantId: string | undefined, code = 401, minutesAgo = 1): UpstreamE
     errorType: code === 401 ? 'api.authentication_error' : 'api.internal_error',
     requestId: `req-${grantId ?? 'none'}-${minutesAgo}`,
     grantId,
-    // The proxy settles every 401 as the grant's or the key's (auth/key-health.ts).
+    // The proxy settles every 401 as the grant's or the key's (credentials/key-health.ts).
     ...(code === 401 ? { blame: 'grant' as const } : {}),
   };
 }

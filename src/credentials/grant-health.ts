@@ -1,6 +1,6 @@
 import type { Metrics } from '../metrics/index.js';
 
-/** The grant notifications that change a grant's health (reference/nylas-api.md section 3.3). */
+/** The grant notifications that change a grant's health (Nylas's v3 grant.* triggers). */
 export const GRANT_HEALTH_TRIGGERS = [
   'grant.expired',
   'grant.deleted',
@@ -45,7 +45,7 @@ export function isGrantHealthTrigger(t: string): t is GrantHealthTrigger {
 }
 
 /**
- * Grant health learnt from notifications (SPEC section 5): nylas_grant_invalid{source="notification"}
+ * Grant health learnt from notifications: nylas_grant_invalid{source="notification"}
  * is 1 for a grant Nylas says expired, 0 for one it says was re-authenticated, created or deleted,
  * the moment a verified delivery arrives. The next invalid-grants poll in this process supersedes
  * every entry received before it started (the poll's nylas_grant_invalid{source="poll"} then

@@ -1,8 +1,8 @@
-import type { Logger } from '../log/logger.js';
-import type { Metrics } from '../metrics/index.js';
-import type { CounterCell, ExemplarIds, HistogramCell } from '../metrics/fast.js';
-import type { RecentErrors, UpstreamErrorRecord } from './recent-errors.js';
-import type { KeyHealth } from '../auth/key-health.js';
+import type { Logger } from '../log/index.js';
+import type { CounterCell, ExemplarIds, HistogramCell, Metrics } from '../metrics/index.js';
+import type { KeyHealth, UpstreamErrorRecord } from '../credentials/index.js';
+import type { RecentErrors } from './recent-errors.js';
+import { decodedSegment } from './routes.js';
 
 /** Everything known about one proxied request once it is over. */
 export interface Outcome {
@@ -183,14 +183,8 @@ export type Recorder = ReturnType<typeof createRecorder>;
  * address (never kept) or `me`.
  */
 export function safeGrantId(segment: string): string | undefined {
-  let id = segment;
-  if (id.includes('%')) {
-    try {
-      id = decodeURIComponent(id);
-    } catch {
-      return undefined;
-    }
-  }
-  if (id === 'me' || id.includes('@') || id.startsWith('email:')) return undefined;
+  const id = decodedSegment(segment);
+  if (id === undefined || id === 'me' || id.includes('@') || id.startsWith('email:'))
+    return undefined;
   return id.length <= 128 ? id : undefined;
 }

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { UpstreamErrorRecord } from '../proxy/recent-errors.js';
+import type { UpstreamErrorRecord } from './error-record.js';
 
 // Nylas answers 401 both for an invalid grant and for a wrong or revoked API key, with the same
 // error type. What tells them apart is the pattern: an invalid grant fails on its own routes while
