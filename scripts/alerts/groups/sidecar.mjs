@@ -90,6 +90,18 @@ export function sidecarRules({ o, job, sel, w, ws, alert }) {
         `${sel('up')} == 0 unless on (job, instance) ${pollersRole}`,
         'or',
         `absent(${sel('up')})`,
+        // absent() sees no cluster: with a cluster label, also a cluster whose every target went
+        // away (or whose Prometheus stopped writing) in the last hour while others still report.
+        ...(o.clusterLabel
+          ? [
+              'or',
+              '(',
+              `  count by (job) (last_over_time(${sel('up')}[${w('1h')}]))`,
+              '  unless on (job)',
+              `  count by (job) (${sel('up')})`,
+              ')',
+            ]
+          : []),
       ].join('\n'),
       for: '3m',
       severity: 'critical',
@@ -102,7 +114,10 @@ export function sidecarRules({ o, job, sel, w, ws, alert }) {
       why:
         'up == 0 of an instance that proxies (role proxy or all, or not known): the target fails its scrapes;\n' +
         'absent(up): no target of this job at all (wrong job label, or service discovery lost it). 3 minutes\n' +
-        'rides out a restart. The pollers instance has its own wording below.',
+        'rides out a restart. The pollers instance has its own wording below.' +
+        (o.clusterLabel
+          ? `\nPer ${o.clusterLabel}: a cluster whose every target went away in the last hour while others report.`
+          : ''),
     }),
     alert('NylasSidecarDown', {
       expr: `${sel('up')} == 0 and on (job, instance) ${pollersRole}`,
