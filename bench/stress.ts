@@ -9,7 +9,8 @@
 // 2. SIGTERM: 4 back-to-back keep-alive clients, SIGTERM, 5 rounds: requests cut, time to exit;
 // 3. series: (a) every route template with every method, under three fault mixes of the
 //    simulator: series by family, exposition size, scrape time, GET latency while scraping;
-//    (b) 10,000 random requests and 1,000 random webhook notifications: the same figures.
+//    (b) 10,000 random requests and 1,000 random webhook notifications, the upstream healthy,
+//    and (c) the same with the fault mixes: the same figures.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Agent, createServer, request } from 'node:http';
@@ -461,19 +462,21 @@ async function series(): Promise<void> {
   );
   await stopSidecar(sc);
   await sim.stop();
-  await seriesRandom();
+  await seriesRandom(false);
+  await seriesRandom(true);
 }
 
 /**
  * 10,000 requests, each a random template with a random one of the 7 methods (so most are a
- * method the route lacks: route="other") or, half of the time, a random pair of the table, under
- * a fault mix drawn for each batch; and 1,000 webhook notifications of random known triggers
- * (random delivery attempt 1-3, one in ten of an unknown type), forwarded to an app that answers
- * 200, 500 or slowly.
+ * method the route lacks: route="other") or, half of the time, a random pair of the table; and
+ * 1,000 webhook notifications of random known triggers (random delivery attempt 1-3, one in ten
+ * of an unknown type), forwarded to an app that answers 200, 500 or slowly. `withFaults` draws
+ * one of the three fault mixes for each batch of 500 requests (every pair then meets several
+ * outcomes); without, the upstream is healthy.
  */
-async function seriesRandom(): Promise<void> {
+async function seriesRandom(withFaults: boolean): Promise<void> {
   console.log(
-    '\n== series (b): 10,000 random requests, 1,000 random webhook notifications, 3 fault mixes',
+    `\n== series (${withFaults ? 'c' : 'b'}): 10,000 random requests, 1,000 random webhook notifications, ${withFaults ? 'a fault mix drawn per 500 requests' : 'healthy upstream'}`,
   );
   const sim = createSimulator();
   const simUrl = await sim.start();
@@ -499,7 +502,7 @@ async function seriesRandom(): Promise<void> {
   });
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
   for (let batch = 0; batch < 20; batch++) {
-    sim.setFaults(pick(MIXES)[1]);
+    sim.setFaults(withFaults ? pick(MIXES)[1] : NO_FAULTS);
     await send(
       sc.proxy,
       Array.from({ length: 500 }, () => {

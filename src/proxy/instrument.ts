@@ -60,8 +60,9 @@ export function createRecorder(deps: {
   }
   interface RouteCells {
     bytes: CounterCell;
-    provider: CounterCell;
-    gmail: CounterCell;
+    /** Made on the first response carrying the header: most routes never do. */
+    provider: CounterCell | undefined;
+    gmail: CounterCell | undefined;
     /**
      * Latency by status class index (0 = no response): the route's own cells with
      * SIDECAR_LATENCY_BY_ROUTE, else cells shared by every route.
@@ -77,8 +78,8 @@ export function createRecorder(deps: {
     if (!r) {
       r = {
         bytes: metrics.apiResponseBytes.cell(o.route),
-        provider: metrics.apiProviderRequests.cell(o.route),
-        gmail: metrics.apiGmailQuotaUnits.cell(o.route),
+        provider: undefined,
+        gmail: undefined,
         duration: [],
         byMethod: new Map(),
       };
@@ -118,8 +119,10 @@ export function createRecorder(deps: {
     metrics.apiRequestDuration.observe(hist, o.durationSeconds, o.ids);
 
     if (o.responseBytes > 0) r.bytes.value += o.responseBytes;
-    if (o.providerRequests > 0) r.provider.value += o.providerRequests;
-    if (o.gmailQuotaUnits > 0) r.gmail.value += o.gmailQuotaUnits;
+    if (o.providerRequests > 0)
+      (r.provider ??= metrics.apiProviderRequests.cell(o.route)).value += o.providerRequests;
+    if (o.gmailQuotaUnits > 0)
+      (r.gmail ??= metrics.apiGmailQuotaUnits.cell(o.route)).value += o.gmailQuotaUnits;
 
     // Only while a 401 is unexplained does a success need telling apart by credential.
     if (
