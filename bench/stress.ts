@@ -22,7 +22,7 @@ import { METHOD_BITS, routeMethodMask } from '../src/proxy/route-methods.js';
 import { createWebhookSender, makeEvent } from '../src/simulator/webhook-sender.js';
 import { knownTriggers } from '../src/webhooks/triggers.js';
 import { benchSidecarEnv } from './sidecar-env.js';
-import { freePort } from './proc.js';
+import { cpuSeconds, freePort } from './proc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -321,13 +321,17 @@ function seriesByFamily(text: string): Map<string, number> {
 }
 
 /** Series per family (largest first), the total, the exposition's size and scrape times. */
-async function reportSeries(admin: string): Promise<string> {
+async function reportSeries(admin: string, pid: number): Promise<string> {
   const scrapes: number[] = [];
   let last = await scrapeOnce(admin);
+  // The sidecar's own CPU per scrape: what rendering costs, whatever else the machine runs (the
+  // wall-clock times include waiting for a core on a loaded machine).
+  const cpu0 = cpuSeconds(pid);
   for (let i = 0; i < 21; i++) {
     last = await scrapeOnce(admin);
     scrapes.push(last.ms);
   }
+  const cpuPerScrape = ((cpuSeconds(pid) - cpu0) / 21) * 1000;
   const byFamily = [...seriesByFamily(last.text)].sort((a, b) => b[1] - a[1]);
   const total = byFamily.reduce((a, [, n]) => a + n, 0);
   console.log(`series: ${total}, exposition ${(last.bytes / 1024).toFixed(0)} KB`);
@@ -339,7 +343,8 @@ async function reportSeries(admin: string): Promise<string> {
   );
   console.log(
     `scrape of /metrics (21 in a row): median ${ms(pct(scrapes, 50))}, ` +
-      `quartiles ${ms(pct(scrapes, 25))} .. ${ms(pct(scrapes, 75))}, min ${ms(pct(scrapes, 0))}, max ${ms(pct(scrapes, 100))}`,
+      `quartiles ${ms(pct(scrapes, 25))} .. ${ms(pct(scrapes, 75))}, min ${ms(pct(scrapes, 0))}, max ${ms(pct(scrapes, 100))}; ` +
+      `sidecar CPU ${ms(cpuPerScrape)} a scrape`,
   );
   return last.text;
 }
@@ -424,7 +429,7 @@ async function series(): Promise<void> {
     `requests swept: ${sent}; series before the sweep: ${seriesByFamily(baseline.text).size} families, ` +
       `${[...seriesByFamily(baseline.text).values()].reduce((a, b) => a + b, 0)} series`,
   );
-  const text = await reportSeries(sc.admin);
+  const text = await reportSeries(sc.admin, sc.child.pid!);
   const named = namedPairs(text);
   console.log(
     `route pairs labelled by name: ${named.size} of the table's ${TABLE_PAIRS.length}` +
@@ -532,7 +537,7 @@ async function seriesRandom(withFaults: boolean): Promise<void> {
       }),
     );
   }
-  await reportSeries(sc.admin);
+  await reportSeries(sc.admin, sc.child.pid!);
   await stopSidecar(sc);
   await sim.stop();
   app.closeAllConnections();
