@@ -6,6 +6,7 @@
 //                    [--env NAME=VALUE]... [--compare-env NAME=VALUE]...
 //   npm run bench -- --grants 1000000 [--grants-max-seconds N] [--grants-old-ref REF]
 //   (the grants pollers only, old and new side by side)
+//   npm run bench -- --series [--main FILE]   (the series phase of `npm run stress`)
 //
 // --compare DIR adds, to the saturation and latency rounds, a second sidecar built in DIR (another
 // checkout, `npm run build` done there), exporting to a receiver of its own: a before/after of a
@@ -15,7 +16,7 @@
 //
 // With two or more cores, the upstream and the proxies run on core 0 and the load generator (this
 // process) on core 1.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -271,6 +272,15 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
 async function main() {
+  if (args.includes('--series')) {
+    // The series phase of `npm run stress` (series by family, scrape size and time), alone.
+    const r = spawnSync(
+      process.execPath,
+      [join(here, 'stress.js'), '--only', 'series', ...args.filter((a) => a !== '--series')],
+      { stdio: 'inherit' },
+    );
+    process.exit(r.status ?? 1);
+  }
   if (args.includes('--grants')) {
     const grants = Number(args[args.indexOf('--grants') + 1]);
     if (!Number.isInteger(grants) || grants < 1)

@@ -2,28 +2,38 @@
 // the figures printed (not part of `npm test`: it takes about two minutes and measures time).
 // Loopback only; every phase is bounded in count and in time.
 //
-//   npm run stress -- [--only slow|sigterm|series]
+//   npm run stress -- [--only slow|sigterm|series] [--main FILE]
 //
 // 1. slow clients: 300 uploads promising 100,000 bytes and sending one byte a second, plus 50
 //    clients sending their headers one byte a second, while a plain GET runs back to back;
 // 2. SIGTERM: 4 back-to-back keep-alive clients, SIGTERM, 5 rounds: requests cut, time to exit;
-// 3. series: every route template with every method, under three fault mixes of the simulator:
-//    series count, exposition size, scrape time, GET latency while scraping.
+// 3. series: (a) every route template with every method, under three fault mixes of the
+//    simulator: series by family, exposition size, scrape time, GET latency while scraping;
+//    (b) 10,000 random requests and 1,000 random webhook notifications, the upstream healthy,
+//    and (c) the same with the fault mixes: the same figures.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
-import { Agent, request } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { Agent, createServer, request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSimulator } from '../src/simulator/index.js';
 import { V2_TEMPLATES, V3_TEMPLATES } from '../src/proxy/route-table.js';
+import { METHOD_BITS, routeMethodMask } from '../src/proxy/route-methods.js';
+import { createWebhookSender, makeEvent } from '../src/simulator/webhook-sender.js';
+import { knownTriggers } from '../src/webhooks/triggers.js';
 import { benchSidecarEnv } from './sidecar-env.js';
+import { cpuSeconds } from './proc.js';
 import { freePort } from '../test/helpers/ports.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const MAIN = join(here, '..', 'src', 'main.js');
+
 const UPSTREAM = join(here, 'upstream.js');
 const args = process.argv.slice(2);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+// --main FILE runs another build's sidecar (its dist/src/main.js): a before/after on this machine.
+const MAIN = args.includes('--main')
+  ? args[args.indexOf('--main') + 1]!
+  : join(here, '..', 'src', 'main.js');
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
@@ -294,8 +304,112 @@ async function sigterm(): Promise<void> {
   up.child.kill('SIGTERM');
 }
 
+/** Sample lines (series) by family, from the exposition's `# TYPE` lines. */
+function seriesByFamily(text: string): Map<string, number> {
+  const families: string[] = [];
+  for (const line of text.split('\n'))
+    if (line.startsWith('# TYPE ')) families.push(line.split(' ')[2]!);
+  // Longest first, so that nylas_x_total is not taken for a sample of nylas_x.
+  families.sort((a, b) => b.length - a.length);
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const name = line.slice(0, line.search(/[{ ]/));
+    const family = families.find((f) => name === f || name.startsWith(`${f}_`)) ?? name;
+    out.set(family, (out.get(family) ?? 0) + 1);
+  }
+  return out;
+}
+
+/** Series per family (largest first), the total, the exposition's size and scrape times. */
+async function reportSeries(admin: string, pid: number): Promise<string> {
+  const scrapes: number[] = [];
+  let last = await scrapeOnce(admin);
+  // The sidecar's own CPU per scrape: what rendering costs, whatever else the machine runs (the
+  // wall-clock times include waiting for a core on a loaded machine).
+  const cpu0 = cpuSeconds(pid);
+  for (let i = 0; i < 21; i++) {
+    last = await scrapeOnce(admin);
+    scrapes.push(last.ms);
+  }
+  const cpuPerScrape = ((cpuSeconds(pid) - cpu0) / 21) * 1000;
+  const byFamily = [...seriesByFamily(last.text)].sort((a, b) => b[1] - a[1]);
+  const total = byFamily.reduce((a, [, n]) => a + n, 0);
+  console.log(`series: ${total}, exposition ${(last.bytes / 1024).toFixed(0)} KB`);
+  for (const [family, n] of byFamily.filter(([, n]) => n >= 10))
+    console.log(`  ${String(n).padStart(5)}  ${family}`);
+  console.log(
+    `  ${String(byFamily.filter(([, n]) => n < 10).reduce((a, [, n]) => a + n, 0)).padStart(5)}  ` +
+      `${byFamily.filter(([, n]) => n < 10).length} families of fewer than 10 series each`,
+  );
+  console.log(
+    `scrape of /metrics (21 in a row): median ${ms(pct(scrapes, 50))}, ` +
+      `quartiles ${ms(pct(scrapes, 25))} .. ${ms(pct(scrapes, 75))}, min ${ms(pct(scrapes, 0))}, max ${ms(pct(scrapes, 100))}; ` +
+      `sidecar CPU ${ms(cpuPerScrape)} a scrape`,
+  );
+  return last.text;
+}
+
+/** Distinct (method, route) of nylas_api_requests_total labelled by name, and the folded count. */
+function namedPairs(text: string): Set<string> {
+  return new Set(
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('nylas_api_requests_total{') && !l.includes('route="other"'))
+      .map((l) => /method="([^"]*)"/.exec(l)![1] + ' ' + /route="([^"]*)"/.exec(l)![1]),
+  );
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+const TEMPLATES = [...V3_TEMPLATES, ...V2_TEMPLATES];
+/** Every (method, template) pair the route table names. */
+const TABLE_PAIRS = TEMPLATES.flatMap((t) =>
+  METHODS.filter((m) => (routeMethodMask(t) & METHOD_BITS.get(m)!) !== 0).map((m) => `${m} ${t}`),
+);
+const pathFor = (t: string) =>
+  t.replace(/\{[^}]+\}/g, () => Math.random().toString(36).slice(2, 10));
+
+/** The three fault mixes of the simulator every series case goes through. */
+type Faults = Parameters<ReturnType<typeof createSimulator>['setFaults']>[0];
+const MIXES: [string, Faults][] = [
+  ['healthy', {}],
+  [
+    '30% 500, 20% 429',
+    { errors: [{ rate: 0.3, status: 500, type: 'api.internal_error' }], nylasRateLimitRate: 0.2 },
+  ],
+  [
+    '20% HTML 502, 20% provider 429',
+    { errors: [], nylasRateLimitRate: 0, htmlErrorRate: 0.2, providerRateLimitRate: 0.2 },
+  ],
+];
+const NO_FAULTS: Faults = {
+  errors: [],
+  nylasRateLimitRate: 0,
+  htmlErrorRate: 0,
+  providerRateLimitRate: 0,
+};
+
+/** Sends `jobs` through the proxy, 50 at a time. */
+async function send(proxy: string, jobs: { method: string; path: string }[]): Promise<void> {
+  for (let i = 0; i < jobs.length; i += 50) {
+    await Promise.all(
+      jobs.slice(i, i + 50).map((j) =>
+        fetch(proxy + j.path, {
+          method: j.method,
+          body: j.method === 'GET' || j.method === 'HEAD' ? undefined : '{}',
+        }).then(
+          (r) => r.arrayBuffer(),
+          () => undefined,
+        ),
+      ),
+    );
+  }
+}
+
 async function series(): Promise<void> {
-  console.log('\n== series: every route template x 7 methods, 3 fault mixes of the simulator');
+  console.log(
+    `\n== series (a): every route template x 7 methods (${TABLE_PAIRS.length} pairs in the route table), 3 fault mixes`,
+  );
   const sim = createSimulator();
   const simUrl = await sim.start();
   const sc = await startSidecar({
@@ -304,52 +418,25 @@ async function series(): Promise<void> {
     SIDECAR_INJECT_API_KEY: 'true',
   });
   const baseline = await scrapeOnce(sc.admin);
-  const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-  const templates = [...V3_TEMPLATES, ...V2_TEMPLATES];
-  const mixes: [string, Parameters<typeof sim.setFaults>[0]][] = [
-    ['healthy', {}],
-    [
-      '30% 500, 20% 429',
-      { errors: [{ rate: 0.3, status: 500, type: 'api.internal_error' }], nylasRateLimitRate: 0.2 },
-    ],
-    [
-      '20% HTML 502, 20% provider 429',
-      { errors: [], nylasRateLimitRate: 0, htmlErrorRate: 0.2, providerRateLimitRate: 0.2 },
-    ],
-  ];
   let sent = 0;
-  for (const [, faults] of mixes) {
+  for (const [, faults] of MIXES) {
     sim.setFaults(faults);
-    const jobs = templates.flatMap((t) =>
-      methods.map((method) => ({
-        method,
-        path: t.replace(/\{[^}]+\}/g, () => Math.random().toString(36).slice(2, 10)),
-      })),
-    );
-    for (let i = 0; i < jobs.length; i += 50) {
-      await Promise.all(
-        jobs.slice(i, i + 50).map((j) =>
-          fetch(sc.proxy + j.path, {
-            method: j.method,
-            body: j.method === 'GET' || j.method === 'HEAD' ? undefined : '{}',
-          }).then(
-            (r) => r.arrayBuffer(),
-            () => undefined,
-          ),
-        ),
-      );
-    }
+    const jobs = TEMPLATES.flatMap((t) => METHODS.map((method) => ({ method, path: pathFor(t) })));
+    await send(sc.proxy, jobs);
     sent += jobs.length;
   }
-  sim.setFaults({ errors: [], nylasRateLimitRate: 0, htmlErrorRate: 0, providerRateLimitRate: 0 });
-  const scrapes: number[] = [];
-  let last = baseline;
-  for (let i = 0; i < 21; i++) {
-    last = await scrapeOnce(sc.admin);
-    scrapes.push(last.ms);
-  }
-  const count = (text: string) =>
-    text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+  sim.setFaults(NO_FAULTS);
+  console.log(
+    `requests swept: ${sent}; series before the sweep: ${seriesByFamily(baseline.text).size} families, ` +
+      `${[...seriesByFamily(baseline.text).values()].reduce((a, b) => a + b, 0)} series`,
+  );
+  const text = await reportSeries(sc.admin, sc.child.pid!);
+  const named = namedPairs(text);
+  console.log(
+    `route pairs labelled by name: ${named.size} of the table's ${TABLE_PAIRS.length}` +
+      ` (missing: ${TABLE_PAIRS.filter((p) => !named.has(p)).length}); ` +
+      `folded requests (nylas_sidecar_series_dropped_total): ${sampleValue(text, 'nylas_sidecar_series_dropped_total', { metric: 'nylas_api_requests_total' })}`,
+  );
   // GET latency while scraping back to back, against GET latency with no scrape.
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const quiet: number[] = [];
@@ -374,22 +461,6 @@ async function series(): Promise<void> {
   const every250 = await whileScraping(250);
   const busy = await whileScraping(0);
   agent.destroy();
-  console.log(`requests swept: ${sent}`);
-  console.log(
-    `series: ${count(last.text)} (before the sweep ${count(baseline.text)}), exposition ${(last.bytes / 1024).toFixed(0)} KB`,
-  );
-  console.log(
-    `route pairs labelled by name: ${
-      new Set(
-        last.text
-          .split('\n')
-          .filter((l) => l.startsWith('nylas_api_requests_total{') && !l.includes('route="other"'))
-          .map((l) => /method="([^"]*)"/.exec(l)![1] + ' ' + /route="([^"]*)"/.exec(l)![1]),
-      ).size
-    }; ` +
-      `folded requests (nylas_sidecar_series_dropped_total): ${sampleValue(last.text, 'nylas_sidecar_series_dropped_total', { metric: 'nylas_api_requests_total' })}`,
-  );
-  console.log(`scrape: median ${ms(pct(scrapes, 50))}, max ${ms(pct(scrapes, 100))} (21 scrapes)`);
   console.log(
     `GET latency: no scrape p50 ${ms(pct(quiet, 50))} p99 ${ms(pct(quiet, 99))}; ` +
       `scrapes every 250 ms p50 ${ms(pct(every250, 50))} p99 ${ms(pct(every250, 99))} max ${ms(pct(every250, 100))}; ` +
@@ -397,6 +468,81 @@ async function series(): Promise<void> {
   );
   await stopSidecar(sc);
   await sim.stop();
+  await seriesRandom(false);
+  await seriesRandom(true);
+}
+
+/**
+ * 10,000 requests, each a random template with a random one of the 7 methods (so most are a
+ * method the route lacks: route="other") or, half of the time, a random pair of the table; and
+ * 1,000 webhook notifications of random known triggers (random delivery attempt 1-3, one in ten
+ * of an unknown type), forwarded to an app that answers 200, 500 or slowly. `withFaults` draws
+ * one of the three fault mixes for each batch of 500 requests (every pair then meets several
+ * outcomes); without, the upstream is healthy.
+ */
+async function seriesRandom(withFaults: boolean): Promise<void> {
+  console.log(
+    `\n== series (${withFaults ? 'c' : 'b'}): 10,000 random requests, 1,000 random webhook notifications, ${withFaults ? 'a fault mix drawn per 500 requests' : 'healthy upstream'}`,
+  );
+  const sim = createSimulator();
+  const simUrl = await sim.start();
+  const app = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const r = Math.random();
+      if (r < 0.1) res.writeHead(500).end();
+      else if (r < 0.2) setTimeout(() => res.writeHead(200).end(), 60);
+      else res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const webhookPort = await freePort();
+  const secret = 'stress-webhook-secret';
+  const sc = await startSidecar({
+    NYLAS_API_URI: simUrl,
+    NYLAS_API_KEY: 'nylas-sim-api-key',
+    SIDECAR_INJECT_API_KEY: 'true',
+    SIDECAR_WEBHOOK_LISTEN: `127.0.0.1:${webhookPort}`,
+    SIDECAR_WEBHOOK_FORWARD_URL: `http://127.0.0.1:${(app.address() as AddressInfo).port}/hook`,
+    NYLAS_WEBHOOK_SECRET: secret,
+  });
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
+  for (let batch = 0; batch < 20; batch++) {
+    sim.setFaults(withFaults ? pick(MIXES)[1] : NO_FAULTS);
+    await send(
+      sc.proxy,
+      Array.from({ length: 500 }, () => {
+        if (Math.random() < 0.5) {
+          const [method, t] = pick(TABLE_PAIRS).split(' ') as [string, string];
+          return { method, path: pathFor(t) };
+        }
+        return { method: pick(METHODS), path: pathFor(pick(TEMPLATES)) };
+      }),
+    );
+  }
+  sim.setFaults(NO_FAULTS);
+  const sender = createWebhookSender({ secret, backoffMs: () => 0, timeoutMs: 5_000 });
+  const triggers = knownTriggers();
+  const hook = `http://127.0.0.1:${webhookPort}/`;
+  for (let i = 0; i < 1000; i += 20) {
+    await Promise.all(
+      Array.from({ length: 20 }, () => {
+        const trigger = Math.random() < 0.1 ? 'unknown.trigger' : pick(triggers);
+        const event = makeEvent(trigger, {
+          time: Math.floor(Date.now() / 1000) - pick([0, 5, 90]),
+        });
+        return sender.deliver(hook, event, {
+          attempt: 1 + Math.floor(Math.random() * 3),
+          maxAttempts: 1,
+        });
+      }),
+    );
+  }
+  await reportSeries(sc.admin, sc.child.pid!);
+  await stopSidecar(sc);
+  await sim.stop();
+  app.closeAllConnections();
+  await new Promise((r) => app.close(r));
 }
 
 const phases: [string, () => Promise<void>][] = [

@@ -67,6 +67,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
   const { logger } = deps;
   const metrics = createMetrics({
     latencyBuckets: config.proxy.latencyBuckets,
+    latencyByRoute: config.proxy.latencyByRoute,
     version: deps.version,
     defaultMetrics: deps.defaultMetrics,
     role: config.role,

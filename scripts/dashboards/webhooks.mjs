@@ -145,15 +145,15 @@ export default dashboard({
     timeseries({
       title: 'Delivery lag',
       description:
-        'Receipt time minus the CloudEvent time. Nylas retries a failed delivery with backoff, the last attempt 10-20 min after the first, so lag in minutes means earlier attempts failed.',
+        'Receipt time minus the CloudEvent time, over every trigger (the histogram is not by trigger). Nylas retries a failed delivery with backoff, the last attempt 10-20 min after the first, so lag in minutes means earlier attempts failed.',
       unit: 's',
       thresholdLine: true,
       // 10 min: beyond it a delivery is a late retry, not a slow first attempt.
       thresholds: steps('green', [600, 'orange']),
       queries: [
-        q(`histogram_quantile(0.5, sum by (le) (${rate(`${LAG}_bucket`, TRIGGER)}))`, 'P50'),
-        q(`histogram_quantile(0.9, sum by (le) (${rate(`${LAG}_bucket`, TRIGGER)}))`, 'P90'),
-        q(`histogram_quantile(0.99, sum by (le) (${rate(`${LAG}_bucket`, TRIGGER)}))`, 'P99'),
+        q(`histogram_quantile(0.5, sum by (le) (${rate(`${LAG}_bucket`)}))`, 'P50'),
+        q(`histogram_quantile(0.9, sum by (le) (${rate(`${LAG}_bucket`)}))`, 'P90'),
+        q(`histogram_quantile(0.99, sum by (le) (${rate(`${LAG}_bucket`)}))`, 'P99'),
       ],
     }),
     timeseries({

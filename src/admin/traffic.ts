@@ -165,9 +165,11 @@ export function createTrafficSampler(deps: TrafficSamplerDeps) {
       }
     });
     metrics.apiRequestDuration.forEachCell((c) => {
-      const r = routeOf(c.labels.route ?? 'other');
+      // The histogram carries a route only with SIDECAR_LATENCY_BY_ROUTE; without it a route's
+      // latency is unknown here (null), not lumped into "other".
+      const r = c.labels.route === undefined ? undefined : routeOf(c.labels.route);
       for (let i = 0; i < n; i++) {
-        r.buckets[i]! += c.counts[i]!;
+        if (r) r.buckets[i]! += c.counts[i]!;
         all.buckets[i]! += c.counts[i]!;
       }
     });

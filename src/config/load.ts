@@ -51,8 +51,8 @@ export interface Config {
     readonly upstreamTimeoutMs: number;
     /** Longest a client may take to send a request's headers. */
     readonly headersTimeoutMs: number;
-    /** Distinct (route, method) pairs labelled by name; later pairs become route="other". */
-    readonly maxRouteSeries: number;
+    /** The latency histogram is by route too (by status class alone otherwise). */
+    readonly latencyByRoute: boolean;
     readonly retryMax: number;
     readonly latencyBuckets: readonly number[];
   };
@@ -114,6 +114,15 @@ export interface LoadOptions {
   readFile?: (path: string) => string;
 }
 
+/**
+ * Settings that existed once, with what to do instead: "unknown setting" would leave someone who
+ * set one on purpose guessing.
+ */
+const RETIRED: Readonly<Record<string, string>> = {
+  SIDECAR_MAX_ROUTE_SERIES:
+    'no longer a setting: every (method, route) pair of the route table is labelled by name, so the route table bounds the series (README, Metrics); remove it',
+};
+
 function readYaml(file: string, readFile: (p: string) => string, problems: string[]) {
   const path = redactCredentials(file);
   const shown = displayValue('SIDECAR_CONFIG', file);
@@ -139,6 +148,10 @@ function readYaml(file: string, readFile: (p: string) => string, problems: strin
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    if (Object.hasOwn(RETIRED, k)) {
+      problems.push(`${k} (in ${path}): ${RETIRED[k]}`);
+      continue;
+    }
     if (!KNOWN_KEYS.has(k) || k === 'SIDECAR_CONFIG') {
       // Only the key's name: the value of a mistyped key may well be a secret.
       problems.push(`${redactCredentials(k)} (in ${path}): unknown setting`);
@@ -199,6 +212,7 @@ export function loadConfig({ env, readFile }: LoadOptions): Config {
     if (KNOWN_KEYS.has(k)) fromEnv[k] = v;
     // A misspelt SIDECAR_ variable would otherwise be ignored in silence. NYLAS_ ones may belong to
     // the app that shares this environment, so only ours are checked.
+    else if (Object.hasOwn(RETIRED, k)) problems.push(`${k}: ${RETIRED[k]}`);
     else if (k.startsWith('SIDECAR_')) problems.push(`${k}: unknown setting`);
   }
   const file = fromEnv.SIDECAR_CONFIG;
@@ -306,7 +320,7 @@ export function loadConfig({ env, readFile }: LoadOptions): Config {
       injectApiKey: e.SIDECAR_INJECT_API_KEY,
       upstreamTimeoutMs: e.SIDECAR_UPSTREAM_TIMEOUT_MS,
       headersTimeoutMs: e.SIDECAR_HEADERS_TIMEOUT_MS,
-      maxRouteSeries: e.SIDECAR_MAX_ROUTE_SERIES,
+      latencyByRoute: e.SIDECAR_LATENCY_BY_ROUTE,
       retryMax: e.SIDECAR_RETRY_MAX,
       latencyBuckets: e.SIDECAR_LATENCY_BUCKETS,
     },

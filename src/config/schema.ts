@@ -166,7 +166,6 @@ export const envSchema = z
     SIDECAR_POLL_ACCOUNTS: schedule('*/5 * * * *'),
     SIDECAR_RESTART_STOPPED_ACCOUNTS: bool(false),
     SIDECAR_MAX_GRANT_SERIES: int(1000, 0, 1_000_000),
-    SIDECAR_MAX_ROUTE_SERIES: int(150, 0, 100_000),
     SIDECAR_LATENCY_BUCKETS: z
       .string()
       .default(DEFAULT_BUCKETS)
@@ -185,6 +184,7 @@ export const envSchema = z
         }
         return parts;
       }),
+    SIDECAR_LATENCY_BY_ROUTE: bool(false),
     SIDECAR_SHUTDOWN_GRACE_MS: int(30_000, 0, 600_000),
     SIDECAR_LOG_LEVEL: z
       .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])

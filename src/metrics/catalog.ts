@@ -19,6 +19,11 @@ export interface MetricsOptions {
    * a proxy-only replica exporting `nylas_status_page_indicator 0` would read as "no incident".
    */
   role?: 'proxy' | 'pollers' | 'all';
+  /**
+   * The latency histogram is by route as well as status class (SIDECAR_LATENCY_BY_ROUTE): a
+   * series per bucket and route, which is most of a replica's series when on.
+   */
+  latencyByRoute?: boolean;
 }
 
 /** Families only the proxy and the webhook listener update (roles `proxy` and `all`). */
@@ -105,8 +110,13 @@ export function createMetrics(opts: MetricsOptions) {
     ),
     apiRequestDuration: new FastHistogram(
       'nylas_api_request_duration_seconds',
-      'Time from the request reaching the sidecar to the end of the response, by route template.',
-      ['method', 'route', 'status_class'],
+      opts.latencyByRoute
+        ? 'Time from the request reaching the sidecar to the end of the response, by route template and status class.'
+        : 'Time from the request reaching the sidecar to the end of the response, by status class (by route too with SIDECAR_LATENCY_BY_ROUTE).',
+      // By status class alone unless asked: by route it costs (buckets + 3) series per route and
+      // class, every replica, while the SLO rules read only sum by (job, le) (Kong's histogram is
+      // by route alone, Envoy's per-route histograms are opt-in).
+      opts.latencyByRoute ? ['route', 'status_class'] : ['status_class'],
       buckets,
       registry,
     ),
@@ -256,8 +266,10 @@ export function createMetrics(opts: MetricsOptions) {
     }),
     webhookDeliveryLag: new Histogram({
       name: 'nylas_webhook_delivery_lag_seconds',
+      // Not by trigger: 14 series per trigger, for a delay that is Nylas's delivery pipeline's
+      // (and its retries'), not the trigger's. Per-trigger counts and recency are in
+      // nylas_webhook_notifications_total and nylas_webhook_last_notification_timestamp_seconds.
       help: 'Receipt time minus the CloudEvent time of webhook notifications.',
-      labelNames: ['trigger'] as const,
       buckets: WEBHOOK_LAG_BUCKETS,
       registers,
     }),
@@ -365,7 +377,7 @@ export function createMetrics(opts: MetricsOptions) {
     }),
     seriesDropped: new Counter({
       name: 'nylas_sidecar_series_dropped_total',
-      help: 'Series not created because a cardinality cap was reached, by metric; for nylas_api_requests_total (SIDECAR_MAX_ROUTE_SERIES), the requests labelled route="other" instead of their route.',
+      help: 'Series not created because a cardinality cap was reached, by metric.',
       labelNames: ['metric'] as const,
       registers,
     }),

@@ -57,15 +57,20 @@ export function createRecorder(deps: {
     ok: Map<number, CounterCell>;
     /** By `${code} ${errorType}`. */
     failed: Map<string, CounterCell>;
-    /** By status class index (0 = no response). */
-    duration: (HistogramCell | undefined)[];
   }
   interface RouteCells {
     bytes: CounterCell;
-    provider: CounterCell;
-    gmail: CounterCell;
+    /** Made on the first response carrying the header: most routes never do. */
+    provider: CounterCell | undefined;
+    gmail: CounterCell | undefined;
+    /**
+     * Latency by status class index (0 = no response): the route's own cells with
+     * SIDECAR_LATENCY_BY_ROUTE, else cells shared by every route.
+     */
+    duration: (HistogramCell | undefined)[];
     byMethod: Map<string, MethodCells>;
   }
+  const latencyByRoute = metrics.apiRequestDuration.labelNames.includes('route');
   const byRoute = new Map<string, RouteCells>();
 
   return function record(o: Outcome): void {
@@ -73,15 +78,16 @@ export function createRecorder(deps: {
     if (!r) {
       r = {
         bytes: metrics.apiResponseBytes.cell(o.route),
-        provider: metrics.apiProviderRequests.cell(o.route),
-        gmail: metrics.apiGmailQuotaUnits.cell(o.route),
+        provider: undefined,
+        gmail: undefined,
+        duration: [],
         byMethod: new Map(),
       };
       byRoute.set(o.route, r);
     }
     let m = r.byMethod.get(o.method);
     if (!m) {
-      m = { ok: new Map(), failed: new Map(), duration: [] };
+      m = { ok: new Map(), failed: new Map() };
       r.byMethod.set(o.method, m);
     }
     let counter: CounterCell | undefined;
@@ -102,20 +108,21 @@ export function createRecorder(deps: {
     counter.value++;
 
     const classIndex = o.responded ? Math.floor(o.code / 100) : 0;
-    let hist = m.duration[classIndex];
+    let hist = r.duration[classIndex];
     if (!hist) {
-      hist = metrics.apiRequestDuration.cell(
-        o.method,
-        o.route,
-        STATUS_CLASS[classIndex] ?? 'error',
-      );
-      m.duration[classIndex] = hist;
+      const statusClass = STATUS_CLASS[classIndex] ?? 'error';
+      hist = latencyByRoute
+        ? metrics.apiRequestDuration.cell(o.route, statusClass)
+        : metrics.apiRequestDuration.cell(statusClass);
+      r.duration[classIndex] = hist;
     }
     metrics.apiRequestDuration.observe(hist, o.durationSeconds, o.ids);
 
     if (o.responseBytes > 0) r.bytes.value += o.responseBytes;
-    if (o.providerRequests > 0) r.provider.value += o.providerRequests;
-    if (o.gmailQuotaUnits > 0) r.gmail.value += o.gmailQuotaUnits;
+    if (o.providerRequests > 0)
+      (r.provider ??= metrics.apiProviderRequests.cell(o.route)).value += o.providerRequests;
+    if (o.gmailQuotaUnits > 0)
+      (r.gmail ??= metrics.apiGmailQuotaUnits.cell(o.route)).value += o.gmailQuotaUnits;
 
     // Only while a 401 is unexplained does a success need telling apart by credential.
     if (

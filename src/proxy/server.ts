@@ -18,8 +18,7 @@ import { Exchange } from './exchange.js';
 import type { ProxyContext } from './context.js';
 import { Sweeper } from './sweeper.js';
 import { KeepAliveDrain } from './drain.js';
-import { createSeriesBudget } from './series-budget.js';
-import { V2_TEMPLATES, V3_TEMPLATES } from './route-table.js';
+import { labelRoute } from './series-budget.js';
 
 export interface ProxyDeps {
   config: Config;
@@ -91,12 +90,6 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const stallWindowMs = Math.min(10_000, config.proxy.upstreamTimeoutMs);
   const sweeper = new Sweeper(Math.max(25, Math.min(1000, stallWindowMs / 4)));
   const match = createRouteMatcher();
-  const folded = metrics.seriesDropped.labels({ metric: 'nylas_api_requests_total' });
-  const label = createSeriesBudget({
-    max: config.proxy.maxRouteSeries,
-    templates: V3_TEMPLATES.length + V2_TEMPLATES.length,
-    onFold: () => folded.inc(),
-  });
   const record = createRecorder({
     metrics,
     logger,
@@ -191,7 +184,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       req.resume();
       return refuse(res, 400, method, 'Paths with dot segments or backslashes are refused.');
     }
-    const m = label(match(pathname), method);
+    const m = labelRoute(match(pathname), method);
     const start = performance.now();
     let span: ProxySpan | undefined;
     // req.headers is a getter (a megamorphic load each time): read once.

@@ -262,7 +262,7 @@ function measureDelivery(
   const { envelope } = parsed;
   const receivedSeconds = st.receivedAt / 1000;
   // A sender clock ahead of ours would give a negative lag; it is no lag at all.
-  ctx.metrics.webhookDeliveryLag.observe({ trigger }, Math.max(0, receivedSeconds - envelope.time));
+  ctx.metrics.webhookDeliveryLag.observe(Math.max(0, receivedSeconds - envelope.time));
   ctx.metrics.webhookLastNotification.set({ trigger }, receivedSeconds);
   if (envelope.attempt !== undefined) {
     ctx.metrics.webhookDeliveryAttempts.inc({ trigger, attempt: attemptLabel(envelope.attempt) });

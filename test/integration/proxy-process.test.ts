@@ -97,7 +97,7 @@ describe('the built sidecar process: spans, secrets, exposition', () => {
   it('puts trace ids on latency exemplars in OpenMetrics only', async () => {
     const om = await metricsText(proc.adminUrl, 'application/openmetrics-text; version=1.0.0');
     expect(om).toMatch(
-      /nylas_api_request_duration_seconds_bucket\{[^}]*route="\/v3\/grants\/\{grant_id\}\/messages"[^}]*\} \d+ # \{trace_id="4bf92f3577b34da6a3ce929d0e0e4736"/,
+      /nylas_api_request_duration_seconds_bucket\{[^}]*status_class="2xx"[^}]*\} \d+ # \{trace_id="4bf92f3577b34da6a3ce929d0e0e4736"/,
     );
     expect(om.trimEnd().endsWith('# EOF')).toBe(true);
     const text = await metricsText(proc.adminUrl);

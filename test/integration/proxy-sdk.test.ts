@@ -37,7 +37,11 @@ describe('the official nylas SDK through the proxy', () => {
 
   beforeAll(async () => {
     upstream = await startFakeUpstream();
-    sidecar = await startTestSidecar({ NYLAS_API_URI: upstream.url });
+    // Latency by route too, so that one route's latency can be checked below.
+    sidecar = await startTestSidecar({
+      NYLAS_API_URI: upstream.url,
+      SIDECAR_LATENCY_BY_ROUTE: 'true',
+    });
     direct = new Nylas({
       apiKey: API_KEY,
       apiUri: upstream.url,

@@ -218,9 +218,10 @@ describe('webhook listener: forwarding', () => {
         attempt: '1',
       }),
     ).toBe(2);
-    expect(total(m, 'nylas_webhook_delivery_lag_seconds_count', { trigger: 'grant.expired' })).toBe(
-      1,
-    );
+    // Lag is not by trigger (a histogram per trigger was most of a listener's series).
+    expect(series(m, 'nylas_webhook_delivery_lag_seconds_count')).toEqual([
+      expect.objectContaining({ labels: {}, value: 3 }),
+    ]);
     expect(total(m, 'nylas_webhook_forward_duration_seconds_count', { status_class: '2xx' })).toBe(
       3,
     );
@@ -253,7 +254,7 @@ describe('webhook listener: forwarding', () => {
     await sender.deliver(l.url, event, { attempt: 2, maxAttempts: 1 });
 
     const m = await l.metrics();
-    const lag = { trigger: 'grant.updated' };
+    const lag = {};
     // 400 s old: above the 300 s bucket, within the 600 s one.
     expect(total(m, 'nylas_webhook_delivery_lag_seconds_bucket', { ...lag, le: '300' })).toBe(0);
     expect(total(m, 'nylas_webhook_delivery_lag_seconds_bucket', { ...lag, le: '600' })).toBe(1);

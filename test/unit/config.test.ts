@@ -30,7 +30,7 @@ describe('configuration defaults', () => {
     expect(c.webhook.listen).toBeUndefined();
     expect(c.proxy.upstreamTimeoutMs).toBe(95_000);
     expect(c.proxy.headersTimeoutMs).toBe(30_000);
-    expect(c.proxy.maxRouteSeries).toBe(150);
+    expect(c.proxy.latencyByRoute).toBe(false);
     expect(c.proxy.retryMax).toBe(0);
     expect(c.proxy.latencyBuckets).toContain(0.5);
     expect(c.proxy.latencyBuckets.at(-1)).toBe(120);
@@ -48,6 +48,18 @@ describe('configuration defaults', () => {
   it('is in demo mode without an API key, or when forced', () => {
     expect(loadConfig({ env: {} }).demo).toBe(true);
     expect(loadConfig({ env: { ...BASE, SIDECAR_DEMO: '1' } }).demo).toBe(true);
+  });
+
+  it('says what became of a retired setting, in the environment or in the file', () => {
+    const fromFile = problems(
+      { ...BASE, SIDECAR_CONFIG: '/etc/s.yml' },
+      { '/etc/s.yml': 'SIDECAR_MAX_ROUTE_SERIES: 400\n' },
+    );
+    expect(fromFile).toEqual([
+      expect.stringMatching(
+        /^SIDECAR_MAX_ROUTE_SERIES \(in \/etc\/s\.yml\): no longer a setting: .*\(README, Metrics\); remove it$/,
+      ),
+    ]);
   });
 
   it('reads a YAML file and lets the environment win over it', () => {
@@ -111,9 +123,10 @@ describe('configuration rejections', () => {
       /SIDECAR_HEADERS_TIMEOUT_MS="0": allowed: a whole number from 100 to 600000/,
     ],
     [
-      { SIDECAR_MAX_ROUTE_SERIES: 'lots' },
-      /SIDECAR_MAX_ROUTE_SERIES="lots": allowed: a whole number from 0 to 100000/,
+      { SIDECAR_MAX_ROUTE_SERIES: '150' },
+      /^SIDECAR_MAX_ROUTE_SERIES: no longer a setting: every \(method, route\) pair of the route table is labelled by name.*remove it$/,
     ],
+    [{ SIDECAR_LATENCY_BY_ROUTE: 'maybe' }, /SIDECAR_LATENCY_BY_ROUTE="maybe": /],
     [
       { SIDECAR_LATENCY_BUCKETS: '1,0.5' },
       /SIDECAR_LATENCY_BUCKETS="1,0.5": allowed: up to 40 increasing positive numbers/,

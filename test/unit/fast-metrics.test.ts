@@ -9,7 +9,7 @@ describe('latency exemplars', () => {
       version: 't',
       defaultMetrics: false,
     });
-    const h = metrics.apiRequestDuration.cell('GET', '/v3/grants', '2xx');
+    const h = metrics.apiRequestDuration.cell('2xx');
     // Ids as the proxy passes them: its span, whose hex strings are made when first read.
     let reads = 0;
     const ids = (traceId: string, spanId: string | undefined): ExemplarIds => ({

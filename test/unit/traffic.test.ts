@@ -17,11 +17,16 @@ describe('traffic figures from the metric cells', () => {
 
   it('gives the last 5 minutes and since start, by route, from samples of the cells', async () => {
     let t = 1_000_000;
-    const metrics = createMetrics({ latencyBuckets: BUCKETS, version: 't', defaultMetrics: false });
+    const metrics = createMetrics({
+      latencyBuckets: BUCKETS,
+      latencyByRoute: true,
+      version: 't',
+      defaultMetrics: false,
+    });
     const sampler = createTrafficSampler({ metrics, latencyBuckets: BUCKETS, now: () => t });
     const hit = (route: string, code: string, type: string, secs: number, n: number) => {
       metrics.apiRequests.cell('GET', route, code, type).value += n;
-      const h = metrics.apiRequestDuration.cell('GET', route, code.startsWith('5') ? '5xx' : '2xx');
+      const h = metrics.apiRequestDuration.cell(route, code.startsWith('5') ? '5xx' : '2xx');
       for (let i = 0; i < n; i++) metrics.apiRequestDuration.observe(h, secs);
     };
     await sampler.sample();
@@ -74,6 +79,21 @@ describe('traffic figures from the metric cells', () => {
     expect(html).toMatch(/<div class="card bad" id="card-latency">/);
     expect(html).toContain('Nylas 2 · provider 4');
     expect(html).toContain('<svg class="spark"');
+  });
+});
+
+describe('latency without routes (the default histogram)', () => {
+  it("gives the overall quantiles and leaves each route's latency unknown", async () => {
+    const metrics = createMetrics({ latencyBuckets: BUCKETS, version: 't', defaultMetrics: false });
+    const sampler = createTrafficSampler({ metrics, latencyBuckets: BUCKETS, now: () => 0 });
+    metrics.apiRequests.cell('GET', '/v3/grants', '200', '').value += 10;
+    const h = metrics.apiRequestDuration.cell('2xx');
+    for (let i = 0; i < 10; i++) metrics.apiRequestDuration.observe(h, 0.8);
+    const v = await sampler.view(0);
+    expect(v.sinceStart.p90).toBeGreaterThan(0.5);
+    expect(v.routes).toEqual([
+      expect.objectContaining({ route: '/v3/grants', requests: 10, p90: null }),
+    ]);
   });
 });
 
