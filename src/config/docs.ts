@@ -93,9 +93,9 @@ export const SETTING_DOCS: { readonly [K in keyof typeof envSchema.shape]: Setti
   SIDECAR_MAX_GRANT_SERIES: {
     meaning: 'Cap on per-grant and per-account series; past it they are dropped and counted.',
   },
-  SIDECAR_MAX_ROUTE_SERIES: {
+  SIDECAR_LATENCY_BY_ROUTE: {
     meaning:
-      'Distinct (`route`, `method`) pairs the proxy labels by name; later pairs are labelled `route="other"` and counted in `nylas_sidecar_series_dropped_total`.',
+      '`true` labels the latency histogram by `route` as well as status class: per-route latency at the cost of about 15 series per route used; worth it on a few replicas, not on hundreds.',
   },
   SIDECAR_LATENCY_BUCKETS: {
     meaning: "Latency histogram buckets in seconds, increasing; 0.5 is Nylas's published P90.",

@@ -3,7 +3,7 @@ import { createRouteMatcher } from '../../src/proxy/routes.js';
 import { labelRoute, proxySeriesBound } from '../../src/proxy/series-budget.js';
 import { routeMethodMask, METHOD_BITS } from '../../src/proxy/route-methods.js';
 import { V2_TEMPLATES, V3_TEMPLATES } from '../../src/proxy/route-table.js';
-import { createRecorder, type Outcome } from '../../src/proxy/instrument.js';
+import { createRecorder, type Outcome } from '../../src/proxy/recorder.js';
 import { createMetrics } from '../../src/metrics/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { RecentErrors } from '../../src/proxy/recent-errors.js';
