@@ -4,7 +4,7 @@ import type { Router } from 'express';
 import type { Config } from './config/index.js';
 import type { Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
-import { createTracing, type Tracing } from './tracing/index.js';
+import { noTracing, type Tracing } from './tracing/index.js';
 import { createAdminApp } from './admin/index.js';
 import { createStatusRouter } from './admin/status.js';
 import { createTrafficSampler } from './admin/traffic.js';
@@ -19,9 +19,7 @@ import { addressText, closeServer, isLoopback, listen, urlOf } from './util/list
 export interface SidecarDeps {
   logger: Logger;
   version: string;
-  /** Environment holding OTEL_* variables (tracing); none means no trace export. */
-  otelEnv?: Readonly<Record<string, string | undefined>>;
-  /** Supply tracing (tests); otherwise built from otelEnv. */
+  /** Span export, from createTracing (main.ts reads OTEL_*); none means no trace export. */
   tracing?: Tracing;
   /** Collect prom-client's default process metrics (default true). */
   defaultMetrics?: boolean;
@@ -67,8 +65,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     defaultMetrics: deps.defaultMetrics,
     role: config.role,
   });
-  const tracing =
-    deps.tracing ?? createTracing({ env: deps.otelEnv ?? {}, version: deps.version, logger });
+  const tracing = deps.tracing ?? noTracing(deps.version);
   const recentErrors = new RecentErrors();
   const keyHealth = createKeyHealth({
     onKeyFailure: (source) => metrics.apiKeyAuthFailures.inc({ source }),

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createSidecar, type Sidecar } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createLogger } from './log/logger.js';
+import { createTracing } from './tracing/index.js';
 import { prettyDestination } from './log/pretty.js';
 import { createDemoRouter } from './admin/demo.js';
 import { redactCredentials } from './util/redact.js';
@@ -100,10 +101,12 @@ async function main(argv: string[]): Promise<number> {
   let sidecar: Sidecar;
   let addresses;
   try {
+    // Loads the trace SDK and the OTLP exporter only when an endpoint is set (tracing/setup.ts).
+    const tracing = await createTracing({ env: process.env, version, logger });
     sidecar = createSidecar(config, {
       logger,
       version,
-      otelEnv: process.env,
+      tracing,
       adminRouters: demo ? [createDemoRouter(demo.upstreamUrl)] : [],
       demoScenario: demo ? () => demo.scenario : undefined,
     });

@@ -1,2 +1,2 @@
-export { createTracing } from './setup.js';
+export { createTracing, noTracing } from './setup.js';
 export type { Tracing, TracingOptions } from './setup.js';
