@@ -7,9 +7,7 @@ import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createLogger } from './log/logger.js';
 import { createTracing } from './tracing/index.js';
 import { prettyDestination } from './log/pretty.js';
-import { createDemoRouter } from './admin/demo.js';
 import { redactCredentials } from './util/redact.js';
-import { demoConfig, pollOnScenarioChange } from './demo/wire.js';
 import { holdTickObjectShape } from './util/tick-shape.js';
 
 const USAGE = `Usage: nylas-sidecar [--check-config] [--help] [--version]
@@ -84,9 +82,15 @@ async function main(argv: string[]): Promise<number> {
     destination: process.stdout.isTTY ? await prettyDestination() : undefined,
   });
   let demo: import('./demo/index.js').Demo | undefined;
+  let adminRouters: import('express').Router[] = [];
+  let pollOnScenarioChange: typeof import('./demo/wire.js').pollOnScenarioChange | undefined;
   if (config.demo) {
-    // Loaded only in demo mode: production never imports the simulator.
-    const { startDemo } = await import('./demo/index.js');
+    // Loaded only in demo mode: production never imports the simulator or the demo's wiring.
+    const [{ startDemo }, wire, { createDemoRouter }] = await Promise.all([
+      import('./demo/index.js'),
+      import('./demo/wire.js'),
+      import('./admin/demo.js'),
+    ]);
     try {
       demo = await startDemo({ scenario: config.demoScenario, logger });
     } catch (err) {
@@ -95,7 +99,9 @@ async function main(argv: string[]): Promise<number> {
       );
       return 1;
     }
-    config = demoConfig(config, demo, process.env);
+    config = wire.demoConfig(config, demo, process.env);
+    adminRouters = [createDemoRouter(demo.upstreamUrl)];
+    pollOnScenarioChange = wire.pollOnScenarioChange;
   }
 
   let sidecar: Sidecar;
@@ -107,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
       logger,
       version,
       tracing,
-      adminRouters: demo ? [createDemoRouter(demo.upstreamUrl)] : [],
+      adminRouters,
       demoScenario: demo ? () => demo.scenario : undefined,
     });
     addresses = await sidecar.start();
@@ -153,7 +159,7 @@ async function main(argv: string[]): Promise<number> {
   );
   if (demo && addresses.proxy)
     demo.startTraffic({ proxy: addresses.proxy, webhook: addresses.webhook });
-  if (demo) pollOnScenarioChange(demo, sidecar.pollers);
+  if (demo) pollOnScenarioChange?.(demo, sidecar.pollers);
 
   return new Promise<number>((resolve) => {
     let signalled = false;

@@ -11,7 +11,7 @@ import {
   createOtlpHttpExportDelegate,
   createOtlpHttpExporterMetrics,
 } from '@opentelemetry/otlp-exporter-base/node-http';
-import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from './serializers.js';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
