@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './fields.js';
 import cron from 'node-cron';
 
 /** Settings whose values are secrets: masked in every message, never logged. */
