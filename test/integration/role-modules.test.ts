@@ -69,6 +69,19 @@ const NEVER = [
 const ONLY_ON_DEMAND = ['src/simulator', 'src/demo', 'nylas', 'pino-pretty', 'yaml'];
 /** zod validates Nylas's answers: loaded on the first call to Nylas, which a proxy may never make. */
 const NYLAS_ANSWERS = ['zod'];
+/** The pollers' scheduler: a proxy runs no poller. */
+const SCHEDULER = ['node-cron'];
+/**
+ * The schedules' defaults, as a pod that sets none has them (the process helper turns every
+ * poller off unless told).
+ */
+const DEFAULT_SCHEDULES = {
+  SIDECAR_POLL_GRANTS: '*/5 * * * *',
+  SIDECAR_POLL_GRANTS_CENSUS: '7 * * * *',
+  SIDECAR_POLL_WEBHOOKS: '* * * * *',
+  SIDECAR_POLL_STATUS_PAGE: '* * * * *',
+  SIDECAR_POLL_ACCOUNTS: '*/5 * * * *',
+};
 /** The span export path: only with an OTLP endpoint. */
 const EXPORT = [
   '@opentelemetry/sdk-trace-base',
@@ -81,13 +94,15 @@ const missing = (loaded: Set<string>, wanted: string[]) => wanted.filter((f) => 
 const present = (loaded: Set<string>, unwanted: string[]) => unwanted.filter((f) => loaded.has(f));
 
 describe('modules loaded per role', () => {
-  it('the proxy role loads the proxy, metrics and admin parts, and nothing of span export, zod, the demo or YAML', async () => {
-    const loaded = await loadedBy({ SIDECAR_ROLE: 'proxy' });
+  it('the proxy role loads the proxy, metrics and admin parts, and nothing of span export, zod, node-cron, the demo or YAML', async () => {
+    const loaded = await loadedBy({ SIDECAR_ROLE: 'proxy', ...DEFAULT_SCHEDULES });
     // The recorder sees what the proxy does use (so an empty list cannot pass).
     expect(missing(loaded, ['undici', 'prom-client', 'pino', 'src/proxy', 'src/metrics'])).toEqual(
       [],
     );
-    expect(present(loaded, [...NEVER, ...ONLY_ON_DEMAND, ...EXPORT, ...NYLAS_ANSWERS])).toEqual([]);
+    expect(
+      present(loaded, [...NEVER, ...ONLY_ON_DEMAND, ...EXPORT, ...NYLAS_ANSWERS, ...SCHEDULER]),
+    ).toEqual([]);
   });
 
   it('the proxy role exporting spans loads the trace SDK and the OTLP exporter, and still no metrics or logs SDK', async () => {
