@@ -84,6 +84,7 @@ const DEFAULT_SCHEDULES = {
 };
 /** The span export path: only with an OTLP endpoint. */
 const EXPORT = [
+  '@opentelemetry/core',
   '@opentelemetry/sdk-trace-base',
   '@opentelemetry/otlp-exporter-base',
   '@opentelemetry/otlp-transformer',
