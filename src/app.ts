@@ -6,7 +6,6 @@ import type { Logger } from './log/logger.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { noTracing, type Tracing } from './tracing/index.js';
 import { createAdminApp } from './admin/index.js';
-import { createStatusRouter } from './admin/status.js';
 import { createTrafficSampler } from './admin/traffic.js';
 import { createProxy } from './proxy/index.js';
 import { RecentErrors } from './proxy/recent-errors.js';
@@ -110,24 +109,28 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     metrics,
     logger,
     state: { ready: () => ready },
-    routers: [
-      createStatusRouter({
-        pollers,
-        recentErrors,
-        apiHost: config.nylas.apiUri.host,
-        role: config.role,
-        keyHealth,
-        traffic,
-        instance: {
-          mode: config.demo || deps.demoScenario ? 'demo' : 'live',
-          scenario: deps.demoScenario,
-          upstream: config.nylas.apiUri.origin,
-          version: deps.version,
-          startedAt,
-        },
-      }),
-      ...(deps.adminRouters ?? []),
-    ],
+    // The status pages (and express) load on the first request for one (admin/server.ts).
+    routers: async () => {
+      const { createStatusRouter } = await import('./admin/status.js');
+      return [
+        createStatusRouter({
+          pollers,
+          recentErrors,
+          apiHost: config.nylas.apiUri.host,
+          role: config.role,
+          keyHealth,
+          traffic,
+          instance: {
+            mode: config.demo || deps.demoScenario ? 'demo' : 'live',
+            scenario: deps.demoScenario,
+            upstream: config.nylas.apiUri.origin,
+            version: deps.version,
+            startedAt,
+          },
+        }),
+        ...(deps.adminRouters ?? []),
+      ];
+    },
   });
   let adminServer: Server | undefined;
   let stopping: Promise<void> | undefined;

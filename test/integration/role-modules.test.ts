@@ -34,7 +34,7 @@ function families(files: string[]): Set<string> {
 
 let n = 0;
 /** Starts the sidecar with `env`, waits until /readyz answers 200, stops it, returns its families. */
-async function loadedBy(env: Record<string, string>): Promise<Set<string>> {
+async function loadedBy(env: Record<string, string>, pages: string[] = []): Promise<Set<string>> {
   const out = join(dir, `modules-${n++}.txt`);
   const sc = await startSidecarProcess({
     NODE_OPTIONS: `--import ${PRELOAD}`,
@@ -48,6 +48,7 @@ async function loadedBy(env: Record<string, string>): Promise<Set<string>> {
     expect(ready.status).toBe(200);
     // What a first scrape loads counts too: Prometheus scrapes every replica.
     expect((await fetch(`${sc.adminUrl}/metrics`)).status).toBe(200);
+    for (const page of pages) expect((await fetch(`${sc.adminUrl}${page}`)).status, page).toBe(200);
   } finally {
     expect(await sc.stop()).toBe(0);
   }
@@ -69,6 +70,11 @@ const NEVER = [
 const ONLY_ON_DEMAND = ['src/simulator', 'src/demo', 'nylas', 'pino-pretty', 'yaml'];
 /** zod validates Nylas's answers: loaded on the first call to Nylas, which a proxy may never make. */
 const NYLAS_ANSWERS = ['zod'];
+/**
+ * The admin listener answers /metrics, /healthz and /readyz on node:http; express and the status
+ * pages load on the first request for a page.
+ */
+const PAGES = ['express'];
 /** The pollers' scheduler: a proxy runs no poller. */
 const SCHEDULER = ['node-cron'];
 /**
@@ -95,14 +101,21 @@ const missing = (loaded: Set<string>, wanted: string[]) => wanted.filter((f) => 
 const present = (loaded: Set<string>, unwanted: string[]) => unwanted.filter((f) => loaded.has(f));
 
 describe('modules loaded per role', () => {
-  it('the proxy role loads the proxy, metrics and admin parts, and nothing of span export, zod, node-cron, the demo or YAML', async () => {
+  it('the proxy role loads the proxy, metrics and admin parts, and nothing of span export, zod, node-cron, express, the demo or YAML', async () => {
     const loaded = await loadedBy({ SIDECAR_ROLE: 'proxy', ...DEFAULT_SCHEDULES });
     // The recorder sees what the proxy does use (so an empty list cannot pass).
     expect(missing(loaded, ['undici', 'prom-client', 'pino', 'src/proxy', 'src/metrics'])).toEqual(
       [],
     );
     expect(
-      present(loaded, [...NEVER, ...ONLY_ON_DEMAND, ...EXPORT, ...NYLAS_ANSWERS, ...SCHEDULER]),
+      present(loaded, [
+        ...NEVER,
+        ...ONLY_ON_DEMAND,
+        ...EXPORT,
+        ...NYLAS_ANSWERS,
+        ...SCHEDULER,
+        ...PAGES,
+      ]),
     ).toEqual([]);
   });
 
@@ -114,7 +127,9 @@ describe('modules loaded per role', () => {
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       });
       expect(missing(loaded, EXPORT)).toEqual([]);
-      expect(present(loaded, [...NEVER, ...ONLY_ON_DEMAND, ...NYLAS_ANSWERS])).toEqual([]);
+      expect(present(loaded, [...NEVER, ...ONLY_ON_DEMAND, ...NYLAS_ANSWERS, ...PAGES])).toEqual(
+        [],
+      );
     } finally {
       await otlp.close();
     }
@@ -127,6 +142,11 @@ describe('modules loaded per role', () => {
     });
     expect(missing(loaded, ['src/pollers', 'node-cron'])).toEqual([]);
     expect(present(loaded, [...NEVER, ...ONLY_ON_DEMAND, ...EXPORT])).toEqual([]);
+  });
+
+  it('the first request for a status page loads express and the pages', async () => {
+    const loaded = await loadedBy({ SIDECAR_ROLE: 'proxy' }, ['/status', '/']);
+    expect(missing(loaded, PAGES)).toEqual([]);
   });
 
   it('a SIDECAR_CONFIG file loads the YAML parser', async () => {
