@@ -1,7 +1,8 @@
 # nylas-sidecar: build with the dev dependencies, run with production ones only, as `node`.
-# Node 22 is an LTS line (the sidecar needs Node >= 20.18.1); the tag is pinned so that a
-# rebuild gets the same runtime.
-ARG NODE_IMAGE=node:22.23.2-bookworm-slim
+# Node 24 is an LTS line supported until April 2028 (the sidecar needs Node >= 20.18.1); the tag
+# is pinned so that a rebuild gets the same runtime, and CI runs the suite on this same version
+# (scripts/shipped-node.mjs reads it from here).
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

@@ -4,6 +4,10 @@
 //   npm run bench -- [--quick] [--rounds N] [--warm-up-seconds N] [--warm-up-rounds N]
 //                    [--processes N] [--soak-seconds N] [--out FILE] [--compare DIR]
 //                    [--env NAME=VALUE]... [--compare-env NAME=VALUE]...
+//   npm run bench -- --footprint [--footprint-rounds N] [--node PATH]
+//   (the footprint phase only: memory and start-up per role against the bare proxy, ./footprint.ts;
+//   the default run ends with it too. --node runs its measured processes on another Node binary,
+//   e.g. `--node "$(node scripts/shipped-node.mjs)/node"`, the version the image ships)
 //   npm run bench -- --grants 1000000 [--grants-max-seconds N] [--grants-old-ref REF]
 //   (the grants pollers only, old and new side by side)
 //   npm run bench -- --series [--main FILE]   (the series phase of `npm run stress`)
@@ -28,6 +32,7 @@ import { benchSidecarEnv } from './sidecar-env.js';
 import { hasTaskset, cpuSeconds } from './proc.js';
 import { freePort } from '../test/helpers/ports.js';
 import { exemplarProblem, parseExemplars, type Exemplar } from '../test/helpers/exemplars.js';
+import { printFootprint, runFootprintPhase, type FootprintResult } from './footprint.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -83,6 +88,28 @@ const ROUNDS_BY_PAIR = Array.from(
   (_, p) => Math.floor(ROUNDS / PROCESSES) + (p < ROUNDS % PROCESSES ? 1 : 0),
 );
 const compareDir = arg('--compare');
+const FOOTPRINT_ROUNDS = numberArg('--footprint-rounds', 3, true, 1);
+const footprintNode = arg('--node') ?? process.execPath;
+if (args.includes('--node') && !existsSync(footprintNode)) {
+  console.error(`--node takes the path of a node binary; "${footprintNode}" does not exist`);
+  process.exit(2);
+}
+
+/** The footprint phase (./footprint.ts), printed; on the Node of --node when given. */
+async function footprintPhase(): Promise<FootprintResult> {
+  const version = execFileSync(footprintNode, ['--version'], { encoding: 'utf8' }).trim();
+  console.log(
+    `\nfootprint phase: ${FOOTPRINT_ROUNDS} rounds on Node ${version} (${footprintNode})`,
+  );
+  const r = await runFootprintPhase({
+    root,
+    node: footprintNode,
+    rounds: FOOTPRINT_ROUNDS,
+    pin: canPin,
+  });
+  printFootprint(r, `Node ${version}`);
+  return r;
+}
 /** Every NAME=VALUE given after `name`. */
 function envArgs(name: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -301,6 +328,14 @@ async function main() {
     return;
   }
   if (canPin) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  if (args.includes('--footprint')) {
+    const r = await footprintPhase();
+    mkdirSync(dirname(outFile), { recursive: true });
+    const file = outFile.replace(/\.json$/, '-footprint.json');
+    writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
+    console.log(`\nwritten: ${file}`);
+    return;
+  }
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   console.log(`nylas-sidecar benchmark on ${machine}`);
   console.log(
@@ -704,11 +739,13 @@ async function main() {
   };
   printTable(result);
   printRounds(result);
-  mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`\nwritten: ${outFile}`);
   stopping = true;
   for (const c of children) c.kill('SIGTERM');
+  // After the other phases' processes are gone: fresh processes of its own, nothing else running.
+  const footprint = await footprintPhase();
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, `${JSON.stringify({ ...result, footprint }, null, 2)}\n`);
+  console.log(`\nwritten: ${outFile}`);
 }
 
 async function scrapeCost(otlp: string) {

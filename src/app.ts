@@ -4,8 +4,8 @@ import type { Router } from 'express';
 import type { Config } from './config/index.js';
 import type { Logger } from './log/index.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
-import { createTracing, type Tracing } from './tracing/index.js';
-import { createAdminApp, createStatusRouter, createTrafficSampler } from './admin/index.js';
+import { noTracing, type Tracing } from './tracing/index.js';
+import { createAdminApp, createTrafficSampler, loadStatusRouter } from './admin/index.js';
 import { createProxy, RecentErrors } from './proxy/index.js';
 import { createGrantHealth, createKeyHealth, type KeyHealth } from './credentials/index.js';
 import { createPollers, type Pollers } from './pollers/index.js';
@@ -16,9 +16,7 @@ import { createWebServer, type WebServer } from './util/web-server.js';
 export interface SidecarDeps {
   logger: Logger;
   version: string;
-  /** Environment holding OTEL_* variables (tracing); none means no trace export. */
-  otelEnv?: Readonly<Record<string, string | undefined>>;
-  /** Supply tracing (tests); otherwise built from otelEnv. */
+  /** Span export, from createTracing (main.ts reads OTEL_*); none means no trace export. */
   tracing?: Tracing;
   /** Collect prom-client's default process metrics (default true). */
   defaultMetrics?: boolean;
@@ -72,8 +70,7 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     defaultMetrics: deps.defaultMetrics,
     role: config.role,
   });
-  const tracing =
-    deps.tracing ?? createTracing({ env: deps.otelEnv ?? {}, version: deps.version, logger });
+  const tracing = deps.tracing ?? noTracing(deps.version);
   const recentErrors = new RecentErrors();
   const keyHealth = createKeyHealth({
     onKeyFailure: (source) => metrics.apiKeyAuthFailures.inc({ source }),
@@ -126,24 +123,28 @@ export function createSidecar(config: Config, deps: SidecarDeps): Sidecar {
     metrics,
     logger,
     state: { ready: () => ready },
-    routers: [
-      createStatusRouter({
-        pollers,
-        recentErrors,
-        apiHost: config.nylas.apiUri.host,
-        role: config.role,
-        keyHealth,
-        traffic,
-        instance: {
-          mode: config.demo || deps.demoScenario ? 'demo' : 'live',
-          scenario: deps.demoScenario,
-          upstream: config.nylas.apiUri.origin,
-          version: deps.version,
-          startedAt,
-        },
-      }),
-      ...(deps.adminRouters ?? []),
-    ],
+    // The status pages (and express) load on the first request for one (admin/server.ts).
+    routers: async () => {
+      const createStatusRouter = await loadStatusRouter();
+      return [
+        createStatusRouter({
+          pollers,
+          recentErrors,
+          apiHost: config.nylas.apiUri.host,
+          role: config.role,
+          keyHealth,
+          traffic,
+          instance: {
+            mode: config.demo || deps.demoScenario ? 'demo' : 'live',
+            scenario: deps.demoScenario,
+            upstream: config.nylas.apiUri.origin,
+            version: deps.version,
+            startedAt,
+          },
+        }),
+        ...(deps.adminRouters ?? []),
+      ];
+    },
   });
   let adminServer: Server | undefined;
   let adminWeb: WebServer | undefined;

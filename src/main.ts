@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { createSidecar, type Sidecar } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createLogger, prettyDestination } from './log/index.js';
-import { createDemoRouter } from './admin/index.js';
+import { createTracing } from './tracing/index.js';
+import { loadDemoRouter } from './admin/index.js';
 import { redactCredentials } from './util/redact.js';
-import { demoConfig, pollOnScenarioChange } from './demo/wire.js';
 
 const USAGE = `Usage: nylas-sidecar [--check-config] [--help] [--version]
 
@@ -79,9 +79,15 @@ async function main(argv: string[]): Promise<number> {
     destination: process.stdout.isTTY ? await prettyDestination() : undefined,
   });
   let demo: import('./demo/index.js').Demo | undefined;
+  let adminRouters: import('express').Router[] = [];
+  let pollOnScenarioChange: typeof import('./demo/wire.js').pollOnScenarioChange | undefined;
   if (config.demo) {
-    // Loaded only in demo mode: production never imports the simulator.
-    const { startDemo } = await import('./demo/index.js');
+    // Loaded only in demo mode: production never imports the simulator or the demo's wiring.
+    const [{ startDemo }, wire, { createDemoRouter }] = await Promise.all([
+      import('./demo/index.js'),
+      import('./demo/wire.js'),
+      loadDemoRouter().then((createDemoRouter) => ({ createDemoRouter })),
+    ]);
     try {
       demo = await startDemo({ scenario: config.demoScenario, logger });
     } catch (err) {
@@ -90,17 +96,21 @@ async function main(argv: string[]): Promise<number> {
       );
       return 1;
     }
-    config = demoConfig(config, demo, process.env);
+    config = wire.demoConfig(config, demo, process.env);
+    adminRouters = [createDemoRouter(demo.upstreamUrl)];
+    pollOnScenarioChange = wire.pollOnScenarioChange;
   }
 
   let sidecar: Sidecar;
   let addresses;
   try {
+    // Loads the trace SDK and the OTLP exporter only when an endpoint is set (tracing/setup.ts).
+    const tracing = await createTracing({ env: process.env, version, logger });
     sidecar = createSidecar(config, {
       logger,
       version,
-      otelEnv: process.env,
-      adminRouters: demo ? [createDemoRouter(demo.upstreamUrl)] : [],
+      tracing,
+      adminRouters,
       demoScenario: demo ? () => demo.scenario : undefined,
     });
     addresses = await sidecar.start();
@@ -146,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
   );
   if (demo && addresses.proxy)
     demo.startTraffic({ proxy: addresses.proxy, webhook: addresses.webhook });
-  if (demo) pollOnScenarioChange(demo, sidecar.pollers);
+  if (demo) pollOnScenarioChange?.(demo, sidecar.pollers);
 
   return new Promise<number>((resolve) => {
     let signalled = false;

@@ -1,7 +1,13 @@
-import { parse as parseYaml, YAMLError } from 'yaml';
+import { createRequire } from 'node:module';
 import { redactCredentials } from '../util/redact.js';
 import { loadWebConfig } from '../util/web-config.js';
 import { envSchema, SECRET_KEYS, type ListenAddress, type ParsedEnv } from './schema.js';
+
+/**
+ * The YAML parser (about 8 MB of memory) is loaded only when SIDECAR_CONFIG names a file, and
+ * synchronously, since loadConfig is: most instances are configured by the environment alone.
+ */
+const loadYaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 
 export type WebhookVerifyMode = 'enforce' | 'observe' | 'off';
 
@@ -135,10 +141,11 @@ function readYaml(file: string, readFile: (p: string) => string, problems: strin
     return {};
   }
   let doc: unknown;
+  const yaml = loadYaml();
   try {
-    doc = parseYaml(text);
+    doc = yaml.parse(text);
   } catch (err) {
-    problems.push(`SIDECAR_CONFIG=${shown}: not valid YAML${yamlErrorDetail(err, text)}`);
+    problems.push(`SIDECAR_CONFIG=${shown}: not valid YAML${yamlErrorDetail(yaml, err, text)}`);
     return {};
   }
   if (doc === null || doc === undefined) return {};
@@ -170,8 +177,8 @@ function readYaml(file: string, readFile: (p: string) => string, problems: strin
  * For a line indented under a plain value (the commonest slip) the parser points at the line
  * above; the indented line is the one to fix, so that is the one named.
  */
-function yamlErrorDetail(err: unknown, text: string): string {
-  if (!(err instanceof YAMLError)) return '';
+function yamlErrorDetail(yaml: typeof import('yaml'), err: unknown, text: string): string {
+  if (!(err instanceof yaml.YAMLError)) return '';
   const reason = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
   let line = err.linePos?.[0]?.line;
   if (line === undefined) return `: ${reason}`;

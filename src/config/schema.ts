@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import cron from 'node-cron';
+import { z } from './fields.js';
+import { nodeCron } from '../util/cron.js';
 
 /** Settings whose values are secrets: masked in every message, never logged. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set([
@@ -101,7 +101,8 @@ const schedule = (def: string) =>
     .transform((v, ctx): string | null => {
       const s = v.trim();
       if (s.toLowerCase() === 'off') return null;
-      if (!cron.validate(s)) {
+      // The default is known good: node-cron is loaded only to check a schedule someone set.
+      if (s !== def && !nodeCron().validate(s)) {
         ctx.addIssue({
           code: 'custom',
           message: 'allowed: a node-cron schedule (5 or 6 fields, e.g. "*/5 * * * *") or "off"',

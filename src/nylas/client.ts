@@ -1,22 +1,21 @@
 import type { Dispatcher } from 'undici';
 import { callJson, NylasCallError } from './http.js';
 import { redirectAllowed } from './redirects.js';
-import {
-  channelListSchema,
-  grantGetSchema,
-  grantListSchema,
-  statusSummarySchema,
-  v2AccountListSchema,
-  v2ActionSchema,
-  v2WebhookListSchema,
-  webhookListSchema,
-  type Grant,
-  type NotificationChannel,
-  type StatusSummary,
-  type V2Account,
-  type V2Webhook,
-  type Webhook,
+import type {
+  Grant,
+  NotificationChannel,
+  StatusSummary,
+  V2Account,
+  V2Webhook,
+  Webhook,
 } from './schemas.js';
+
+/**
+ * zod and the response schemas (about 14 MB of memory together) are loaded on the first call to
+ * Nylas, not with the client: a proxy-role instance builds one for /support and may never call.
+ */
+let schemasLoaded: Promise<typeof import('./schemas.js')> | undefined;
+const schemas = () => (schemasLoaded ??= import('./schemas.js'));
 
 export interface NylasClientOptions {
   apiUri: URL;
@@ -132,7 +131,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
       url: url(`${clientPath}/accounts/${encodeURIComponent(accountId)}/${action}`),
       authorization: v2(),
       signal,
-      schema: v2ActionSchema,
+      schema: (await schemas()).v2ActionSchema,
       dispatcher,
       now,
       onAnswer: onAnswer('v2_account_sync'),
@@ -156,7 +155,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
         url: url('/v3/grants', query),
         authorization: v3(),
         signal,
-        schema: grantListSchema,
+        schema: (await schemas()).grantListSchema,
         dispatcher,
         now,
         onAnswer: onAnswer('grants'),
@@ -170,7 +169,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
           url: url(`/v3/grants/${encodeURIComponent(grantId)}`),
           authorization: v3(),
           signal,
-          schema: grantGetSchema,
+          schema: (await schemas()).grantGetSchema,
           dispatcher,
           now,
           onAnswer: onAnswer('grant'),
@@ -184,7 +183,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
         url: url('/v3/webhooks', pageToken ? { page_token: pageToken } : {}),
         authorization: v3(),
         signal,
-        schema: webhookListSchema,
+        schema: (await schemas()).webhookListSchema,
         dispatcher,
         now,
         onAnswer: onAnswer('webhooks'),
@@ -198,7 +197,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
           url: url(`/v3/channels/${type}`),
           authorization: v3(),
           signal,
-          schema: channelListSchema,
+          schema: (await schemas()).channelListSchema,
           dispatcher,
           now,
           onAnswer: onAnswer('channels'),
@@ -213,7 +212,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
           url: url(`${clientPath}/webhooks`),
           authorization: v2(),
           signal,
-          schema: v2WebhookListSchema,
+          schema: (await schemas()).v2WebhookListSchema,
           dispatcher,
           now,
           onAnswer: onAnswer('v2_webhooks'),
@@ -226,7 +225,7 @@ export function createNylasClient(opts: NylasClientOptions): NylasClient {
         url: url(`${clientPath}/accounts`, { limit, offset }),
         authorization: v2(),
         signal,
-        schema: v2AccountListSchema,
+        schema: (await schemas()).v2AccountListSchema,
         dispatcher,
         now,
         onAnswer: onAnswer('v2_accounts'),
@@ -253,6 +252,13 @@ export function fetchStatusSummary(opts: {
   onAnswer?: (api: NylasApiName, code: string) => void;
   onFollow?: (target: URL) => void;
 }): Promise<StatusSummary> {
+  return schemas().then(({ statusSummarySchema }) => statusSummary(opts, statusSummarySchema));
+}
+
+function statusSummary(
+  opts: Parameters<typeof fetchStatusSummary>[0],
+  statusSummarySchema: typeof import('./schemas.js').statusSummarySchema,
+): Promise<StatusSummary> {
   const base = opts.statusPageUrl.href.endsWith('/')
     ? opts.statusPageUrl.href
     : `${opts.statusPageUrl.href}/`;

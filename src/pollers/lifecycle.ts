@@ -1,5 +1,6 @@
 import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
-import cron, { type ScheduledTask } from 'node-cron';
+import type { ScheduledTask } from 'node-cron';
+import { nodeCron } from '../util/cron.js';
 import type { Logger } from '../log/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { NylasCallError } from '../nylas/index.js';
@@ -101,7 +102,7 @@ export function backoffDelay(failures: number, intervalMs: number, random: () =>
 
 /** Time between the next two runs of a cron expression (undefined when it cannot tell). */
 export function scheduleInterval(expression: string): number | undefined {
-  const task = cron.createTask(expression, () => undefined);
+  const task = nodeCron().createTask(expression, () => undefined);
   try {
     const [a, b] = task.getNextRuns(2);
     return a && b ? b.getTime() - a.getTime() : undefined;
@@ -119,7 +120,9 @@ export function scheduleInterval(expression: string): number | undefined {
 export function createPoller(opts: PollerOptions): Poller {
   const { source, metrics, logger, tracer, now, random } = opts;
   const name = source.name;
-  const intervalMs = opts.schedule ? scheduleInterval(opts.schedule) : undefined;
+  // A poller this instance does not run (its role, a missing key) needs no interval.
+  const intervalMs =
+    opts.schedule && !opts.disabledReason ? scheduleInterval(opts.schedule) : undefined;
   const deadlineMs =
     opts.deadlineMs ??
     Math.min(opts.maxDeadlineMs ?? MAX_DEADLINE_MS, Math.max(1000, (intervalMs ?? 60_000) * 0.8));
@@ -260,7 +263,7 @@ export function createPoller(opts: PollerOptions): Poller {
         offsetTimer = setTimeout(() => void tick(), startOffsetMs);
         offsetTimer.unref();
       };
-      task = cron.createTask(opts.schedule, delayed, {
+      task = nodeCron().createTask(opts.schedule, delayed, {
         name: `nylas-sidecar-${name}`,
         noOverlap: true,
         logger: cronLogger(logger, name),

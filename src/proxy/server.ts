@@ -2,8 +2,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
-import { ROOT_CONTEXT } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import type { ExemplarIds, Metrics } from '../metrics/index.js';
@@ -39,12 +37,6 @@ export interface Proxy {
 
 /** Methods Node's parser accepts that are worth a label of their own; others are `_OTHER`. */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-
-const propagator = new W3CTraceContextPropagator();
-const headerGetter = {
-  get: (carrier: IncomingMessage['headers'], key: string) => carrier[key],
-  keys: (carrier: IncomingMessage['headers']) => Object.keys(carrier),
-};
 
 /** The trace id in a W3C traceparent header (`00-<32 hex>-<16 hex>-<2 hex>`), as exemplar ids. */
 function traceIdsOf(req: IncomingMessage): ExemplarIds | undefined {
@@ -190,8 +182,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     // req.headers is a getter (a megamorphic load each time): read once.
     const h = req.headers;
     if (spans !== undefined) {
-      const parent =
-        h.traceparent !== undefined ? propagator.extract(ROOT_CONTEXT, h, headerGetter) : undefined;
+      const parent = h.traceparent !== undefined ? spans.parentOf(h) : undefined;
       span = spans.start(spanName(method, m.route), method, m.route, parent, start);
     }
     const headers = upstreamRequestHeaders(req.rawHeaders, h.connection, injectAuth);

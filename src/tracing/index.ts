@@ -1,3 +1,3 @@
-export { createTracing } from './setup.js';
+export { createTracing, noTracing } from './setup.js';
 export type { Tracing, TracingOptions } from './setup.js';
 export type { ProxySpan, ProxySpans } from './proxy-spans.js';

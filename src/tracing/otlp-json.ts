@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer } from './serializers.js';
 import { msToHrTime, type ProxySpan } from './proxy-spans.js';
 import { byNumber, fragmentCache, perProcess, SpanBytes } from './span-bytes.js';
 

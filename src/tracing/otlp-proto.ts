@@ -1,4 +1,4 @@
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { ProtobufTraceSerializer } from './serializers.js';
 import { msToHrTime, type ProxySpan } from './proxy-spans.js';
 import type { SpanWriter } from './otlp-json.js';
 import { byNumber, fragmentCache, perProcess, SpanBytes } from './span-bytes.js';

@@ -10,7 +10,8 @@ import {
   type SpanContext,
   type TraceState,
 } from '@opentelemetry/api';
-import type { InstrumentationScope } from '@opentelemetry/core';
+import type { IncomingHttpHeaders } from 'node:http';
+import { W3CTraceContextPropagator, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { SamplingDecision, type ReadableSpan, type Sampler } from '@opentelemetry/sdk-trace-base';
 
@@ -263,6 +264,8 @@ export function nextId(bytes: 8 | 16): string {
 
 /** Starts and ends the proxy's spans; see the comment at the top of this file. */
 export interface ProxySpans {
+  /** The app's trace context from its `traceparent` (and `tracestate`) headers (none if invalid). */
+  parentOf(headers: IncomingHttpHeaders): Context;
   /**
    * A span for a proxied request that starts now (`perfStart` is performance.now()), continuing
    * `parent` (the app's traceparent, extracted) when given; undefined when the sampler drops it.
@@ -287,6 +290,13 @@ export interface ProxySpans {
 
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
+// Here rather than in the proxy: @opentelemetry/core is then loaded only when spans are exported.
+const propagator = new W3CTraceContextPropagator();
+const headerGetter = {
+  get: (carrier: IncomingHttpHeaders, key: string) => carrier[key],
+  keys: (carrier: IncomingHttpHeaders) => Object.keys(carrier),
+};
+
 /** `sampler` undefined means the default, parentbased_always_on. */
 export function createProxySpans(
   shared: ProxySpanShared,
@@ -294,6 +304,7 @@ export function createProxySpans(
   processor: { onEnd(span: ProxySpan): void },
 ): ProxySpans {
   return {
+    parentOf: (headers) => propagator.extract(ROOT_CONTEXT, headers, headerGetter),
     start(name, method, route, parent, perfStart) {
       const parentContext = parent === undefined ? undefined : trace.getSpanContext(parent);
       let traceId: string | undefined;

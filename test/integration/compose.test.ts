@@ -251,8 +251,21 @@ describe('Dockerfile', () => {
     }
   });
 
+  it('is the runtime CI tests: .ci/run runs the suite again on the Node version this file names', async () => {
+    const image = /^ARG NODE_IMAGE=node:(\d+\.\d+\.\d+)-/m.exec(dockerfile)?.[1];
+    const { stdout } = await run(process.execPath, [
+      join(ROOT, 'scripts/shipped-node.mjs'),
+      '--version',
+    ]);
+    expect(stdout.trim()).toBe(image);
+    const ci = read('.ci/run');
+    const shipped = ci.indexOf('scripts/shipped-node.mjs');
+    expect(shipped).toBeGreaterThan(0);
+    expect(ci.slice(shipped)).toMatch(/PATH="\$shipped_bin:\$PATH" npm test/);
+  });
+
   it('builds with dev dependencies, runs production ones as node on a pinned Node LTS image', () => {
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:(20|22|24)\.\d+\.\d+-[a-z]+-slim$/m);
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:(24|26)\.\d+\.\d+-[a-z]+-slim$/m);
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
     expect(dockerfile).toMatch(/npm ci/);
     expect(dockerfile).toMatch(/npm prune --omit=dev/);

@@ -290,7 +290,7 @@ describe('createTracing over an http: endpoint', () => {
     };
     // The library's configuration reads the process's environment, as in the sidecar.
     for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-    const tracing = createTracing({ env, version: '9.9.9' });
+    const tracing = await createTracing({ env, version: '9.9.9' });
     const spans = tracing.proxySpans({ address: '127.0.0.1', port: 1 })!;
     for (let i = 0; i < 3; i++) {
       const t0 = performance.now();
@@ -345,7 +345,7 @@ describe('createTracing over an https: endpoint', () => {
       OTEL_EXPORTER_OTLP_CERTIFICATE: `${dir}otlp-receiver.crt`,
     };
     for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-    const tracing = createTracing({ env, version: '9.9.9' });
+    const tracing = await createTracing({ env, version: '9.9.9' });
     const spans = tracing.proxySpans({ address: '127.0.0.1', port: 1 })!;
     const t0 = performance.now();
     spans.end(spans.start('GET /v3/grants', 'GET', '/v3/grants', undefined, t0)!, t0 + 1);

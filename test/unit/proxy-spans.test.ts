@@ -17,7 +17,7 @@ import {
 import { serializeProxySpans } from '../../src/tracing/otlp-json.js';
 import { serializeProxySpansProto } from '../../src/tracing/otlp-proto.js';
 import { decodeOtlpProto } from '../helpers/otlp-proto.js';
-import { samplerFromEnv } from '../../src/tracing/setup.js';
+import { samplerFromEnv } from '../../src/tracing/export.js';
 
 // The resource carries every attribute type the detectors produce (process.command_args is an
 // array, process.pid a number) and a schema URL, so the encoder's frame is tested on them.

@@ -279,7 +279,7 @@ describe('proxy span export through createTracing', () => {
       OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2',
     };
     for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-    const tracing = createTracing({ env, version: '1.2.3', logger });
+    const tracing = await createTracing({ env, version: '1.2.3', logger });
     const spans = tracing.proxySpans({ address: '127.0.0.1', port: 1 })!;
     for (let i = 0; i < 6; i++) {
       const t0 = performance.now();
@@ -306,7 +306,7 @@ describe('OTEL_EXPORTER_OTLP_PROTOCOL', () => {
     const env: Record<string, string> = { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url };
     if (protocol !== undefined) env.OTEL_EXPORTER_OTLP_PROTOCOL = protocol;
     for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-    const tracing = createTracing({ env, version: '1.2.3', logger });
+    const tracing = await createTracing({ env, version: '1.2.3', logger });
     const spans = tracing.proxySpans({ address: '127.0.0.1', port: 1 })!;
     const t0 = performance.now();
     spans.end(spans.start('GET /v3/grants', 'GET', '/v3/grants', undefined, t0)!, t0 + 1);
