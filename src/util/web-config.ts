@@ -3,8 +3,13 @@
 // `basic_auth`, or a PodMonitor's `tlsConfig` and `basicAuth`, work against the sidecar unchanged.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { redactCredentials } from './redact.js';
+
+// The YAML parser is loaded only when a web config is set: most proxy replicas have none, and the
+// parser costs every one of them memory.
+const parseYaml = (text: string): unknown =>
+  (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 /** A path as messages show it: quoted, with anything shaped like a credential masked. */
 export function shownPath(path: string | undefined): string {
