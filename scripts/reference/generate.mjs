@@ -35,23 +35,9 @@ const table = (head, rows) =>
     .concat(rows.map((r) => `| ${r.map(cell).join(' | ')} |`))
     .join('\n');
 
-/** Unwraps a zod field to what the reference says of it: its default and its allowed values. */
+/** What the reference says of a setting's field besides its meaning: its default and allowed values. */
 function describeField(field) {
-  let s = field;
-  let def;
-  let optional = false;
-  for (let i = 0; i < 10 && s; i++) {
-    const d = s._zod.def;
-    if (d.type === 'pipe') s = d.in;
-    else if (d.type === 'default') {
-      def = typeof d.defaultValue === 'function' ? d.defaultValue() : d.defaultValue;
-      s = d.innerType;
-    } else if (d.type === 'optional') {
-      optional = true;
-      s = d.innerType;
-    } else break;
-  }
-  const allowed = s?._zod.def.type === 'enum' ? Object.keys(s._zod.def.entries) : undefined;
+  const { default: def, optional = false, allowed } = field.info ?? {};
   return { def: def === undefined ? undefined : String(def), optional, allowed };
 }
 

@@ -18,9 +18,19 @@ interface TransformContext {
 const NEVER = Symbol('never') as never;
 
 /** One setting's parser: takes the raw value (a string or undefined), returns its value. */
+/** What the generated reference (docs/reference.md) says of a setting besides its meaning. */
+export interface FieldInfo {
+  readonly default?: unknown;
+  readonly optional?: boolean;
+  readonly allowed?: readonly string[];
+}
+
 export class Field<In, Out> {
   declare readonly _input: In;
-  constructor(private readonly run: (v: unknown, issues: string[]) => Out) {}
+  constructor(
+    private readonly run: (v: unknown, issues: string[]) => Out,
+    readonly info: FieldInfo = {},
+  ) {}
 
   /** The value, or undefined after adding at least one message to `issues`. */
   parse(v: unknown, issues: string[]): Out {
@@ -29,14 +39,18 @@ export class Field<In, Out> {
 
   /** `value` when the setting is unset. */
   default(value: Exclude<Out, undefined>): Field<In | undefined, Exclude<Out, undefined>> {
-    return new Field((v, issues) =>
-      v === undefined ? value : (this.run(v, issues) as Exclude<Out, undefined>),
+    return new Field(
+      (v, issues) => (v === undefined ? value : (this.run(v, issues) as Exclude<Out, undefined>)),
+      { ...this.info, default: value },
     );
   }
 
   /** Unset stays undefined. */
   optional(): Field<In | undefined, Out | undefined> {
-    return new Field((v, issues) => (v === undefined ? undefined : this.run(v, issues)));
+    return new Field((v, issues) => (v === undefined ? undefined : this.run(v, issues)), {
+      ...this.info,
+      optional: true,
+    });
   }
 
   transform<T>(fn: (v: Out, ctx: TransformContext) => T): Field<In, T> {
@@ -45,7 +59,7 @@ export class Field<In, Out> {
       const out = this.run(v, issues);
       if (issues.length > before) return undefined as T;
       return fn(out, { addIssue: (i) => issues.push(i.message) });
-    });
+    }, this.info);
   }
 }
 
@@ -57,11 +71,14 @@ const string = () =>
   });
 
 const enumOf = <const T extends readonly [string, ...string[]]>(values: T) =>
-  new Field<T[number], T[number]>((v, issues) => {
-    if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v;
-    issues.push(`allowed: ${values.join(', ')}`);
-    return values[0];
-  });
+  new Field<T[number], T[number]>(
+    (v, issues) => {
+      if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v;
+      issues.push(`allowed: ${values.join(', ')}`);
+      return values[0];
+    },
+    { allowed: values },
+  );
 
 type AnyField = Field<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Output<S extends Record<string, AnyField>> = {
