@@ -195,8 +195,12 @@ export function routesTable(t: TrafficView): string {
     const latCls = r.p90 !== null && r.p90 > LATENCY_TARGET_SECONDS ? 'bad' : '';
     return `<tr><td><code>${e(r.route)}</code></td><td class="n">${e(rate(r.rps))}</td><td class="n ${errCls}">${e(r.errors)}${r.errors ? ` (${e(percent(ratio))})` : ''}</td><td class="n">${e(r.failed - r.errors)}</td><td class="n ${latCls}">${e(duration(r.p90))}</td></tr>`;
   };
-  const head =
-    '<thead><tr><th>route</th><th>req/s</th><th>5xx / no answer</th><th>4xx</th><th>p90</th></tr></thead>';
+  // The latency histogram has routes only with SIDECAR_LATENCY_BY_ROUTE: say so rather than show
+  // a column of dashes with no reason.
+  const p90 = rows.some((r) => r.p90 !== null)
+    ? 'p90'
+    : '<span title="by route only with SIDECAR_LATENCY_BY_ROUTE=true">p90 (not by route)</span>';
+  const head = `<thead><tr><th>route</th><th>req/s</th><th>5xx / no answer</th><th>4xx</th><th>${p90}</th></tr></thead>`;
   const shown = rows.slice(0, ROUTES_SHOWN);
   const rest = rows.slice(ROUTES_SHOWN);
   const fold =

@@ -73,6 +73,18 @@ describe('the nylas-sidecar command', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it('says in one line, without a stack trace, that SIDECAR_MAX_ROUTE_SERIES is retired', () => {
+    const r = run(['--check-config'], { NYLAS_API_KEY: 'k', SIDECAR_MAX_ROUTE_SERIES: '150' });
+    expect(r.code).toBe(1);
+    const lines = r.stderr.split('\n').filter((l) => l.includes('SIDECAR_MAX_ROUTE_SERIES'));
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^ {2}- SIDECAR_MAX_ROUTE_SERIES: no longer a setting: every \(method, route\) pair of the route table is labelled by name/,
+      ),
+    ]);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('rejects an unknown option with the usage text', () => {
     const r = run(['--frobnicate'], {});
     expect(r.code).toBe(2);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/index.js';
 import { createTrafficSampler, quantile } from '../../src/admin/traffic.js';
 import { renderOverview } from '../../src/admin/overview.js';
+import { routesTable } from '../../src/admin/overview-traffic.js';
 import { buildStatusModel } from '../../src/admin/status-model.js';
 
 const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -58,6 +59,7 @@ describe('traffic figures from the metric cells', () => {
     expect(v.sinceStart.requests).toBe(900);
     expect(v.sinceStart.p50).toBeLessThan(0.05);
     expect(v.routes.map((r) => r.route)).toEqual(['/v3/grants/{grant_id}/messages']);
+    expect(routesTable(v)).not.toContain('not by route');
     expect(v.history.rps.length).toBe(2);
 
     // The page says it: red errors and latency, the 429 split.
@@ -94,6 +96,7 @@ describe('latency without routes (the default histogram)', () => {
     expect(v.routes).toEqual([
       expect.objectContaining({ route: '/v3/grants', requests: 10, p90: null }),
     ]);
+    expect(routesTable(v)).toContain('p90 (not by route)');
   });
 });
 
