@@ -246,7 +246,9 @@ export class Exchange implements Dispatcher.DispatchHandler, Watched {
     headers: Record<string, string | string[] | undefined>,
     statusMessage?: string,
   ): void {
-    if (statusCode < 200) return;
+    // Done already: the sidecar answered 408 itself and cancelled the attempt; a head that was
+    // on its way must not move the exchange out of Done.
+    if (statusCode < 200 || this.phase === Phase.Done) return;
     this.status = statusCode;
     if (isRetryableStatus(statusCode) && this.mayRetry()) {
       // Drain this attempt's body (small, an error) and try again once it ends.
