@@ -97,6 +97,19 @@ export function createMetrics(opts: MetricsOptions) {
   // request); the gauge reads it at scrape time.
   const inflight = { value: 0 };
 
+  // Most families are a name, a help text and label names, registered in this registry: one
+  // call each, so a family reads as what it is.
+  const counter = <L extends string = never>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+  ) => new Counter<L>({ name, help, labelNames, registers });
+  const gauge = <L extends string = never>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+  ) => new Gauge<L>({ name, help, labelNames, registers });
+
   const m = {
     registry,
 
@@ -129,12 +142,11 @@ export function createMetrics(opts: MetricsOptions) {
         this.set(inflight.value);
       },
     }),
-    apiRateLimited: new Counter({
-      name: 'nylas_api_rate_limited_total',
-      help: '429 responses, by scope: nylas (application or grant limit) or provider (the 429 carries a provider_error).',
-      labelNames: ['route', 'scope'] as const,
-      registers,
-    }),
+    apiRateLimited: counter(
+      'nylas_api_rate_limited_total',
+      '429 responses, by scope: nylas (application or grant limit) or provider (the 429 carries a provider_error).',
+      ['route', 'scope'],
+    ),
     apiResponseBytes: new FastCounter(
       'nylas_api_response_bytes_total',
       'Response body bytes passed from the Nylas API to the app.',
@@ -153,117 +165,100 @@ export function createMetrics(opts: MetricsOptions) {
       ['route'],
       registry,
     ),
-    apiRetries: new Counter({
-      name: 'nylas_api_retries_total',
-      help: 'Retries of idempotent requests made by the sidecar, by reason.',
-      labelNames: ['route', 'reason'] as const,
-      registers,
-    }),
-    grantAuthFailures: new Counter({
-      name: 'nylas_grant_auth_failures_total',
-      help: '401 responses on grant-scoped routes while the same API key works for other calls: a grant that needs re-authentication, seen in traffic.',
-      labelNames: ['route'] as const,
-      registers,
-    }),
+    apiRetries: counter(
+      'nylas_api_retries_total',
+      'Retries of idempotent requests made by the sidecar, by reason.',
+      ['route', 'reason'],
+    ),
+    grantAuthFailures: counter(
+      'nylas_grant_auth_failures_total',
+      '401 responses on grant-scoped routes while the same API key works for other calls: a grant that needs re-authentication, seen in traffic.',
+      ['route'],
+    ),
 
-    apiKeyAuthFailures: new Counter({
-      name: 'nylas_api_key_auth_failures_total',
-      help: '401 responses blamed on the API key, not a grant (on routes naming no grant, across many grants with no success, or on the pollers’ own calls), by source: proxy or pollers.',
-      labelNames: ['source'] as const,
-      registers,
-    }),
+    apiKeyAuthFailures: counter(
+      'nylas_api_key_auth_failures_total',
+      '401 responses blamed on the API key, not a grant (on routes naming no grant, across many grants with no success, or on the pollers’ own calls), by source: proxy or pollers.',
+      ['source'],
+    ),
 
     // Grants and accounts (pollers)
-    grants: new Gauge({
-      name: 'nylas_grants',
-      help: 'Grants by grant_status and provider, from the last successful grants poll.',
-      labelNames: ['status', 'provider'] as const,
-      registers,
-    }),
-    grantInvalid: new Gauge({
-      name: 'nylas_grant_invalid',
-      help: 'One series per grant whose health is known, by how it was learnt (source: poll, notification): 1 invalid, 0 valid again (notifications only). Capped by SIDECAR_MAX_GRANT_SERIES.',
-      labelNames: ['grant_id', 'provider', 'source'] as const,
-      registers,
-    }),
-    grantsCensusTimestamp: new Gauge({
-      name: 'nylas_grants_census_timestamp_seconds',
-      help: 'Unix time the last grants census (every grant, by status and provider) finished; nylas_grants valid counts are this old.',
-      registers,
-    }),
+    grants: gauge(
+      'nylas_grants',
+      'Grants by grant_status and provider, from the last successful grants poll.',
+      ['status', 'provider'],
+    ),
+    grantInvalid: gauge(
+      'nylas_grant_invalid',
+      'One series per grant whose health is known, by how it was learnt (source: poll, notification): 1 invalid, 0 valid again (notifications only). Capped by SIDECAR_MAX_GRANT_SERIES.',
+      ['grant_id', 'provider', 'source'],
+    ),
+    grantsCensusTimestamp: gauge(
+      'nylas_grants_census_timestamp_seconds',
+      'Unix time the last grants census (every grant, by status and provider) finished; nylas_grants valid counts are this old.',
+    ),
 
-    accounts: new Gauge({
-      name: 'nylas_accounts',
-      help: 'v2 accounts by sync_state and provider, from the last successful accounts poll.',
-      labelNames: ['sync_state', 'provider'] as const,
-      registers,
-    }),
-    accountUnhealthy: new Gauge({
-      name: 'nylas_account_unhealthy',
-      help: 'One series (value 1) per v2 account whose sync_state is not running, capped by SIDECAR_MAX_GRANT_SERIES.',
-      labelNames: ['account_id', 'sync_state'] as const,
-      registers,
-    }),
-    accountSyncRestarts: new Counter({
-      name: 'nylas_account_sync_restarts_total',
-      help: 'v2 account sync restarts (downgrade then upgrade) made by the sidecar, by result.',
-      labelNames: ['result'] as const,
-      registers,
-    }),
+    accounts: gauge(
+      'nylas_accounts',
+      'v2 accounts by sync_state and provider, from the last successful accounts poll.',
+      ['sync_state', 'provider'],
+    ),
+    accountUnhealthy: gauge(
+      'nylas_account_unhealthy',
+      'One series (value 1) per v2 account whose sync_state is not running, capped by SIDECAR_MAX_GRANT_SERIES.',
+      ['account_id', 'sync_state'],
+    ),
+    accountSyncRestarts: counter(
+      'nylas_account_sync_restarts_total',
+      'v2 account sync restarts (downgrade then upgrade) made by the sidecar, by result.',
+      ['result'],
+    ),
 
     // Webhook destinations (poller)
-    webhookStatus: new Gauge({
-      name: 'nylas_webhook_status',
-      help: 'Webhook destination status as a StateSet: 1 for the current status, 0 for the others.',
-      labelNames: ['webhook_id', 'status'] as const,
-      registers,
-    }),
-    webhookInfo: new Gauge({
-      name: 'nylas_webhook_info',
-      help: 'Webhook destination description and URL host (value 1).',
-      labelNames: ['webhook_id', 'description', 'url_host'] as const,
-      registers,
-    }),
-    webhookStatusSince: new Gauge({
-      name: 'nylas_webhook_status_since_timestamp_seconds',
-      help: "Unix time the webhook destination entered its current status: Nylas's status_updated_at, or when this sidecar first saw the status when Nylas does not say (v2).",
-      labelNames: ['webhook_id'] as const,
-      registers,
-    }),
+    webhookStatus: gauge(
+      'nylas_webhook_status',
+      'Webhook destination status as a StateSet: 1 for the current status, 0 for the others.',
+      ['webhook_id', 'status'],
+    ),
+    webhookInfo: gauge(
+      'nylas_webhook_info',
+      'Webhook destination description and URL host (value 1).',
+      ['webhook_id', 'description', 'url_host'],
+    ),
+    webhookStatusSince: gauge(
+      'nylas_webhook_status_since_timestamp_seconds',
+      "Unix time the webhook destination entered its current status: Nylas's status_updated_at, or when this sidecar first saw the status when Nylas does not say (v2).",
+      ['webhook_id'],
+    ),
 
     // Notification channels (webhooks poller)
-    channelStatus: new Gauge({
-      name: 'nylas_channel_status',
-      help: 'Pub/Sub or SNS notification channel status as a StateSet: 1 for the current status, 0 for the others.',
-      labelNames: ['channel_id', 'type', 'status'] as const,
-      registers,
-    }),
-    channelInfo: new Gauge({
-      name: 'nylas_channel_info',
-      help: 'Notification channel type (pubsub, sns) and description (value 1); never the topic.',
-      labelNames: ['channel_id', 'type', 'description'] as const,
-      registers,
-    }),
-    channelStatusSince: new Gauge({
-      name: 'nylas_channel_status_since_timestamp_seconds',
-      help: "Unix time the notification channel entered its current status: Nylas's status_updated_at when sent, else when this sidecar first saw the status.",
-      labelNames: ['channel_id', 'type'] as const,
-      registers,
-    }),
+    channelStatus: gauge(
+      'nylas_channel_status',
+      'Pub/Sub or SNS notification channel status as a StateSet: 1 for the current status, 0 for the others.',
+      ['channel_id', 'type', 'status'],
+    ),
+    channelInfo: gauge(
+      'nylas_channel_info',
+      'Notification channel type (pubsub, sns) and description (value 1); never the topic.',
+      ['channel_id', 'type', 'description'],
+    ),
+    channelStatusSince: gauge(
+      'nylas_channel_status_since_timestamp_seconds',
+      "Unix time the notification channel entered its current status: Nylas's status_updated_at when sent, else when this sidecar first saw the status.",
+      ['channel_id', 'type'],
+    ),
 
     // Webhook deliveries (listener)
-    webhookNotifications: new Counter({
-      name: 'nylas_webhook_notifications_total',
-      help: 'Webhook notifications received, by trigger and outcome.',
-      labelNames: ['trigger', 'outcome'] as const,
-      registers,
-    }),
-    webhookChallenges: new Counter({
-      name: 'nylas_webhook_challenges_total',
-      help: 'Webhook challenge handshakes, by who answered them.',
-      labelNames: ['outcome'] as const,
-      registers,
-    }),
+    webhookNotifications: counter(
+      'nylas_webhook_notifications_total',
+      'Webhook notifications received, by trigger and outcome.',
+      ['trigger', 'outcome'],
+    ),
+    webhookChallenges: counter(
+      'nylas_webhook_challenges_total',
+      'Webhook challenge handshakes, by who answered them.',
+      ['outcome'],
+    ),
     webhookDeliveryLag: new Histogram({
       name: 'nylas_webhook_delivery_lag_seconds',
       // Not by trigger: 14 series per trigger, for a delay that is Nylas's delivery pipeline's
@@ -273,12 +268,11 @@ export function createMetrics(opts: MetricsOptions) {
       buckets: WEBHOOK_LAG_BUCKETS,
       registers,
     }),
-    webhookDeliveryAttempts: new Counter({
-      name: 'nylas_webhook_delivery_attempts_total',
-      help: 'Webhook notifications by delivery attempt; attempt > 1 means Nylas already failed to deliver it.',
-      labelNames: ['trigger', 'attempt'] as const,
-      registers,
-    }),
+    webhookDeliveryAttempts: counter(
+      'nylas_webhook_delivery_attempts_total',
+      'Webhook notifications by delivery attempt; attempt > 1 means Nylas already failed to deliver it.',
+      ['trigger', 'attempt'],
+    ),
     webhookForwardDuration: new Histogram({
       name: 'nylas_webhook_forward_duration_seconds',
       help: "Time the app's webhook endpoint took to answer, against Nylas's 10 s timeout.",
@@ -286,62 +280,49 @@ export function createMetrics(opts: MetricsOptions) {
       buckets: WEBHOOK_FORWARD_BUCKETS,
       registers,
     }),
-    webhookLastNotification: new Gauge({
-      name: 'nylas_webhook_last_notification_timestamp_seconds',
-      help: 'Unix time of the last webhook notification received, by trigger.',
-      labelNames: ['trigger'] as const,
-      registers,
-    }),
+    webhookLastNotification: gauge(
+      'nylas_webhook_last_notification_timestamp_seconds',
+      'Unix time of the last webhook notification received, by trigger.',
+      ['trigger'],
+    ),
 
     // Status page (poller)
-    statusPageIndicator: new Gauge({
-      name: 'nylas_status_page_indicator',
-      help: 'Nylas status page indicator: none=0, minor=1, major=2, critical=3, maintenance=-2 (a maintenance in progress, nothing worse), -1 for an undocumented value.',
-      registers,
-    }),
-    statusPageComponentStatus: new Gauge({
-      name: 'nylas_status_page_component_status',
-      help: "Nylas status page component status as a StateSet; group is the name of the component's group ('' at the top level).",
-      labelNames: ['component', 'group', 'status'] as const,
-      registers,
-    }),
-    statusPageIncidents: new Gauge({
-      name: 'nylas_status_page_incidents',
-      help: "Unresolved incidents on the Nylas status page that concern NYLAS_API_URI's region (its own and those naming no region), by impact.",
-      labelNames: ['impact'] as const,
-      registers,
-    }),
-    statusPageIncidentInfo: new Gauge({
-      name: 'nylas_status_page_incident_info',
-      help: 'One series (value 1) per unresolved incident on the Nylas status page; region is the one its title names (us, eu) or all.',
-      labelNames: ['incident_id', 'impact', 'status', 'region'] as const,
-      registers,
-    }),
-    statusPageOtherRegionIncidents: new Gauge({
-      name: 'nylas_status_page_other_region_incidents',
-      help: "Unresolved incidents whose title names the other region than NYLAS_API_URI's, by impact: not counted in nylas_status_page_incidents.",
-      labelNames: ['impact'] as const,
-      registers,
-    }),
-    statusPageMaintenanceActive: new Gauge({
-      name: 'nylas_status_page_maintenance_active',
-      help: 'Scheduled maintenances in progress on the Nylas status page.',
-      registers,
-    }),
+    statusPageIndicator: gauge(
+      'nylas_status_page_indicator',
+      'Nylas status page indicator: none=0, minor=1, major=2, critical=3, maintenance=-2 (a maintenance in progress, nothing worse), -1 for an undocumented value.',
+    ),
+    statusPageComponentStatus: gauge(
+      'nylas_status_page_component_status',
+      "Nylas status page component status as a StateSet; group is the name of the component's group ('' at the top level).",
+      ['component', 'group', 'status'],
+    ),
+    statusPageIncidents: gauge(
+      'nylas_status_page_incidents',
+      "Unresolved incidents on the Nylas status page that concern NYLAS_API_URI's region (its own and those naming no region), by impact.",
+      ['impact'],
+    ),
+    statusPageIncidentInfo: gauge(
+      'nylas_status_page_incident_info',
+      'One series (value 1) per unresolved incident on the Nylas status page; region is the one its title names (us, eu) or all.',
+      ['incident_id', 'impact', 'status', 'region'],
+    ),
+    statusPageOtherRegionIncidents: gauge(
+      'nylas_status_page_other_region_incidents',
+      "Unresolved incidents whose title names the other region than NYLAS_API_URI's, by impact: not counted in nylas_status_page_incidents.",
+      ['impact'],
+    ),
+    statusPageMaintenanceActive: gauge(
+      'nylas_status_page_maintenance_active',
+      'Scheduled maintenances in progress on the Nylas status page.',
+    ),
 
     // Pollers
-    pollerLastSuccess: new Gauge({
-      name: 'nylas_poller_last_success_timestamp_seconds',
-      help: 'Unix time of the last successful run of each poller.',
-      labelNames: ['poller'] as const,
-      registers,
-    }),
-    pollerRuns: new Counter({
-      name: 'nylas_poller_runs_total',
-      help: 'Poller runs, by result.',
-      labelNames: ['poller', 'result'] as const,
-      registers,
-    }),
+    pollerLastSuccess: gauge(
+      'nylas_poller_last_success_timestamp_seconds',
+      'Unix time of the last successful run of each poller.',
+      ['poller'],
+    ),
+    pollerRuns: counter('nylas_poller_runs_total', 'Poller runs, by result.', ['poller', 'result']),
     pollerDuration: new Histogram({
       name: 'nylas_poller_duration_seconds',
       help: 'Duration of poller runs.',
@@ -349,38 +330,32 @@ export function createMetrics(opts: MetricsOptions) {
       buckets: POLLER_BUCKETS,
       registers,
     }),
-    pollerRequests: new Counter({
-      name: 'nylas_poller_requests_total',
-      help: "Requests the pollers (and /support lookups) made to Nylas and the status page, by API and status code ('error' when no answer came). They share the application's rate limits with the app.",
-      labelNames: ['api', 'code'] as const,
-      registers,
-    }),
+    pollerRequests: counter(
+      'nylas_poller_requests_total',
+      "Requests the pollers (and /support lookups) made to Nylas and the status page, by API and status code ('error' when no answer came). They share the application's rate limits with the app.",
+      ['api', 'code'],
+    ),
 
     // The sidecar itself
-    buildInfo: new Gauge({
-      name: 'nylas_sidecar_build_info',
-      help: 'nylas-sidecar build information (value 1).',
-      labelNames: ['version', 'node_version'] as const,
-      registers,
-    }),
-    role: new Gauge({
-      name: 'nylas_sidecar_role',
-      help: 'What this instance runs (value 1): proxy, pollers or all (SIDECAR_ROLE).',
-      labelNames: ['role'] as const,
-      registers,
-    }),
-    adminAuthFailures: new Counter({
-      name: 'nylas_sidecar_admin_auth_failures_total',
-      help: 'Admin listener requests refused under SIDECAR_ADMIN_WEB_CONFIG, by reason: missing (no credentials), invalid (wrong username or password, or a malformed header), client_certificate, tls_handshake.',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
-    seriesDropped: new Counter({
-      name: 'nylas_sidecar_series_dropped_total',
-      help: 'Series not created because a cardinality cap was reached, by metric.',
-      labelNames: ['metric'] as const,
-      registers,
-    }),
+    buildInfo: gauge('nylas_sidecar_build_info', 'nylas-sidecar build information (value 1).', [
+      'version',
+      'node_version',
+    ]),
+    role: gauge(
+      'nylas_sidecar_role',
+      'What this instance runs (value 1): proxy, pollers or all (SIDECAR_ROLE).',
+      ['role'],
+    ),
+    adminAuthFailures: counter(
+      'nylas_sidecar_admin_auth_failures_total',
+      'Admin listener requests refused under SIDECAR_ADMIN_WEB_CONFIG, by reason: missing (no credentials), invalid (wrong username or password, or a malformed header), client_certificate, tls_handshake.',
+      ['reason'],
+    ),
+    seriesDropped: counter(
+      'nylas_sidecar_series_dropped_total',
+      'Series not created because a cardinality cap was reached, by metric.',
+      ['metric'],
+    ),
   };
 
   m.buildInfo.set({ version: opts.version, node_version: process.version }, 1);
