@@ -35,7 +35,7 @@ const ACCOUNT_PROVIDERS = new Set([
   'custom',
 ]);
 
-/** v2 sync states: documented ones and those integrators report (reference section 5.2). */
+/** v2 sync states: the ones Nylas documents and the ones integrators report seeing. */
 const SYNC_STATES = new Set([
   'running',
   'partial',

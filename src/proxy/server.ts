@@ -191,6 +191,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
     }
     const m = labelRoute(match(pathname), method);
     const start = performance.now();
+    exchange.match = m;
+    exchange.start = start;
     let span: ProxySpan | undefined;
     // req.headers is a getter (a megamorphic load each time): read once.
     const h = req.headers;
@@ -198,14 +200,11 @@ export function createProxy(deps: ProxyDeps): Proxy {
       const parent = h.traceparent !== undefined ? spans.parentOf(h) : undefined;
       span = spans.start(spanName(method, m.route), method, m.route, parent, start);
     }
-    const headers = upstreamRequestHeaders(req.rawHeaders, h.connection, injectAuth);
+    exchange.span = span;
+    exchange.headers = upstreamRequestHeaders(req.rawHeaders, h.connection, injectAuth);
     exchange.req = req;
     exchange.res = res;
-    exchange.match = m;
     exchange.method = method;
-    exchange.headers = headers;
-    exchange.start = start;
-    exchange.span = span;
     new Exchange(exchange).run();
   };
 

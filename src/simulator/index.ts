@@ -410,7 +410,7 @@ export function createSimulator(opts: SimulatorOptions = {}): Simulator {
     return summary;
   }
 
-  /** A grant notification about grant i, shaped like Nylas's (reference section 3.4). */
+  /** A grant notification about grant i, shaped like Nylas's (a CloudEvents 1.0 envelope). */
   function notifyGrant(i: number, trigger: string): Promise<DeliverySummary> {
     return deliverTo(trigger, 1, () =>
       makeEvent(trigger, {
