@@ -5,29 +5,11 @@
 // Applied to the finished dashboards, so a panel added later is covered without knowing about
 // clusters; the dashboards test checks every query of the result.
 import { keepCluster } from '../alerts/cluster.mjs';
-import { DS, JOB } from './lib.mjs';
+import { JOB, labelVar } from './lib.mjs';
 
 /** The Grafana variable that picks the clusters, filled from the build info every role exports. */
 function clusterVar(label) {
-  const query = `label_values(nylas_sidecar_build_info, ${label})`;
-  return {
-    name: 'cluster',
-    label: 'Cluster',
-    type: 'query',
-    datasource: DS,
-    definition: query,
-    query: { qryType: 1, query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
-    current: {},
-    hide: 0,
-    includeAll: true,
-    multi: true,
-    options: [],
-    refresh: 2,
-    regex: '',
-    skipUrlSync: false,
-    sort: 1,
-    allValue: '.*',
-  };
+  return labelVar('cluster', 'Cluster', 'nylas_sidecar_build_info', { of: label });
 }
 
 /** One panel query's PromQL for the chosen clusters, each cluster kept apart. */

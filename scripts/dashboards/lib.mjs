@@ -267,9 +267,12 @@ export function datasourceVar(name, pluginType, label) {
   };
 }
 
-/** A query variable filled from `label_values(metric, label)`. */
+/**
+ * A query variable `name` (shown as `label`), filled from `label_values(metric, ...)` of the
+ * label `opts.of` (default: the label of the same name). `opts.all` false: one value, no All.
+ */
 export function labelVar(name, label, metric, opts = {}) {
-  const query = `label_values(${metric}, ${name})`;
+  const query = `label_values(${metric}, ${opts.of ?? name})`;
   const v = {
     name,
     label,

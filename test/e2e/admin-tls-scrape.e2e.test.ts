@@ -8,7 +8,7 @@ import { httpsGet } from '../helpers/https-get.js';
 import { parseMetrics, total } from '../helpers/metrics.js';
 import { startSidecarProcess, type SidecarProcess } from '../helpers/process.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { bcryptHash, makeTestPki, type TestPki } from '../helpers/tls.js';
+import { makeTestPki, tlsBasicAuthWebConfig, type TestPki } from '../helpers/tls.js';
 
 const PASSWORD = 'CANARYscrapepassword4d6f8a0c2e';
 const OTHER = 'CANARYotherpassword7e9a1c3b5d';
@@ -26,17 +26,7 @@ describe('Prometheus scraping the admin listener over TLS with basic auth', () =
   let stack: Stack;
 
   const writeUsers = (password: string) =>
-    writeFileSync(
-      webConfig,
-      [
-        'tls_server_config:',
-        `  cert_file: ${pki.serverCert}`,
-        `  key_file: ${pki.serverKey}`,
-        'basic_auth_users:',
-        `  prometheus: '${bcryptHash(password)}'`,
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(webConfig, tlsBasicAuthWebConfig(pki, { prometheus: password }));
 
   beforeAll(async () => {
     pki = makeTestPki();

@@ -8,51 +8,19 @@
 //   alerts/README.md) into a temp dir;
 // - the Alertmanager config is the committed example with its placeholder webhook host replaced
 //   by the receiver's URL and its waits shortened (group_wait/group_interval 1 s).
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { committedAlertmanagerConfig, generateTestRules } from '../helpers/alerting.js';
 import { startSidecarProcess, type SidecarProcess } from '../helpers/process.js';
 import { startStack, type ReceivedAlert, type Stack } from '../helpers/stack.js';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
-const PLACEHOLDER = 'https://alerts.example.invalid';
 /** Every fault scenario must deliver its alerts within this; healthy is watched as long. */
 const SCENARIO_MS = 40_000;
 /** Pollers that failed during a scenario may back off this long before they run again. */
 const RECOVERY_MS = 90_000;
 const POLL_EVERY_2S = '*/2 * * * * *';
-
-interface AmConfig {
-  route: {
-    group_wait?: string;
-    group_interval?: string;
-    repeat_interval?: string;
-    routes?: AmConfig['route'][];
-  };
-  receivers: Array<{ name: string; webhook_configs?: Array<{ url: string }> }>;
-}
-
-/** The committed Alertmanager example, pointed at the test's receiver, with 1 s waits. */
-async function alertmanagerConfig(): Promise<(receiverUrl: string) => unknown> {
-  const cfg = parse(await readFile(join(ROOT, 'alerts', 'alertmanager.yml'), 'utf8')) as AmConfig;
-  return (receiverUrl) => {
-    const fast = (r: AmConfig['route']) => {
-      if (r.group_wait) r.group_wait = '1s';
-      if (r.group_interval) r.group_interval = '1s';
-      if (r.repeat_interval) r.repeat_interval = '1h';
-      r.routes?.forEach(fast);
-    };
-    fast(cfg.route);
-    for (const r of cfg.receivers)
-      for (const w of r.webhook_configs ?? []) w.url = w.url.replace(PLACEHOLDER, receiverUrl);
-    return cfg;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -120,12 +88,7 @@ describe('alerts end to end (demo sidecar, prometheus, alertmanager)', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nylas-alerts-e2e-'));
-    await run('node', [
-      join(ROOT, 'scripts', 'alerts', 'generate.mjs'),
-      '--test-timing',
-      '--out',
-      dir,
-    ]);
+    const rules = await generateTestRules(dir);
     sidecar = await startSidecarProcess({
       SIDECAR_DEMO: '1',
       SIDECAR_DEMO_SCENARIO: 'healthy',
@@ -141,8 +104,8 @@ describe('alerts end to end (demo sidecar, prometheus, alertmanager)', () => {
     simulatorUrl = /(http:\/\/\S+)/.exec(line!)![1]!.replace(/\/$/, '');
     stack = await startStack({
       scrapeTargets: [sidecar.adminUrl],
-      ruleFiles: [join(dir, 'nylas-sidecar.rules.yml')],
-      alertmanager: { config: await alertmanagerConfig() },
+      ruleFiles: [rules],
+      alertmanager: { config: await committedAlertmanagerConfig() },
     });
     await stack.waitForScrape();
   }, 90_000);

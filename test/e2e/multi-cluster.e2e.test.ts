@@ -5,56 +5,24 @@
 // into a third Prometheus. That one (the remote-write receiver, the protocol Mimir and Thanos
 // Receive take) evaluates the multi-cluster rules (--cluster-label cluster, test timing) and
 // sends to a real Alertmanager with the committed alerts/alertmanager.yml.
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { renderDashboards } from '../../scripts/dashboards/generate.mjs';
 import { dashboardQueries, substitute } from '../../scripts/dashboards/queries.mjs';
-import { Nylas, type NylasClient } from '../../src/demo/nylas-sdk.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { committedAlertmanagerConfig, generateTestRules } from '../helpers/alerting.js';
 import { freePort, startSidecarProcess, type SidecarProcess } from '../helpers/process.js';
+import { startSdkTraffic, type Traffic } from '../helpers/sdk-traffic.js';
 import { startStack, type ReceivedAlert, type Stack } from '../helpers/stack.js';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
 const API_KEY = 'sim-key-for-clusters';
 const EVERY_2S = '*/2 * * * * *';
 const WAIT_MS = 45_000;
-const PLACEHOLDER = 'https://alerts.example.invalid';
 
 const hostOf = (url: string) => new URL(url).host;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface AmRoute {
-  group_wait?: string;
-  group_interval?: string;
-  repeat_interval?: string;
-  routes?: AmRoute[];
-}
-
-/** The committed Alertmanager example, pointed at the test's receiver, with 1 s waits. */
-async function alertmanagerConfig(): Promise<(receiverUrl: string) => unknown> {
-  const cfg = parse(await readFile(join(ROOT, 'alerts', 'alertmanager.yml'), 'utf8')) as {
-    route: AmRoute;
-    receivers: Array<{ webhook_configs?: Array<{ url: string }> }>;
-  };
-  return (receiverUrl) => {
-    const fast = (r: AmRoute) => {
-      if (r.group_wait) r.group_wait = '1s';
-      if (r.group_interval) r.group_interval = '1s';
-      if (r.repeat_interval) r.repeat_interval = '1h';
-      r.routes?.forEach(fast);
-    };
-    fast(cfg.route);
-    for (const r of cfg.receivers)
-      for (const w of r.webhook_configs ?? []) w.url = w.url.replace(PLACEHOLDER, receiverUrl);
-    return cfg;
-  };
-}
 
 interface Cluster {
   name: string;
@@ -70,7 +38,7 @@ describe('many clusters, one global view (2 cluster Prometheus servers remote_wr
   let global: Stack;
   const clusters: Cluster[] = [];
   let stalePollers: SidecarProcess;
-  let traffic: { stop: () => Promise<void> } | undefined;
+  let traffic: Traffic | undefined;
 
   const cluster = (name: string) => clusters.find((c) => c.name === name)!;
   const firingSince = (since: number, name: string): ReceivedAlert[] =>
@@ -79,29 +47,11 @@ describe('many clusters, one global view (2 cluster Prometheus servers remote_wr
     );
 
   /** Steady SDK traffic (one messages.list every 100 ms) through each cluster's proxy. */
-  function startTraffic() {
-    let running = true;
-    const loops = clusters.map(async (c) => {
-      const nylas: NylasClient = new Nylas({
-        apiKey: API_KEY,
-        apiUri: c.proxy.proxyUrl,
-        timeout: 5,
-      });
-      const grantId = c.sim.listGrantIds()[0]!;
-      while (running) {
-        await nylas.messages
-          .list({ identifier: grantId, queryParams: { limit: 1 } })
-          .catch(() => undefined);
-        await sleep(100);
-      }
-    });
-    return {
-      stop: async () => {
-        running = false;
-        await Promise.all(loops);
-      },
-    };
-  }
+  const startTraffic = () =>
+    startSdkTraffic(
+      API_KEY,
+      clusters.map((c) => ({ apiUri: c.proxy.proxyUrl, grantId: c.sim.listGrantIds()[0]! })),
+    );
 
   async function startCluster(name: string, withStale: boolean): Promise<Cluster> {
     const sim = createSimulator({ apiKey: API_KEY, grants: 5 });
@@ -139,18 +89,11 @@ describe('many clusters, one global view (2 cluster Prometheus servers remote_wr
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nylas-clusters-e2e-'));
-    await run('node', [
-      join(ROOT, 'scripts', 'alerts', 'generate.mjs'),
-      '--cluster-label',
-      'cluster',
-      '--test-timing',
-      '--out',
-      dir,
-    ]);
+    const rules = await generateTestRules(dir, ['--cluster-label', 'cluster']);
     global = await startStack({
       scrapeTargets: [],
-      ruleFiles: [join(dir, 'nylas-sidecar.rules.yml')],
-      alertmanager: { config: await alertmanagerConfig() },
+      ruleFiles: [rules],
+      alertmanager: { config: await committedAlertmanagerConfig() },
       prometheusFlags: ['--web.enable-remote-write-receiver'],
     });
     clusters.push(...(await Promise.all([startCluster('us', true), startCluster('eu', false)])));
@@ -180,14 +123,9 @@ describe('many clusters, one global view (2 cluster Prometheus servers remote_wr
     const since = Date.now();
     // eu's Nylas reports failing webhook destinations: only eu's pollers instance sees it.
     cluster('eu').sim.setScenario('webhook-failing');
-    const stale = await global.waitFor(
-      async () =>
-        (await global.promAlerts()).find(
-          (a) =>
-            a.state === 'firing' &&
-            a.labels.alertname === 'NylasSidecarPollerStale' &&
-            a.labels.instance === hostOf(stalePollers.adminUrl),
-        ),
+    const stale = await global.waitForPromAlert(
+      'NylasSidecarPollerStale',
+      { instance: hostOf(stalePollers.adminUrl) },
       { timeoutMs: WAIT_MS, message: 'NylasSidecarPollerStale for the stale instance' },
     );
     expect(stale.labels.cluster).toBe('us');

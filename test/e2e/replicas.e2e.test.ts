@@ -2,22 +2,19 @@
 // "app replica") and one SIDECAR_ROLE=pollers sidecar, as built processes against the simulator;
 // a real Prometheus with the alert rules (test timing) and a real Alertmanager delivering to a
 // receiver in this test. A second pollers instance points at a dead upstream: the stale one.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARDS_DIR } from '../../scripts/dashboards/generate.mjs';
 import { dashboardQueries, substitute } from '../../scripts/dashboards/queries.mjs';
-import { Nylas, type NylasClient } from '../../src/demo/nylas-sdk.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { generateTestRules } from '../helpers/alerting.js';
 import { scrape, total } from '../helpers/metrics.js';
 import { freePort, startSidecarProcess, type SidecarProcess } from '../helpers/process.js';
+import { startSdkTraffic, type Traffic } from '../helpers/sdk-traffic.js';
 import { startStack, type ReceivedAlert, type Stack } from '../helpers/stack.js';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
 const API_KEY = 'sim-key-for-replicas';
 const EVERY_2S = '*/2 * * * * *';
 const WAIT_MS = 45_000;
@@ -32,7 +29,7 @@ describe('many replicas end to end (3 proxy sidecars, 1 pollers sidecar, prometh
   let pollers: SidecarProcess;
   let stalePollers: SidecarProcess;
   let stack: Stack;
-  let traffic: { stop: () => Promise<void> } | undefined;
+  let traffic: Traffic | undefined;
 
   const firingSince = (since: number, name: string): ReceivedAlert[] =>
     stack.alerts.filter(
@@ -40,34 +37,17 @@ describe('many replicas end to end (3 proxy sidecars, 1 pollers sidecar, prometh
     );
 
   /** Steady SDK traffic (one messages.list every 100 ms) through the given proxies. */
-  function startTraffic(through: SidecarProcess[]) {
-    let running = true;
+  const startTraffic = (through: SidecarProcess[]) => {
     const grantId = sim.listGrantIds()[0]!;
-    const loops = through.map(async (p) => {
-      const nylas: NylasClient = new Nylas({ apiKey: API_KEY, apiUri: p.proxyUrl, timeout: 5 });
-      while (running) {
-        await nylas.messages
-          .list({ identifier: grantId, queryParams: { limit: 1 } })
-          .catch(() => undefined);
-        await sleep(100);
-      }
-    });
-    return {
-      stop: async () => {
-        running = false;
-        await Promise.all(loops);
-      },
-    };
-  }
+    return startSdkTraffic(
+      API_KEY,
+      through.map((p) => ({ apiUri: p.proxyUrl, grantId })),
+    );
+  };
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nylas-replicas-e2e-'));
-    await run('node', [
-      join(ROOT, 'scripts', 'alerts', 'generate.mjs'),
-      '--test-timing',
-      '--out',
-      dir,
-    ]);
+    const rules = await generateTestRules(dir);
     sim = createSimulator({ apiKey: API_KEY, grants: 20 });
     await sim.start();
     const upstream = { NYLAS_API_URI: sim.url, NYLAS_STATUS_PAGE_URL: sim.url };
@@ -97,7 +77,7 @@ describe('many replicas end to end (3 proxy sidecars, 1 pollers sidecar, prometh
     const pollersHost = hostOf(pollers.adminUrl);
     stack = await startStack({
       scrapeTargets: [...proxies, pollers, stalePollers].map((p) => p.adminUrl),
-      ruleFiles: [join(dir, 'nylas-sidecar.rules.yml')],
+      ruleFiles: [rules],
       alertmanager: true,
       // The dashboards' queries over one proxy replica and over three, side by side.
       extraJobs: [
@@ -210,14 +190,9 @@ describe('many replicas end to end (3 proxy sidecars, 1 pollers sidecar, prometh
   }, 90_000);
 
   it('reports a stale pollers instance as itself, never the healthy one', async () => {
-    const stale = await stack.waitFor(
-      async () =>
-        (await stack.promAlerts()).find(
-          (a) =>
-            a.state === 'firing' &&
-            a.labels.alertname === 'NylasSidecarPollerStale' &&
-            a.labels.instance === hostOf(stalePollers.adminUrl),
-        ),
+    const stale = await stack.waitForPromAlert(
+      'NylasSidecarPollerStale',
+      { instance: hostOf(stalePollers.adminUrl) },
       { timeoutMs: WAIT_MS, message: 'NylasSidecarPollerStale for the stale instance' },
     );
     expect(stale.annotations.description).toContain(hostOf(stalePollers.adminUrl));

@@ -123,8 +123,26 @@ export interface Stack {
     labels?: Record<string, string>,
     opts?: WaitOptions,
   ): Promise<ReceivedAlert>;
+  /** Waits until Prometheus itself has a firing alert with this name (and these labels). */
+  waitForPromAlert(
+    alertname: string,
+    labels?: Record<string, string>,
+    opts?: WaitOptions,
+  ): Promise<PromAlert>;
   /** Stops both processes and the receiver, removes the temp dirs. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** An alert with this name and (at least) these labels. */
+function hasLabels(
+  alert: { labels: Record<string, string> },
+  alertname: string,
+  labels: Record<string, string>,
+): boolean {
+  return (
+    alert.labels.alertname === alertname &&
+    Object.entries(labels).every(([k, v]) => alert.labels[k] === v)
+  );
 }
 
 function parseTarget(t: string): { address: string; path: string; scheme: string } {
@@ -418,6 +436,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ).map((r) => ({ labels: r.metric, value: Number(r.value[1]) }));
     };
 
+    const promAlerts = async (): Promise<PromAlert[]> => {
+      const res = await fetch(`${promUrl}/api/v1/alerts`);
+      const body = (await res.json()) as { data: { alerts: PromAlert[] } };
+      return body.data.alerts;
+    };
+
     return {
       promUrl,
       amUrl,
@@ -425,11 +449,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       alerts,
       query,
       queryRaw,
-      async promAlerts() {
-        const res = await fetch(`${promUrl}/api/v1/alerts`);
-        const body = (await res.json()) as { data: { alerts: PromAlert[] } };
-        return body.data.alerts;
-      },
+      promAlerts,
       waitFor,
       async waitForScrape(w?: WaitOptions) {
         const want = opts.scrapeTargets.length;
@@ -443,14 +463,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       },
       waitForAlert(alertname: string, labels: Record<string, string> = {}, w?: WaitOptions) {
         return waitFor(
-          () =>
-            alerts.find(
-              (a) =>
-                a.status === 'firing' &&
-                a.labels.alertname === alertname &&
-                Object.entries(labels).every(([k, v]) => a.labels[k] === v),
-            ),
+          () => alerts.find((a) => a.status === 'firing' && hasLabels(a, alertname, labels)),
           { timeoutMs: 60_000, message: `alert ${alertname} at the receiver`, ...w },
+        );
+      },
+      waitForPromAlert(alertname: string, labels: Record<string, string> = {}, w?: WaitOptions) {
+        return waitFor(
+          async () =>
+            (await promAlerts()).find(
+              (a) => a.state === 'firing' && hasLabels(a, alertname, labels),
+            ),
+          { timeoutMs: 60_000, message: `alert ${alertname} firing in Prometheus`, ...w },
         );
       },
       stop,

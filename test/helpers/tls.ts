@@ -103,3 +103,21 @@ export function makeTestPki(): TestPki {
 export function bcryptHash(password: string): string {
   return bcrypt.hashSync(password, 4);
 }
+
+/**
+ * The text of a web config file that serves TLS with `certs`' server certificate and asks for
+ * basic auth from `users` (username to plain password; the file holds their bcrypt hashes).
+ */
+export function tlsBasicAuthWebConfig(
+  certs: Pick<TestPki, 'serverCert' | 'serverKey'>,
+  users: Record<string, string>,
+): string {
+  return [
+    'tls_server_config:',
+    `  cert_file: ${certs.serverCert}`,
+    `  key_file: ${certs.serverKey}`,
+    'basic_auth_users:',
+    ...Object.entries(users).map(([u, p]) => `  ${u}: '${bcryptHash(p)}'`),
+    '',
+  ].join('\n');
+}

@@ -1,7 +1,7 @@
 // The admin listener under SIDECAR_ADMIN_WEB_CONFIG, on real sockets: TLS from a CA made here,
 // basic auth against bcrypt hashes, client certificates, probes without credentials, reloads.
 import { writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type RequestListener } from 'node:http';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,7 +12,7 @@ import { createWebServer } from '../../src/util/web-server.js';
 import { httpsGet } from '../helpers/https-get.js';
 import { parseMetrics, total } from '../helpers/metrics.js';
 import { startTestSidecar, type TestSidecar } from '../helpers/sidecar.js';
-import { bcryptHash, makeTestPki, type TestPki } from '../helpers/tls.js';
+import { bcryptHash, makeTestPki, tlsBasicAuthWebConfig, type TestPki } from '../helpers/tls.js';
 
 const PASSWORD = 'CANARYadminpassword5e7a9c1b3d';
 const NEW_PASSWORD = 'CANARYrotatedpassword8b0d2f4a6c';
@@ -30,16 +30,34 @@ function writeWebConfig(name: string, body: string): string {
   return file;
 }
 
-function basicTls(users: Record<string, string>, extra = ''): string {
-  return [
-    'tls_server_config:',
-    `  cert_file: ${pki.serverCert}`,
-    `  key_file: ${pki.serverKey}`,
-    extra,
-    'basic_auth_users:',
-    ...Object.entries(users).map(([u, p]) => `  ${u}: '${bcryptHash(p)}'`),
-    '',
-  ].join('\n');
+const basicTls = (users: Record<string, string>) => tlsBasicAuthWebConfig(pki, users);
+
+/**
+ * createWebServer as the admin listener uses it (full web config, reloads only when told), on a
+ * loopback port, with the lines it logs kept in `lines`.
+ */
+async function listeningWebServer(file: string, handler: RequestListener) {
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: 'info',
+    destination: new Writable({
+      write(c: Buffer, _e, cb) {
+        lines.push(c.toString());
+        cb();
+      },
+    }),
+  });
+  const web = createWebServer({
+    setting: 'SIDECAR_ADMIN_WEB_CONFIG',
+    path: file,
+    allow: 'full',
+    http: {},
+    logger,
+    watchIntervalMs: 60_000,
+    handler,
+  });
+  const addr = await listen(web.server, { host: '127.0.0.1', port: 0 });
+  return { web, lines, addr };
 }
 
 const running: TestSidecar[] = [];
@@ -233,26 +251,7 @@ describe('admin web config reload', () => {
 describe('createWebServer reloads that need a restart', () => {
   it('refuses to turn TLS off on reload, keeps serving TLS, and says a restart is needed', async () => {
     const file = writeWebConfig('restart.yml', basicTls({ prometheus: PASSWORD }));
-    const lines: string[] = [];
-    const logger = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(c: Buffer, _e, cb) {
-          lines.push(c.toString());
-          cb();
-        },
-      }),
-    });
-    const web = createWebServer({
-      setting: 'SIDECAR_ADMIN_WEB_CONFIG',
-      path: file,
-      allow: 'full',
-      http: {},
-      logger,
-      watchIntervalMs: 60_000,
-      handler: (_req, res) => res.end('ok\n'),
-    });
-    const addr = await listen(web.server, { host: '127.0.0.1', port: 0 });
+    const { web, lines, addr } = await listeningWebServer(file, (_req, res) => res.end('ok\n'));
     try {
       writeFileSync(file, `basic_auth_users:\n  prometheus: '${bcryptHash(NEW_PASSWORD)}'\n`);
       expect(web.reload()).toBe(false);
@@ -275,30 +274,11 @@ describe('createWebServer reload under load', () => {
   it('finishes requests in flight and keeps connections open across a password and certificate swap', async () => {
     const file = writeWebConfig('inflight.yml', basicTls({ prometheus: PASSWORD }));
     const held: (() => void)[] = [];
-    const lines: string[] = [];
-    const logger = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(c: Buffer, _e, cb) {
-          lines.push(c.toString());
-          cb();
-        },
-      }),
+    const { web, lines, addr } = await listeningWebServer(file, (req, res) => {
+      const answer = () => res.end('scraped\n');
+      if (req.url === '/slow') held.push(answer);
+      else answer();
     });
-    const web = createWebServer({
-      setting: 'SIDECAR_ADMIN_WEB_CONFIG',
-      path: file,
-      allow: 'full',
-      http: {},
-      logger,
-      watchIntervalMs: 60_000,
-      handler: (req, res) => {
-        const answer = () => res.end('scraped\n');
-        if (req.url === '/slow') held.push(answer);
-        else answer();
-      },
-    });
-    const addr = await listen(web.server, { host: '127.0.0.1', port: 0 });
     const base = `https://127.0.0.1:${addr.port}`;
     const agent = new Agent({ ca, keepAlive: true, maxSockets: 1 });
     try {
@@ -323,17 +303,7 @@ describe('createWebServer reload under load', () => {
       ).toBe(401);
 
       // A new certificate from another CA: new handshakes present it, so only its CA verifies them.
-      writeFileSync(
-        file,
-        [
-          'tls_server_config:',
-          `  cert_file: ${rotated.serverCert}`,
-          `  key_file: ${rotated.serverKey}`,
-          'basic_auth_users:',
-          `  prometheus: '${bcryptHash(NEW_PASSWORD)}'`,
-          '',
-        ].join('\n'),
-      );
+      writeFileSync(file, tlsBasicAuthWebConfig(rotated, { prometheus: NEW_PASSWORD }));
       expect(web.reload()).toBe(true);
       const fresh = await httpsGet(`${base}/fast`, {
         ca: rotated.pem(rotated.caCert),
