@@ -12,8 +12,12 @@
 // the pollers role (its schedules off, as every benchmark sidecar's: a poll would add requests
 // to the upstream) and `all` are printed too. `--node PATH` runs the measured processes on
 // another Node binary (scripts/shipped-node.mjs installs the one the image ships).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+// `--compile-cache` adds the proxy role, span export off and on, started with NODE_COMPILE_CACHE
+// on a directory warmed beforehand (scripts/warm-compile-cache.mjs), in the same rounds: what
+// Node's compile cache (Node >= 22.1) would save on start-up and cost in memory.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { benchSidecarEnv } from './sidecar-env.js';
@@ -31,16 +35,21 @@ export interface FootprintOptions {
   connections?: number;
   /** Pin the measured processes, the upstream and the sink to core 0 (`taskset`). */
   pin: boolean;
+  /** Also measure the proxy role started on a warmed compile cache. */
+  compileCache?: boolean;
 }
 
-type Variant = 'bare' | 'proxy' | 'proxy_spans' | 'pollers' | 'all';
-const VARIANTS: Variant[] = ['bare', 'proxy', 'proxy_spans', 'pollers', 'all'];
+type Variant = 'bare' | 'proxy' | 'proxy_spans' | 'pollers' | 'all' | 'proxy_cc' | 'proxy_spans_cc';
+const BASE_VARIANTS: Variant[] = ['bare', 'proxy', 'proxy_spans', 'pollers', 'all'];
+const CACHED_VARIANTS: Variant[] = ['proxy_cc', 'proxy_spans_cc'];
 const LABEL: Record<Variant, string> = {
   bare: 'bare undici proxy',
   proxy: 'SIDECAR_ROLE=proxy',
   proxy_spans: 'SIDECAR_ROLE=proxy, spans exported',
   pollers: 'SIDECAR_ROLE=pollers',
   all: 'SIDECAR_ROLE=all',
+  proxy_cc: 'proxy, compile cache',
+  proxy_spans_cc: 'proxy, spans, compile cache',
 };
 
 interface Sample {
@@ -55,11 +64,12 @@ export interface FootprintResult {
   requests: number;
   connections: number;
   /** Each variant's rounds: ready ms, idle and loaded RSS in MB. */
-  by_variant: Record<Variant, { ready_ms: Spread; idle_mb: Spread; load_mb: Spread | null }>;
+  by_variant: Partial<
+    Record<Variant, { ready_ms: Spread; idle_mb: Spread; load_mb: Spread | null }>
+  >;
   /** Per round, each sidecar over the bare proxy measured in the same round. */
-  over_bare: Record<
-    Exclude<Variant, 'bare'>,
-    { ready: Spread; idle_rss: Spread; load_rss: Spread | null }
+  over_bare: Partial<
+    Record<Exclude<Variant, 'bare'>, { ready: Spread; idle_rss: Spread; load_rss: Spread | null }>
   >;
 }
 
@@ -137,6 +147,7 @@ async function measure(
   variant: Variant,
   upstream: string,
   sink: string,
+  cacheDir: string | undefined,
 ): Promise<Sample> {
   const requests = opts.requests ?? 40_000;
   const connections = opts.connections ?? 16;
@@ -158,11 +169,14 @@ async function measure(
   } else {
     const proxyPort = await freePort();
     const adminPort = await freePort();
-    const role = variant === 'proxy_spans' ? 'proxy' : variant;
+    const role = variant === 'pollers' || variant === 'all' ? variant : 'proxy';
     const env: Record<string, string> = {
       ...benchSidecarEnv({ upstream, proxyPort, adminPort }),
       SIDECAR_ROLE: role,
-      ...(variant === 'proxy_spans' ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink } : {}),
+      ...(variant === 'proxy_spans' || variant === 'proxy_spans_cc'
+        ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink }
+        : {}),
+      ...(CACHED_VARIANTS.includes(variant) ? { NODE_COMPILE_CACHE: cacheDir! } : {}),
     };
     const spawnedAt = performance.now();
     child = start(opts, opts.node, join(opts.root, 'dist', 'src', 'main.js'), [], env);
@@ -202,6 +216,15 @@ export async function runFootprintPhase(opts: FootprintOptions): Promise<Footpri
   // The upstream and the sink run on this process's Node: only the measured processes change.
   const up = start(opts, process.execPath, join(bench, 'upstream.js'), [], {});
   const sinkChild = start(opts, process.execPath, join(bench, 'otlp-sink.js'), [], {});
+  const VARIANTS = opts.compileCache ? [...BASE_VARIANTS, ...CACHED_VARIANTS] : BASE_VARIANTS;
+  // Warmed once, by the Node and the user the sidecars run on (the cache serves only those).
+  let cacheDir: string | undefined;
+  if (opts.compileCache) {
+    cacheDir = mkdtempSync(join(tmpdir(), 'sidecar-compile-cache-'));
+    execFileSync(opts.node, [join(opts.root, 'scripts', 'warm-compile-cache.mjs'), cacheDir], {
+      stdio: 'inherit',
+    });
+  }
   try {
     const port = (line: string) => (JSON.parse(line) as { port: number }).port;
     const upstream = `http://127.0.0.1:${port(await firstLine(up, 'the upstream'))}`;
@@ -212,7 +235,7 @@ export async function runFootprintPhase(opts: FootprintOptions): Promise<Footpri
     >;
     for (let r = 0; r < opts.rounds; r++) {
       const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]!);
-      for (const v of order) samples[v].push(await measure(opts, v, upstream, sink));
+      for (const v of order) samples[v].push(await measure(opts, v, upstream, sink, cacheDir));
       process.stdout.write(`  footprint round ${r + 1}/${opts.rounds} done\n`);
     }
     const mb = (kb: number) => kb / 1024;
@@ -254,6 +277,7 @@ export async function runFootprintPhase(opts: FootprintOptions): Promise<Footpri
     };
   } finally {
     await Promise.all([stop(up), stop(sinkChild)]);
+    if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
   }
 }
 
@@ -264,13 +288,14 @@ const range = (s: Spread, d: number, unit = '') =>
 /** Prints the phase as a table: each figure the median of the rounds, with min to max. */
 export function printFootprint(r: FootprintResult, nodeVersion: string): void {
   console.log(
-    `\nFootprint (${nodeVersion}; ${r.by_variant.bare.idle_mb.rounds} alternating rounds, fresh processes; ${r.requests} GETs over ${r.connections} keep-alive connections; median (min to max)):`,
+    `\nFootprint (${nodeVersion}; ${r.by_variant.bare!.idle_mb.rounds} alternating rounds, fresh processes; ${r.requests} GETs over ${r.connections} keep-alive connections; median (min to max)):`,
   );
   console.log(
     `  ${'process'.padEnd(36)} ${'ready ms'.padEnd(22)} ${'RSS idle MB'.padEnd(22)} RSS after load MB`,
   );
-  for (const v of VARIANTS) {
-    const b = r.by_variant[v];
+  const variants = [...BASE_VARIANTS, ...CACHED_VARIANTS].filter((v) => r.by_variant[v]);
+  for (const v of variants) {
+    const b = r.by_variant[v]!;
     console.log(
       `  ${LABEL[v].padEnd(36)} ${range(b.ready_ms, 0).padEnd(22)} ${range(b.idle_mb, 1).padEnd(22)} ${b.load_mb ? range(b.load_mb, 1) : '-'}`,
     );
@@ -278,9 +303,9 @@ export function printFootprint(r: FootprintResult, nodeVersion: string): void {
   console.log(
     '  over the bare proxy, per round (targets for the proxy role: RSS <= 1.25x, ready <= 2x):',
   );
-  for (const v of VARIANTS) {
+  for (const v of variants) {
     if (v === 'bare') continue;
-    const o = r.over_bare[v];
+    const o = r.over_bare[v]!;
     console.log(
       `  ${LABEL[v].padEnd(36)} ${range(o.ready, 2, 'x').padEnd(22)} ${range(o.idle_rss, 2, 'x').padEnd(22)} ${o.load_rss ? range(o.load_rss, 2, 'x') : '-'}`,
     );

@@ -4,10 +4,11 @@
 //   npm run bench -- [--quick] [--rounds N] [--warm-up-seconds N] [--warm-up-rounds N]
 //                    [--processes N] [--soak-seconds N] [--out FILE] [--compare DIR]
 //                    [--env NAME=VALUE]... [--compare-env NAME=VALUE]...
-//   npm run bench -- --footprint [--footprint-rounds N] [--node PATH]
+//   npm run bench -- --footprint [--footprint-rounds N] [--node PATH] [--compile-cache]
 //   (the footprint phase only: memory and start-up per role against the bare proxy, ./footprint.ts;
 //   the default run ends with it too. --node runs its measured processes on another Node binary,
-//   e.g. `--node "$(node scripts/shipped-node.mjs)/node"`, the version the image ships)
+//   e.g. `--node "$(node scripts/shipped-node.mjs)/node"`, the version the image ships;
+//   --compile-cache adds the proxy role started on a warmed NODE_COMPILE_CACHE)
 //   npm run bench -- --grants 1000000 [--grants-max-seconds N] [--grants-old-ref REF]
 //   (the grants pollers only, old and new side by side)
 //   npm run bench -- --series [--main FILE]   (the series phase of `npm run stress`)
@@ -106,6 +107,7 @@ async function footprintPhase(): Promise<FootprintResult> {
     node: footprintNode,
     rounds: FOOTPRINT_ROUNDS,
     pin: canPin,
+    compileCache: args.includes('--compile-cache'),
   });
   printFootprint(r, `Node ${version}`);
   return r;
