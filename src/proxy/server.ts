@@ -106,13 +106,14 @@ export function createProxy(deps: ProxyDeps): Proxy {
   // One options object for every exchange, refilled per request: the Exchange constructor copies
   // it before it returns, and V8 does not inline that constructor (--trace-turbo-inlining), so a
   // literal per request would be one more allocation on the hot path.
+  const NO_HEADERS: string[] = [];
   const exchange: ExchangeOptions = {
     ctx,
     req: null!,
     res: null!,
     match: OTHER_MATCH,
     method: '',
-    headers: [],
+    headers: NO_HEADERS,
     start: 0,
     span: undefined,
   };
@@ -205,7 +206,14 @@ export function createProxy(deps: ProxyDeps): Proxy {
     exchange.req = req;
     exchange.res = res;
     exchange.method = method;
-    new Exchange(exchange).run();
+    const ex = new Exchange(exchange);
+    // Let go of this request's objects (its headers hold the app's credentials) until the next
+    // request refills the options, so that an idle proxy keeps none of them alive.
+    exchange.req = null!;
+    exchange.res = null!;
+    exchange.span = undefined;
+    exchange.headers = NO_HEADERS;
+    ex.run();
   };
 
   // requestTimeout 0: a download or upload that keeps moving is never cut (the upstream timers
