@@ -22,7 +22,6 @@ const EVERY_2S = '*/2 * * * * *';
 const WAIT_MS = 45_000;
 
 const hostOf = (url: string) => new URL(url).host;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Cluster {
   name: string;
@@ -150,8 +149,17 @@ describe('many clusters, one global view (2 cluster Prometheus servers remote_wr
 
   it('keeps the clusters apart in every query of the multi-cluster dashboards', async () => {
     traffic = startTraffic();
-    // Rate windows of 15 s fill with steady traffic, in both clusters.
-    await sleep(18_000);
+    // Rate windows of 15 s fill with steady traffic, in both clusters: wait until the global
+    // store holds a full 15 s of the request counter from each.
+    await global.waitFor(
+      async () =>
+        (
+          await global.query(
+            'count by (cluster) (count_over_time(nylas_api_requests_total{job="nylas-sidecar"}[15s]) >= 14)',
+          )
+        ).length === 2,
+      { timeoutMs: 60_000, message: '15 s of traffic from both clusters in the global store' },
+    );
     const queries = Object.values(renderDashboards({ clusterLabel: 'cluster' })).flatMap((text) =>
       dashboardQueries(JSON.parse(text)),
     );
@@ -205,7 +213,8 @@ describe('many clusters, one global view (2 cluster Prometheus servers remote_wr
     });
     expect(first.labels.cluster).toBe('us');
     expect(first.annotations.description).toContain('through nylas-sidecar in cluster us');
-    await sleep(5_000);
+    // A few evaluations later, nothing more: no page for the healthy eu, none twice.
+    await global.waitForEvaluations(4);
     const got = pages();
     // us alone, once per rule (per burn-rate row): no page for the healthy eu.
     expect(got.map((a) => a.labels.cluster)).toEqual(got.map(() => 'us'));
@@ -234,7 +243,7 @@ describe('many clusters, one global view (2 cluster Prometheus servers remote_wr
       'No instance of nylas-sidecar in cluster eu',
     );
     // A few evaluations later: still eu alone (us's pollers instance polls).
-    await sleep(4_000);
+    await global.waitForEvaluations(3);
     const firing = (await global.promAlerts()).filter(
       (a) => a.state === 'firing' && a.labels.alertname === 'NylasSidecarNoPoller',
     );

@@ -110,6 +110,11 @@ export interface Stack {
   queryRaw(expr: string): Promise<PromQueryData>;
   /** Prometheus's pending and firing alerts. */
   promAlerts(): Promise<PromAlert[]>;
+  /**
+   * Waits until Prometheus has evaluated every rule group `n` more times: "still quiet after a
+   * few evaluations" judged by the evaluations themselves, not by the clock.
+   */
+  waitForEvaluations(n?: number, w?: WaitOptions): Promise<void>;
   /** Polls `fn` until it returns something other than undefined/null/false; returns it. */
   waitFor<T>(
     fn: () => T | Promise<T>,
@@ -442,6 +447,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       return body.data.alerts;
     };
 
+    /** The oldest of the rule groups' last evaluations (ms since the epoch; 0 before any). */
+    const oldestEvaluation = async (): Promise<number> => {
+      const res = await fetch(`${promUrl}/api/v1/rules`);
+      const body = (await res.json()) as { data: { groups: Array<{ lastEvaluation: string }> } };
+      const times = body.data.groups.map((g) => Date.parse(g.lastEvaluation) || 0);
+      return times.length === 0 ? 0 : Math.min(...times);
+    };
+
     return {
       promUrl,
       amUrl,
@@ -460,6 +473,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           },
           { timeoutMs: 30_000, message: `all ${want} target(s) of job ${job} scraped`, ...w },
         );
+      },
+      async waitForEvaluations(n = 2, w?: WaitOptions) {
+        for (let i = 0; i < n; i++) {
+          const after = Math.max(Date.now(), await oldestEvaluation());
+          await waitFor(async () => (await oldestEvaluation()) > after, {
+            timeoutMs: 30_000,
+            message: `rule evaluation ${i + 1} of ${n}`,
+            ...w,
+          });
+        }
       },
       waitForAlert(alertname: string, labels: Record<string, string> = {}, w?: WaitOptions) {
         return waitFor(
